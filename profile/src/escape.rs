@@ -1,0 +1,1 @@
+//! Strict escapers for values spliced into SBPL text.

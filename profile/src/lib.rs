@@ -1,0 +1,23 @@
+//! The profile side of beltcheck: what a sandbox config means and how it is
+//! written as SBPL, read back, and decided.
+//!
+//! - [`config`]: the user-facing config (TOML/JSON) and its validation.
+//! - [`path`]: path rules (absolute, `~/`, templates, `/private` mapping).
+//! - [`escape`]: strict escapers for SBPL string and regex literals.
+//! - [`build`]: config -> SBPL text plus parameters.
+//! - [`ast`], [`reader`], [`writer`]: SBPL as data, with spans.
+//! - [`model`]: a model of Seatbelt's decision procedure.
+//! - [`linux`]: the same config compiled for the Linux backend.
+
+pub mod ast;
+pub mod build;
+pub mod config;
+pub mod escape;
+pub mod linux;
+pub mod model;
+pub mod path;
+pub mod reader;
+pub mod writer;
+
+pub use build::{build, BuildOptions, Profile, ValueMode};
+pub use config::{Config, ConfigError};

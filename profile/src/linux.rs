@@ -1,0 +1,1 @@
+//! The config compiled for the Linux backend (bubblewrap + Landlock + seccomp).

@@ -1,0 +1,133 @@
+//! Launchers: how a workload command is wrapped so a sandbox applies to it.
+
+use profile::{Config, Profile};
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+pub mod linux;
+pub mod none;
+pub mod seatbelt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Seatbelt,
+    Linux,
+    None,
+}
+
+impl Backend {
+    /// The host's real enforcing backend.
+    pub fn host_default() -> Backend {
+        if cfg!(target_os = "macos") {
+            Backend::Seatbelt
+        } else if cfg!(target_os = "linux") {
+            Backend::Linux
+        } else {
+            Backend::None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Seatbelt => "seatbelt",
+            Backend::Linux => "linux",
+            Backend::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a sandbox is made from: the config and the SBPL built from it (the
+/// seatbelt launcher uses the profile, the linux launcher the config).
+#[derive(Debug, Clone)]
+pub struct Sandbox<'a> {
+    pub config: &'a Config,
+    pub profile: &'a Profile,
+}
+
+/// A program and its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+/// Whether a backend can enforce on this host, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    Enforcing { detail: String },
+    Unavailable { reason: String },
+}
+
+/// The command actually exec'd for a sandboxed workload, plus whatever must
+/// live as long as the child (temp profile files, policy files).
+pub struct Prepared {
+    pub command: CommandSpec,
+    /// Extra environment for the exec'd program.
+    pub env: Vec<(OsString, OsString)>,
+    /// Dropped after the child exits (e.g. `tempfile::TempPath`).
+    pub keep_alive: Vec<Box<dyn std::any::Any + Send>>,
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared")
+            .field("command", &self.command)
+            .field("env", &self.env)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a launcher could not prepare a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchError {
+    /// The backend cannot enforce here (missing tool, no user namespaces...).
+    Unavailable { reason: String },
+    /// The config or profile cannot be expressed by this backend.
+    Config { message: String },
+    Io { message: String },
+}
+
+impl fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LaunchError::Unavailable { reason } => write!(f, "backend unavailable: {reason}"),
+            LaunchError::Config { message } => write!(f, "cannot express config: {message}"),
+            LaunchError::Io { message } => write!(f, "{message}"),
+        }
+    }
+}
+
+impl std::error::Error for LaunchError {}
+
+/// How the sandbox itself fared, read from the finished launch (exit code and
+/// output), separately from what the workload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchVerdict {
+    /// The sandbox applied and the workload ran under it.
+    Enforced,
+    /// The profile was refused (e.g. sandbox-exec exit 65 with the line).
+    ProfileError { message: String },
+    /// Already inside a sandbox: nothing new was enforced.
+    Nested { message: String },
+    /// No sandbox was applied (backend `none`).
+    NotEnforced,
+}
+
+/// One way of wrapping a workload in a sandbox.
+pub trait Launcher: Send + Sync {
+    fn backend(&self) -> Backend;
+    /// Whether this backend can enforce on this host, and if not, why.
+    fn availability(&self) -> Availability;
+    /// The command to exec so that `cmd` runs under `sandbox`.
+    fn prepare(&self, sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError>;
+    /// Reads the launch's exit status (`code`: exit code, or 128+signal) and
+    /// captured output to tell a sandbox failure from the workload's own.
+    fn classify(&self, code: i32, output: &[u8]) -> LaunchVerdict;
+}

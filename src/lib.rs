@@ -1,0 +1,3 @@
+//! beltcheck: the CLI, the matrix harness and the report writers.
+
+pub mod cmd;
