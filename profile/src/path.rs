@@ -1,6 +1,13 @@
 //! Path rules for config values: absolute only, `~/` from HOME, `<USER>` and
 //! `<UID>` templates, no `..`, `//` and trailing `/` normalised, and the
 //! `/tmp`, `/var`, `/etc` -> `/private/...` mapping Seatbelt matches against.
+//!
+//! Two entry points: [`normalise`] gives the path as the user means it (what
+//! a Linux backend binds), [`resolve`] adds the `/private` mapping Seatbelt
+//! needs because it matches paths after the kernel resolved the firmlinks.
+
+use crate::config::ConfigError;
+use std::borrow::Cow;
 
 /// What path expansion needs to know about the user. Passed in, never read
 /// from the process environment inside the library, so tests are hermetic.
@@ -18,8 +25,133 @@ impl HostEnv {
         let uid = unsafe { libc::getuid() };
         HostEnv {
             home: std::env::var("HOME").ok(),
-            user: std::env::var("USER").ok().or_else(|| std::env::var("LOGNAME").ok()),
+            user: std::env::var("USER")
+                .ok()
+                .or_else(|| std::env::var("LOGNAME").ok()),
             uid,
         }
     }
+}
+
+/// Whether `<USER>` and `<UID>` are expanded in a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Templates {
+    /// Kept as typed (filesystem paths: `<` and `>` are ordinary bytes there).
+    Literal,
+    /// `<USER>` -> the user name, `<UID>` -> the numeric uid (socket paths).
+    Expand,
+}
+
+/// The first-level directories macOS links into `/private`.
+const PRIVATE_ROOTS: [&str; 3] = ["tmp", "var", "etc"];
+
+/// Resolves a config path to the canonical form Seatbelt matches against.
+///
+/// Guarantees on `Ok`: the result starts with `/`, has no empty, `.` or `..`
+/// segment, no trailing `/` (except the root itself), no NUL byte, and a
+/// leading `/tmp`, `/var` or `/etc` segment is spelled `/private/...`.
+/// Other bytes are kept exactly as given (non-ASCII included).
+///
+/// Errors name `key` and the offending value, e.g.
+/// `filesystem.read_write[2]: relative path "tmp/x"`.
+pub fn resolve(
+    raw: &str,
+    env: &HostEnv,
+    key: &str,
+    templates: Templates,
+) -> Result<String, ConfigError> {
+    let path = normalise(raw, env, key, templates)?;
+    Ok(private_form(&path).into_owned())
+}
+
+/// Like [`resolve`] but without the `/private` mapping: the path as the user
+/// means it, for backends that see `/tmp` as a real directory.
+pub fn normalise(
+    raw: &str,
+    env: &HostEnv,
+    key: &str,
+    templates: Templates,
+) -> Result<String, ConfigError> {
+    let err = |what: &str| ConfigError {
+        key: key.to_string(),
+        message: format!("{what} {raw:?}"),
+    };
+    if raw.is_empty() {
+        return Err(err("empty path"));
+    }
+    if raw.contains('\0') {
+        return Err(err("NUL byte in path"));
+    }
+    let templated = match templates {
+        Templates::Literal => Cow::Borrowed(raw),
+        Templates::Expand => expand_templates(raw, env).map_err(|what| err(&what))?,
+    };
+    let expanded = expand_home(&templated, env).map_err(|what| err(&what))?;
+    if !expanded.starts_with('/') {
+        return Err(err("relative path"));
+    }
+    let mut out = String::with_capacity(expanded.len());
+    for segment in expanded.split('/') {
+        match segment {
+            "" | "." => continue,
+            ".." => return Err(err("\"..\" segment in path")),
+            _ => {
+                out.push('/');
+                out.push_str(segment);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// `/tmp/x` -> `/private/tmp/x` (likewise `/var`, `/etc`); anything else
+/// unchanged. Expects a path already through [`normalise`].
+pub fn private_form(path: &str) -> Cow<'_, str> {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    if path.starts_with('/') && PRIVATE_ROOTS.contains(&first) {
+        Cow::Owned(format!("/private{path}"))
+    } else {
+        Cow::Borrowed(path)
+    }
+}
+
+fn expand_templates<'a>(raw: &'a str, env: &HostEnv) -> Result<Cow<'a, str>, String> {
+    if !raw.contains("<USER>") && !raw.contains("<UID>") {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let mut out = raw.to_string();
+    if out.contains("<USER>") {
+        let user = env
+            .user
+            .as_deref()
+            .ok_or("<USER> used but the user name is unknown in")?;
+        if user.is_empty() || user.contains('/') || user.contains('\0') {
+            return Err(format!("user name {user:?} cannot expand <USER> in"));
+        }
+        out = out.replace("<USER>", user);
+    }
+    Ok(Cow::Owned(out.replace("<UID>", &env.uid.to_string())))
+}
+
+fn expand_home<'a>(raw: &'a str, env: &HostEnv) -> Result<Cow<'a, str>, String> {
+    let rest = if raw == "~" {
+        ""
+    } else if let Some(rest) = raw.strip_prefix("~/") {
+        rest
+    } else {
+        return Ok(Cow::Borrowed(raw));
+    };
+    let home = env
+        .home
+        .as_deref()
+        .ok_or("\"~/\" used but HOME is not set, in")?;
+    if !home.starts_with('/') || home.contains('\0') {
+        return Err(format!(
+            "HOME {home:?} is not an absolute path, cannot expand"
+        ));
+    }
+    Ok(Cow::Owned(format!("{home}/{rest}")))
 }
