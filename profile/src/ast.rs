@@ -50,3 +50,34 @@ impl Node {
         }
     }
 }
+
+/// `nodes` with every span (at any depth) reset to the default, for
+/// comparing trees by shape.
+pub fn strip_spans(nodes: &[Node]) -> Vec<Node> {
+    nodes.iter().map(strip_node).collect()
+}
+
+fn strip_node(node: &Node) -> Node {
+    let kind = match &node.kind {
+        NodeKind::List(items) => NodeKind::List(strip_spans(items)),
+        NodeKind::Quote(inner) => NodeKind::Quote(Box::new(strip_node(inner))),
+        other => other.clone(),
+    };
+    Node {
+        kind,
+        span: Span::default(),
+    }
+}
+
+/// Whether two trees are equal ignoring spans.
+pub fn same_shape(a: &[Node], b: &[Node]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_node(x, y))
+}
+
+fn same_node(a: &Node, b: &Node) -> bool {
+    match (&a.kind, &b.kind) {
+        (NodeKind::List(x), NodeKind::List(y)) => same_shape(x, y),
+        (NodeKind::Quote(x), NodeKind::Quote(y)) => same_node(x, y),
+        (x, y) => x == y,
+    }
+}

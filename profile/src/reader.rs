@@ -1,8 +1,36 @@
 //! The SBPL reader: TinyScheme's surface syntax as Apple's sandbox uses it.
+//!
+//! What it accepts (and how sure we are of each form is in
+//! `docs/sbpl.md`):
+//! - lists `( ... )`, nested up to [`MAX_DEPTH`] levels;
+//! - `"..."` strings with TinyScheme escapes: `\n \t \r \" \\`, `\xHH`
+//!   (exactly two hex digits), `\o`, `\oo`, `\ooo` (octal, at most 255); any
+//!   other escaped character stands for itself; raw newlines are allowed;
+//! - `#"..."`: Apple's raw string, kept exactly as typed, ends at the next `"`;
+//! - `#t`, `#f`, decimal integers with an optional sign, `#x`, `#o`, `#b`,
+//!   `#d` integers;
+//! - symbols: any other token up to a delimiter (whitespace, `(`, `)`, `"`,
+//!   `;`), e.g. `file-read*`, `*`, `->`, `1+`, `.`;
+//! - `'x` (a [`NodeKind::Quote`]); `` `x ``, `,x` and `,@x` are read as the
+//!   lists `(quasiquote x)`, `(unquote x)`, `(unquote-splicing x)`;
+//! - `;` line comments, `#!` line comments, `#| ... |#` block comments
+//!   (nested blocks are honoured).
+//!
+//! Refused with a [`ReadError`]: real numbers, character literals `#\c`,
+//! vectors `#(`, unknown `#` syntax, integers outside `i64`, and anything
+//! unbalanced. The reader never panics and never recurses, so hostile input
+//! cannot overflow the stack.
 
-use crate::ast::Node;
+use crate::ast::{Node, NodeKind, Span};
 use std::fmt;
 
+/// Deepest nesting of lists and quote prefixes the reader accepts. Real
+/// profiles nest a handful of levels; the limit keeps recursive consumers
+/// (drop, the writer, the model) far from the stack's end.
+pub const MAX_DEPTH: usize = 512;
+
+/// Why the input is not readable SBPL, and where (1-based line and column;
+/// columns count characters, not bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadError {
     pub line: u32,
@@ -18,8 +46,620 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// Reads every top-level datum of `src`.
+/// Reads every top-level datum of `src`. Spans point into `src`.
 pub fn read(src: &str) -> Result<Vec<Node>, ReadError> {
-    let _ = src;
-    todo!("reader")
+    Reader::new(src).read_all()
+}
+
+/// Like [`read`], for raw file contents: input that is not UTF-8 is refused
+/// with the position of the first offending byte.
+pub fn read_bytes(src: &[u8]) -> Result<Vec<Node>, ReadError> {
+    match std::str::from_utf8(src) {
+        Ok(s) => read(s),
+        Err(e) => {
+            let at = e.valid_up_to();
+            // Everything before `at` is valid UTF-8, so this slice is a &str.
+            let before = std::str::from_utf8(&src[..at]).unwrap_or_default();
+            let (line, col) = line_col(before);
+            Err(ReadError {
+                line,
+                col,
+                message: format!("invalid UTF-8 (byte 0x{:02x})", src[at]),
+            })
+        }
+    }
+}
+
+/// Line and column just past the end of `text`.
+fn line_col(text: &str) -> (u32, u32) {
+    let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+    let line = 1 + text.bytes().filter(|&b| b == b'\n').count();
+    let col = 1 + text[line_start..].chars().count();
+    (to_u32(line), to_u32(col))
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Where a datum or frame began.
+#[derive(Clone, Copy)]
+struct Mark {
+    pos: usize,
+    line: u32,
+    col: u32,
+}
+
+impl Mark {
+    fn span_to(self, end: usize) -> Span {
+        Span {
+            start: self.pos,
+            end,
+            line: self.line,
+            col: self.col,
+        }
+    }
+
+    fn error(self, message: impl Into<String>) -> ReadError {
+        ReadError {
+            line: self.line,
+            col: self.col,
+            message: message.into(),
+        }
+    }
+}
+
+/// A reader prefix waiting for its datum.
+#[derive(Clone, Copy)]
+enum Prefix {
+    Quote,
+    Quasiquote,
+    Unquote,
+    UnquoteSplicing,
+}
+
+impl Prefix {
+    fn spelling(self) -> &'static str {
+        match self {
+            Prefix::Quote => "'",
+            Prefix::Quasiquote => "`",
+            Prefix::Unquote => ",",
+            Prefix::UnquoteSplicing => ",@",
+        }
+    }
+
+    fn wrap(self, mark: Mark, datum: Node) -> Node {
+        let span = mark.span_to(datum.span.end);
+        let kind = match self {
+            Prefix::Quote => NodeKind::Quote(Box::new(datum)),
+            other => {
+                let name = match other {
+                    Prefix::Quasiquote => "quasiquote",
+                    Prefix::Unquote => "unquote",
+                    _ => "unquote-splicing",
+                };
+                let head = Node {
+                    kind: NodeKind::Symbol(name.to_string()),
+                    span: mark.span_to(mark.pos + other.spelling().len()),
+                };
+                NodeKind::List(vec![head, datum])
+            }
+        };
+        Node { kind, span }
+    }
+}
+
+/// An open list or prefix on the explicit parse stack.
+enum Frame {
+    List(Mark, Vec<Node>),
+    Prefix(Mark, Prefix),
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    src: &'a [u8],
+    pos: usize,
+    line: u32,
+    line_start: usize,
+    /// UTF-8 continuation bytes seen on the current line before `pos`, so
+    /// columns count characters without rescanning the line.
+    line_cont: usize,
+}
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b'"' | b';'
+    )
+}
+
+impl<'a> Reader<'a> {
+    fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            src: text.as_bytes(),
+            pos: 0,
+            line: 1,
+            line_start: 0,
+            line_cont: 0,
+        }
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            pos: self.pos,
+            line: self.line,
+            col: to_u32(self.pos - self.line_start - self.line_cont + 1),
+        }
+    }
+
+    fn error_here(&self, message: impl Into<String>) -> ReadError {
+        self.mark().error(message)
+    }
+
+    /// Accounts for byte `b` at `at` having been consumed (line/column state).
+    #[inline]
+    fn note(&mut self, b: u8, at: usize) {
+        if b == b'\n' {
+            self.line += 1;
+            self.line_start = at + 1;
+            self.line_cont = 0;
+        } else if b & 0xC0 == 0x80 {
+            self.line_cont += 1;
+        }
+    }
+
+    fn read_all(mut self) -> Result<Vec<Node>, ReadError> {
+        let mut top = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        loop {
+            self.skip_atmosphere()?;
+            let Some(&b) = self.src.get(self.pos) else {
+                return match stack.pop() {
+                    None => Ok(top),
+                    Some(Frame::List(m, _)) => {
+                        Err(m.error("unterminated list: this `(` is never closed"))
+                    }
+                    Some(Frame::Prefix(m, p)) => Err(m.error(format!(
+                        "`{}` at end of input has no datum to apply to",
+                        p.spelling()
+                    ))),
+                };
+            };
+            let node = match b {
+                b'(' => {
+                    self.check_depth(&stack)?;
+                    stack.push(Frame::List(self.mark(), Vec::new()));
+                    self.pos += 1;
+                    continue;
+                }
+                b')' => self.close_list(&mut stack)?,
+                b'\'' | b'`' | b',' => {
+                    self.check_depth(&stack)?;
+                    let mark = self.mark();
+                    let prefix = self.read_prefix(b);
+                    stack.push(Frame::Prefix(mark, prefix));
+                    continue;
+                }
+                b'"' => self.read_string()?,
+                b'#' => self.read_sharp()?,
+                _ => self.read_atom()?,
+            };
+            emit(node, &mut stack, &mut top);
+        }
+    }
+
+    fn check_depth(&self, stack: &[Frame]) -> Result<(), ReadError> {
+        if stack.len() >= MAX_DEPTH {
+            return Err(self.error_here(format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        Ok(())
+    }
+
+    fn read_prefix(&mut self, b: u8) -> Prefix {
+        self.pos += 1;
+        match b {
+            b'\'' => Prefix::Quote,
+            b'`' => Prefix::Quasiquote,
+            _ if self.src.get(self.pos) == Some(&b'@') => {
+                self.pos += 1;
+                Prefix::UnquoteSplicing
+            }
+            _ => Prefix::Unquote,
+        }
+    }
+
+    fn close_list(&mut self, stack: &mut Vec<Frame>) -> Result<Node, ReadError> {
+        match stack.pop() {
+            None => Err(self.error_here("unexpected `)` with no open list")),
+            Some(Frame::Prefix(m, p)) => Err(m.error(format!(
+                "`{}` is followed by `)` instead of a datum",
+                p.spelling()
+            ))),
+            Some(Frame::List(m, items)) => {
+                self.pos += 1;
+                Ok(Node {
+                    kind: NodeKind::List(items),
+                    span: m.span_to(self.pos),
+                })
+            }
+        }
+    }
+
+    /// Skips whitespace and comments (`;`, `#!`, `#| |#`).
+    fn skip_atmosphere(&mut self) -> Result<(), ReadError> {
+        while let Some(&b) = self.src.get(self.pos) {
+            match b {
+                b'\n' => {
+                    self.pos += 1;
+                    self.line += 1;
+                    self.line_start = self.pos;
+                    self.line_cont = 0;
+                }
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.pos += 1,
+                b';' => self.skip_line(),
+                b'#' => match self.src.get(self.pos + 1) {
+                    Some(b'|') => self.skip_block_comment()?,
+                    Some(b'!') => self.skip_line(),
+                    _ => return Ok(()),
+                },
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves to the newline ending the current line (or the end of input).
+    /// Columns past a line comment never matter, so continuation bytes in it
+    /// need not be counted.
+    fn skip_line(&mut self) {
+        let rest = &self.src[self.pos..];
+        self.pos += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    }
+
+    fn skip_block_comment(&mut self) -> Result<(), ReadError> {
+        let start = self.mark();
+        self.pos += 2;
+        let mut depth = 1usize;
+        while let Some(&b) = self.src.get(self.pos) {
+            let next = self.src.get(self.pos + 1).copied();
+            match (b, next) {
+                (b'|', Some(b'#')) => {
+                    self.pos += 2;
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                (b'#', Some(b'|')) => {
+                    self.pos += 2;
+                    depth += 1;
+                }
+                _ => {
+                    self.note(b, self.pos);
+                    self.pos += 1;
+                }
+            }
+        }
+        Err(start.error("unterminated block comment: this `#|` is never closed"))
+    }
+
+    fn read_string(&mut self) -> Result<Node, ReadError> {
+        let start = self.mark();
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            // Copy the run of plain bytes in one go.
+            let run_start = self.pos;
+            while let Some(&b) = self.src.get(self.pos) {
+                if b == b'"' || b == b'\\' {
+                    break;
+                }
+                if b == b'\n' || b >= 0x80 {
+                    self.note(b, self.pos);
+                }
+                self.pos += 1;
+            }
+            out.extend_from_slice(&self.src[run_start..self.pos]);
+            match self.src.get(self.pos) {
+                None => {
+                    return Err(start.error("unterminated string: this `\"` is never closed"))
+                }
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Node {
+                        kind: NodeKind::Str(out),
+                        span: start.span_to(self.pos),
+                    });
+                }
+                Some(_) => self.read_escape(&mut out)?,
+            }
+        }
+    }
+
+    /// Decodes one escape; `self.pos` is at the backslash.
+    fn read_escape(&mut self, out: &mut Vec<u8>) -> Result<(), ReadError> {
+        let at = self.mark();
+        self.pos += 1;
+        let Some(&c) = self.src.get(self.pos) else {
+            return Err(at.error("unterminated string: input ends after `\\`"));
+        };
+        match c {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'x' | b'X' => return self.read_hex_escape(at, out),
+            b'0'..=b'7' => return self.read_octal_escape(at, out),
+            _ => {
+                // Any other character stands for itself, including a raw
+                // newline or a multi-byte character.
+                let len = utf8_len(c);
+                for i in 0..len {
+                    let b = self.src[self.pos + i];
+                    self.note(b, self.pos + i);
+                }
+                out.extend_from_slice(&self.src[self.pos..self.pos + len]);
+                self.pos += len;
+                return Ok(());
+            }
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn read_hex_escape(&mut self, at: Mark, out: &mut Vec<u8>) -> Result<(), ReadError> {
+        let digits = self.src.get(self.pos + 1..self.pos + 3);
+        let value = digits.and_then(|d| {
+            let hi = hex_value(d[0])?;
+            let lo = hex_value(d[1])?;
+            Some(hi * 16 + lo)
+        });
+        match value {
+            Some(v) => {
+                out.push(v);
+                self.pos += 3;
+                Ok(())
+            }
+            None => {
+                let shown: String = self.text[self.pos - 1..]
+                    .chars()
+                    .take(4)
+                    .take_while(|&c| c != '"')
+                    .collect();
+                Err(at.error(format!(
+                    "bad escape `{}`: `\\x` needs exactly two hex digits",
+                    shown.escape_debug()
+                )))
+            }
+        }
+    }
+
+    fn read_octal_escape(&mut self, at: Mark, out: &mut Vec<u8>) -> Result<(), ReadError> {
+        let mut value: u32 = 0;
+        let mut n = 0;
+        while n < 3 {
+            match self.src.get(self.pos) {
+                Some(&d @ b'0'..=b'7') => {
+                    value = value * 8 + u32::from(d - b'0');
+                    self.pos += 1;
+                    n += 1;
+                }
+                _ => break,
+            }
+        }
+        match u8::try_from(value) {
+            Ok(v) => {
+                out.push(v);
+                Ok(())
+            }
+            Err(_) => Err(at.error(format!(
+                "bad escape `\\{value:o}`: octal escape above \\377"
+            ))),
+        }
+    }
+
+    /// `#` syntax other than comments (those are atmosphere).
+    fn read_sharp(&mut self) -> Result<Node, ReadError> {
+        let start = self.mark();
+        match self.src.get(self.pos + 1) {
+            Some(b'"') => self.read_raw_string(start),
+            Some(b'(') => Err(start.error("vectors `#(...)` are not supported in SBPL")),
+            Some(b'\\') => Err(start.error("character literals `#\\c` are not supported")),
+            _ => {
+                let token = self.take_token();
+                let kind = match token {
+                    "#t" => NodeKind::Bool(true),
+                    "#f" => NodeKind::Bool(false),
+                    _ => match parse_radix_int(token) {
+                        Some(Ok(n)) => NodeKind::Int(n),
+                        Some(Err(msg)) => return Err(start.error(msg)),
+                        None => {
+                            return Err(start.error(format!(
+                                "unknown `#` syntax `{}`",
+                                token.escape_debug()
+                            )))
+                        }
+                    },
+                };
+                Ok(Node {
+                    kind,
+                    span: start.span_to(self.pos),
+                })
+            }
+        }
+    }
+
+    fn read_raw_string(&mut self, start: Mark) -> Result<Node, ReadError> {
+        self.pos += 2;
+        let body_start = self.pos;
+        while let Some(&b) = self.src.get(self.pos) {
+            if b == b'"' {
+                let body = &self.text[body_start..self.pos];
+                self.pos += 1;
+                return Ok(Node {
+                    kind: NodeKind::RawStr(body.to_string()),
+                    span: start.span_to(self.pos),
+                });
+            }
+            self.note(b, self.pos);
+            self.pos += 1;
+        }
+        Err(start.error("unterminated raw string: this `#\"` is never closed"))
+    }
+
+    /// Consumes bytes up to the next delimiter and returns them.
+    fn take_token(&mut self) -> &'a str {
+        let start = self.pos;
+        while let Some(&b) = self.src.get(self.pos) {
+            if is_delimiter(b) {
+                break;
+            }
+            if b >= 0x80 {
+                self.note(b, self.pos);
+            }
+            self.pos += 1;
+        }
+        &self.text[start..self.pos]
+    }
+
+    fn read_atom(&mut self) -> Result<Node, ReadError> {
+        let start = self.mark();
+        let token = self.take_token();
+        let kind = match classify(token) {
+            Atom::Int => match token.parse::<i64>() {
+                Ok(n) => NodeKind::Int(n),
+                Err(_) => {
+                    return Err(start.error(format!("integer `{token}` does not fit in 64 bits")))
+                }
+            },
+            Atom::Real => {
+                return Err(start.error(format!(
+                    "real number `{}` is not supported",
+                    token.escape_debug()
+                )))
+            }
+            Atom::Symbol => NodeKind::Symbol(token.to_string()),
+        };
+        Ok(Node {
+            kind,
+            span: start.span_to(self.pos),
+        })
+    }
+}
+
+/// Pops finished prefixes off the stack, wrapping `node`, then stores it in
+/// the innermost open list (or at top level).
+fn emit(mut node: Node, stack: &mut Vec<Frame>, top: &mut Vec<Node>) {
+    loop {
+        match stack.last_mut() {
+            None => {
+                top.push(node);
+                return;
+            }
+            Some(Frame::List(_, items)) => {
+                items.push(node);
+                return;
+            }
+            Some(Frame::Prefix(..)) => {
+                if let Some(Frame::Prefix(mark, prefix)) = stack.pop() {
+                    node = prefix.wrap(mark, node);
+                }
+            }
+        }
+    }
+}
+
+/// Length of the UTF-8 sequence starting with `b` (1 for ASCII and for
+/// stray bytes, which valid `&str` input never has).
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+enum Atom {
+    Int,
+    Real,
+    Symbol,
+}
+
+/// Follows TinyScheme's atom rule: a token is a number only if it starts
+/// with a digit (after an optional sign or point) and continues with digits,
+/// at most one point and an exponent; anything else is a symbol (`1+`, `-`).
+fn classify(token: &str) -> Atom {
+    let b = token.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let mut real = false;
+    if b.get(i) == Some(&b'.') {
+        real = true;
+        i += 1;
+    }
+    if !b.get(i).is_some_and(u8::is_ascii_digit) {
+        return Atom::Symbol;
+    }
+    let mut seen_exp = false;
+    while i < b.len() {
+        match b[i] {
+            b'0'..=b'9' => {}
+            b'.' if !real => real = true,
+            b'e' | b'E' if !seen_exp => {
+                seen_exp = true;
+                real = true;
+                match b.get(i + 1) {
+                    Some(b'+' | b'-' | b'0'..=b'9') => i += 1,
+                    _ => return Atom::Symbol,
+                }
+            }
+            _ => return Atom::Symbol,
+        }
+        i += 1;
+    }
+    if real {
+        Atom::Real
+    } else {
+        Atom::Int
+    }
+}
+
+/// `#x1f`, `#o17`, `#b101`, `#d42` (optional sign after the radix letter).
+/// `None` when the token is not radix syntax at all.
+fn parse_radix_int(token: &str) -> Option<Result<i64, String>> {
+    let b = token.as_bytes();
+    let radix = match b.get(1)? {
+        b'x' | b'X' => 16,
+        b'o' | b'O' => 8,
+        b'b' | b'B' => 2,
+        b'd' | b'D' => 10,
+        _ => return None,
+    };
+    let digits = &token[2..];
+    let (negative, body) = match digits.as_bytes().first() {
+        Some(b'-') => (true, &digits[1..]),
+        Some(b'+') => (false, &digits[1..]),
+        _ => (false, digits),
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return Some(Err(format!(
+            "bad number `{}`: expected base-{radix} digits",
+            token.escape_debug()
+        )));
+    }
+    let magnitude = match i128::from_str_radix(body, radix) {
+        Ok(m) => m,
+        Err(_) => return Some(Err(format!("integer `{token}` does not fit in 64 bits"))),
+    };
+    let value = if negative { -magnitude } else { magnitude };
+    Some(i64::try_from(value).map_err(|_| format!("integer `{token}` does not fit in 64 bits")))
 }

@@ -1,2 +1,107 @@
 //! Prints an AST back as SBPL text that [`crate::reader::read`] reads to the
-//! same tree.
+//! same tree (spans aside).
+//!
+//! Guarantee: for every tree the reader produces, `read(&write(&nodes))`
+//! equals `nodes` up to spans (see [`crate::ast::same_shape`]). Trees built by
+//! hand round-trip as long as each symbol is a single reader token that is
+//! not a number (see [`symbol_is_writable`]) and no raw string contains `"`;
+//! those two cannot be spelled in SBPL at all.
+//!
+//! Strings are written with the fewest escapes: `\\` and `\"`, and `\xHH` for
+//! every byte that is not printable ASCII, so the output of a tree whose
+//! symbols and raw strings are printable ASCII is printable ASCII.
+
+use crate::ast::{Node, NodeKind};
+
+/// Writes top-level data one per line.
+pub fn write(nodes: &[Node]) -> String {
+    let mut out = String::new();
+    for node in nodes {
+        write_into(node, &mut out);
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes one datum on a single line.
+pub fn write_node(node: &Node) -> String {
+    let mut out = String::new();
+    write_into(node, &mut out);
+    out
+}
+
+/// The `"..."` literal (quotes included) that reads back as exactly `bytes`.
+pub fn string_literal(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    push_string_literal(bytes, &mut out);
+    out
+}
+
+/// Whether `name` reads back as the symbol `name`: non-empty, no delimiter
+/// (whitespace, `(`, `)`, `"`, `;`), does not start with a reader prefix
+/// (`'`, `` ` ``, `,`, `#`) and is not a number.
+pub fn symbol_is_writable(name: &str) -> bool {
+    let Some(first) = name.bytes().next() else {
+        return false;
+    };
+    if matches!(first, b'\'' | b'`' | b',' | b'#') {
+        return false;
+    }
+    if name
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b'"' | b';'))
+    {
+        return false;
+    }
+    matches!(
+        crate::reader::read(name).as_deref(),
+        Ok([Node { kind: NodeKind::Symbol(s), .. }]) if s == name
+    )
+}
+
+fn write_into(node: &Node, out: &mut String) {
+    match &node.kind {
+        NodeKind::List(items) => {
+            out.push('(');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_into(item, out);
+            }
+            out.push(')');
+        }
+        NodeKind::Str(bytes) => push_string_literal(bytes, out),
+        NodeKind::RawStr(s) => {
+            out.push_str("#\"");
+            out.push_str(s);
+            out.push('"');
+        }
+        NodeKind::Bool(true) => out.push_str("#t"),
+        NodeKind::Bool(false) => out.push_str("#f"),
+        NodeKind::Int(n) => out.push_str(&n.to_string()),
+        NodeKind::Symbol(s) => out.push_str(s),
+        NodeKind::Quote(inner) => {
+            out.push('\'');
+            write_into(inner, out);
+        }
+    }
+}
+
+fn push_string_literal(bytes: &[u8], out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                out.push_str("\\x");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+    out.push('"');
+}

@@ -1,0 +1,107 @@
+//! Reader throughput on a large generated corpus of realistic SBPL.
+//! Target: >= 200 MB/s (issue 2).
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::fmt::Write;
+use std::hint::black_box;
+
+/// Size of the generated corpus in bytes (approximately).
+const CORPUS_BYTES: usize = 8 << 20;
+
+/// A tiny deterministic generator (xorshift), so every run reads the same text.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+const OPS: &[&str] = &[
+    "file-read*",
+    "file-read-data",
+    "file-read-metadata",
+    "file-write*",
+    "file-write-create",
+    "file-ioctl",
+    "process-exec",
+    "mach-lookup",
+    "network-outbound",
+    "sysctl-read",
+    "iokit-open",
+    "ipc-posix-shm-read-data",
+];
+
+const DIRS: &[&str] = &[
+    "/usr/lib",
+    "/System/Library/Frameworks",
+    "/private/var/db/timezone",
+    "/Library/Preferences",
+    "/private/etc",
+    "/dev",
+    "/opt/homebrew/Cellar",
+    "/Applications/Xcode.app/Contents",
+];
+
+/// One profile-sized chunk: header, defines, rules, comments, escapes.
+fn chunk(rng: &mut Rng, out: &mut String) {
+    out.push_str(";; generated profile chunk\n(version 1)\n(deny default)\n");
+    out.push_str("(import \"system.sb\")\n");
+    out.push_str(
+        "(define (home-subpath rel) (subpath (string-append (param \"HOME\") rel)))\n",
+    );
+    out.push_str("#| a block comment\n   over two lines |#\n");
+    for i in 0..40 {
+        let op = rng.pick(OPS);
+        let dir = rng.pick(DIRS);
+        let n = rng.next() % 1000;
+        match rng.next() % 6 {
+            0 => writeln!(out, "(allow {op} (literal \"{dir}/file-{n}.dylib\"))"),
+            1 => writeln!(out, "(allow {op}\n    (subpath \"{dir}\")\n    (subpath \"{dir}/sub{n}\"))"),
+            2 => writeln!(out, "(deny {op} (regex #\"^{dir}/[^/]+\\.plist$\"))"),
+            3 => writeln!(out, "(allow {op} (home-subpath \"/Library/Caches/item {n}\")) ; why"),
+            4 => writeln!(
+                out,
+                "(if (param \"FLAG_{i}\")\n  (allow {op} (require-all (vnode-type REGULAR-FILE) (literal \"{dir}/a\\\"b\\\\c{n}\"))))"
+            ),
+            _ => writeln!(out, "(allow mach-lookup (global-name \"com.apple.service{n}\") (with report))"),
+        }
+        .expect("writing to a String cannot fail");
+    }
+}
+
+fn corpus() -> String {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut out = String::with_capacity(CORPUS_BYTES + 8192);
+    while out.len() < CORPUS_BYTES {
+        chunk(&mut rng, &mut out);
+    }
+    out
+}
+
+fn reader_throughput(c: &mut Criterion) {
+    let text = corpus();
+    // A corpus that does not read is a broken benchmark, not a slow one.
+    let nodes = profile::reader::read(&text).expect("generated corpus must read");
+    assert!(nodes.len() > 10_000);
+    let mut group = c.benchmark_group("reader");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.sample_size(20);
+    group.bench_function("read_8MiB_corpus", |b| {
+        b.iter(|| profile::reader::read(black_box(&text)).map(|n| n.len()))
+    });
+    group.bench_function("write_8MiB_corpus", |b| {
+        b.iter(|| profile::writer::write(black_box(&nodes)).len())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, reader_throughput);
+criterion_main!(benches);
