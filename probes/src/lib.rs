@@ -1,6 +1,30 @@
 //! Capability probes: each attempts one thing the way real workloads do and
 //! reports what the OS did, with the raw error code and the failing step.
+//!
+//! - [`catalogue`]: every probe (name, required args, `run`).
+//! - [`footprint`]: the SBPL requests each probe makes, for the model.
+//! - [`classify`]: the one mapping from raw OS codes to verdicts.
+//! - [`sweep`]: removes leftovers of crashed runs.
+//!
+//! The harness runs probes through the `beltcheck-probe` binary (one process
+//! per probe, so a wedged call can be abandoned by exiting).
 
+pub mod args;
+pub mod catalogue;
+pub mod classify;
+pub mod cli;
+pub mod context;
+pub mod footprint;
+pub mod journal;
+pub mod names;
+pub mod outcome;
+pub mod probe;
 pub mod report;
+pub mod supervise;
+pub mod sweep;
+pub mod sys;
 
+pub use args::{ArgKind, ProbeArgs};
+pub use catalogue::{catalogue, find, ProbeSpec};
+pub use footprint::{footprint, footprint_items, Evidence, FootprintContext, FootprintItem};
 pub use report::{ProbeReport, Verdict};

@@ -1,0 +1,257 @@
+//! Footprints: the SBPL requests each probe makes, as data for the model.
+//!
+//! The table lives in `probes/footprints.toml` (embedded at build time) so
+//! the model reads what the probes declare, and every item says how sure we
+//! are (`evidence`). Placeholders are filled from a [`FootprintContext`].
+
+use std::sync::OnceLock;
+
+use profile::model::{Arg, Request};
+use serde::Deserialize;
+
+const TABLE: &str = include_str!("../footprints.toml");
+
+/// How sure a footprint item is (see `footprints.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evidence {
+    /// Apple's own profile sources or headers.
+    Source,
+    /// Another project measured it on a Mac.
+    MeasuredElsewhere,
+    /// Our reading; only the macOS matrix settles it.
+    Guess,
+}
+
+/// One request with its evidence and an optional note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FootprintItem {
+    pub request: Request,
+    pub evidence: Evidence,
+    pub note: Option<String>,
+}
+
+/// Values for the placeholders `{path}`, `{name}`, `{home}`, `{pid}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FootprintContext {
+    /// The probe's `--path`.
+    pub path: Option<String>,
+    /// The probe's `--name`.
+    pub name: Option<String>,
+    /// The user's home directory (macOS form, e.g. /Users/me).
+    pub home: String,
+    /// The pid used in representative IPC names (any number will do for
+    /// models that match the `beltcheck.probe.` prefix).
+    pub pid: u32,
+}
+
+/// Why a footprint could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FootprintError {
+    UnknownProbe(String),
+    /// The item needs a placeholder the context does not carry.
+    MissingValue {
+        probe: String,
+        placeholder: String,
+    },
+}
+
+impl std::fmt::Display for FootprintError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FootprintError::UnknownProbe(p) => write!(f, "no footprint for probe {p:?}"),
+            FootprintError::MissingValue { probe, placeholder } => {
+                write!(
+                    f,
+                    "footprint of {probe:?} needs {placeholder} but none was given"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for FootprintError {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    probe: Vec<Entry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    name: String,
+    #[serde(default)]
+    request: Vec<RawItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    op: String,
+    evidence: Evidence,
+    note: Option<String>,
+    path: Option<String>,
+    global_name: Option<String>,
+    iokit_class: Option<String>,
+    ipc_name: Option<String>,
+    sysctl_name: Option<String>,
+}
+
+fn table() -> &'static Table {
+    static PARSED: OnceLock<Table> = OnceLock::new();
+    // The table is compiled in and checked by a unit test; a parse failure
+    // is a build defect, not user input.
+    PARSED.get_or_init(|| toml::from_str(TABLE).expect("footprints.toml is valid"))
+}
+
+/// Probe names that have a footprint entry.
+pub fn probe_names() -> Vec<&'static str> {
+    table().probe.iter().map(|e| e.name.as_str()).collect()
+}
+
+/// The footprint of `probe` with placeholders filled from `ctx`.
+pub fn footprint_items(
+    probe: &str,
+    ctx: &FootprintContext,
+) -> Result<Vec<FootprintItem>, FootprintError> {
+    let entry = table()
+        .probe
+        .iter()
+        .find(|e| e.name == probe)
+        .ok_or_else(|| FootprintError::UnknownProbe(probe.to_string()))?;
+    entry
+        .request
+        .iter()
+        .map(|raw| {
+            let arg = raw_arg(raw)
+                .map(|(make, template)| fill(probe, template, ctx).map(make))
+                .transpose()?;
+            Ok(FootprintItem {
+                request: Request {
+                    op: raw.op.clone(),
+                    arg,
+                },
+                evidence: raw.evidence,
+                note: raw.note.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The requests `probe` makes, or None for an unknown probe or when a
+/// needed placeholder (e.g. `{path}` for `unix-connect`) is missing.
+pub fn footprint(probe: &str, ctx: &FootprintContext) -> Option<Vec<Request>> {
+    footprint_items(probe, ctx)
+        .ok()
+        .map(|items| items.into_iter().map(|i| i.request).collect())
+}
+
+type MakeArg = fn(String) -> Arg;
+
+fn raw_arg(raw: &RawItem) -> Option<(MakeArg, &str)> {
+    let kinds: [(Option<&String>, MakeArg); 5] = [
+        (raw.path.as_ref(), |s| {
+            Arg::Path(profile::path::private_form(&s).into_owned())
+        }),
+        (raw.global_name.as_ref(), Arg::GlobalName),
+        (raw.iokit_class.as_ref(), Arg::IokitClass),
+        (raw.ipc_name.as_ref(), Arg::IpcName),
+        (raw.sysctl_name.as_ref(), Arg::SysctlName),
+    ];
+    kinds
+        .into_iter()
+        .find_map(|(v, make)| v.map(|v| (make, v.as_str())))
+}
+
+fn fill(probe: &str, template: &str, ctx: &FootprintContext) -> Result<String, FootprintError> {
+    let missing = |p: &str| FootprintError::MissingValue {
+        probe: probe.to_string(),
+        placeholder: p.to_string(),
+    };
+    let mut out = template.to_string();
+    for (key, value) in [
+        ("{path}", ctx.path.as_deref()),
+        ("{name}", ctx.name.as_deref()),
+        ("{home}", Some(ctx.home.as_str()).filter(|h| !h.is_empty())),
+    ] {
+        if out.contains(key) {
+            out = out.replace(key, value.ok_or_else(|| missing(key))?);
+        }
+    }
+    Ok(out.replace("{pid}", &ctx.pid.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> FootprintContext {
+        FootprintContext {
+            path: Some("/tmp/s.sock".into()),
+            name: Some("com.apple.x".into()),
+            home: "/Users/me".into(),
+            pid: 42,
+        }
+    }
+
+    #[test]
+    fn every_catalogued_probe_has_a_footprint_and_vice_versa() {
+        let mut in_table = probe_names();
+        let mut catalogued: Vec<_> = crate::catalogue::names().collect();
+        in_table.sort();
+        catalogued.sort();
+        assert_eq!(in_table, catalogued);
+        for items_arg in in_table {
+            footprint_items(items_arg, &ctx()).unwrap();
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_paths_take_the_private_form() {
+        let r = footprint("unix-connect", &ctx()).unwrap();
+        assert_eq!(
+            r,
+            vec![Request {
+                op: "network-outbound".into(),
+                arg: Some(Arg::Path("/private/tmp/s.sock".into())),
+            }]
+        );
+        let k = footprint("keychain", &ctx()).unwrap();
+        assert!(k.contains(&Request {
+            op: "file-write-data".into(),
+            arg: Some(Arg::Path(
+                "/Users/me/Library/Keychains/login.keychain-db".into()
+            )),
+        }));
+        let s = footprint("sem", &ctx()).unwrap();
+        assert_eq!(s[0].arg, Some(Arg::IpcName("/beltcheck.probe.42.0".into())));
+    }
+
+    #[test]
+    fn hid_footprint_names_both_user_clients() {
+        let r = footprint("hid", &ctx()).unwrap();
+        let classes: Vec<_> = r
+            .iter()
+            .filter_map(|r| match &r.arg {
+                Some(Arg::IokitClass(c)) => Some(c.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(classes, ["IOHIDParamUserClient", "IOHIDLibUserClient"]);
+    }
+
+    #[test]
+    fn missing_values_and_unknown_probes_are_reported() {
+        let bare = FootprintContext::default();
+        assert_eq!(
+            footprint_items("file-read", &bare),
+            Err(FootprintError::MissingValue {
+                probe: "file-read".into(),
+                placeholder: "{path}".into()
+            })
+        );
+        assert!(footprint("nope", &ctx()).is_none());
+    }
+}
