@@ -4,8 +4,10 @@
 //! values (paths, names) happen in [`Config::validate`] and in the builder,
 //! and every error names the key path and the offending value.
 
+use crate::path::{resolve, HostEnv, Templates};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -62,7 +64,11 @@ pub struct Ui {
 
 impl Default for Ui {
     fn default() -> Self {
-        Ui { disable: true, injection: false, clipboard: Clipboard::None }
+        Ui {
+            disable: true,
+            injection: false,
+            clipboard: Clipboard::None,
+        }
     }
 }
 
@@ -85,7 +91,10 @@ pub struct PosixIpc {
 
 impl Default for PosixIpc {
     fn default() -> Self {
-        PosixIpc { semaphores: true, shared_memory: false }
+        PosixIpc {
+            semaphores: true,
+            shared_memory: false,
+        }
     }
 }
 
@@ -104,7 +113,10 @@ pub struct Network {
 }
 
 /// `"deny"`, `"allow"`, or `{ proxy_port = N }`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Deserialised by hand (see `outbound_de`) so a bad value is named in the
+/// error instead of serde's "did not match any variant of untagged enum".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Outbound {
     Mode(OutboundMode),
@@ -161,3 +173,261 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// An error about the value at `key`.
+    pub fn at(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Which syntax a config text is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Toml,
+    Json,
+}
+
+impl Format {
+    /// The format for a file name, by extension (`.toml` or `.json`).
+    pub fn for_path(path: &Path) -> Option<Format> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Some(Format::Toml),
+            Some("json") => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML. Unknown keys, wrong types and bad values are errors whose
+    /// `key` is the key path (`network.outbound`, `filesystem.read_only[1]`)
+    /// and whose message names the value and the line.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::new(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let at = e.inner().span().map(|s| line_col(text, s.start));
+            let mut message = e.inner().message().trim_end().to_string();
+            if let Some((line, col)) = at {
+                message.push_str(&format!(" (line {line}, column {col})"));
+            }
+            ConfigError::at(key_path(e.path()), message)
+        })
+    }
+
+    /// Parses JSON, with the same keys and error guarantees as TOML.
+    pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| ConfigError::at(key_path(e.path()), e.inner().to_string()))?;
+        de.end().map_err(|e| ConfigError::at("", e.to_string()))?;
+        Ok(config)
+    }
+
+    /// Parses `text` in `format`.
+    pub fn from_str_as(text: &str, format: Format) -> Result<Config, ConfigError> {
+        match format {
+            Format::Toml => Config::from_toml_str(text),
+            Format::Json => Config::from_json_str(text),
+        }
+    }
+
+    /// Reads and parses a config file, TOML or JSON by extension. Errors
+    /// name the file (unreadable, unknown extension) or the key path.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display();
+        let format = Format::for_path(path).ok_or_else(|| {
+            ConfigError::at(
+                "",
+                format!("config file {shown:?}: unknown extension, expected .toml or .json"),
+            )
+        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::at("", format!("config file {shown:?}: {e}")))?;
+        Config::from_str_as(&text, format).map_err(|e| ConfigError {
+            key: e.key,
+            message: format!("{} (in {shown})", e.message),
+        })
+    }
+
+    /// Checks every value and resolves paths to the canonical form Seatbelt
+    /// matches against (see [`crate::path::resolve`]). `gui_access` forces
+    /// `ui.disable` off, as the contract says it implies.
+    pub fn validate(&self, env: &HostEnv) -> Result<ResolvedConfig, ConfigError> {
+        let fs = &self.filesystem;
+        let filesystem = Filesystem {
+            read_only: resolve_all(
+                &fs.read_only,
+                "filesystem.read_only",
+                env,
+                Templates::Literal,
+            )?,
+            read_write: resolve_all(
+                &fs.read_write,
+                "filesystem.read_write",
+                env,
+                Templates::Literal,
+            )?,
+            denied: resolve_all(&fs.denied, "filesystem.denied", env, Templates::Literal)?,
+        };
+        let unix_socket_connects = resolve_all(
+            &self.unix_socket_connects,
+            "unix_socket_connects",
+            env,
+            Templates::Expand,
+        )?;
+        for (i, name) in self.extra_mach_lookups.iter().enumerate() {
+            check_mach_name(name).map_err(|why| {
+                ConfigError::at(
+                    format!("extra_mach_lookups[{i}]"),
+                    format!("mach service name {name:?}: {why}"),
+                )
+            })?;
+        }
+        if let Outbound::Proxy { proxy_port: 0 } = self.network.outbound {
+            return Err(ConfigError::at(
+                "network.outbound.proxy_port",
+                "port 0 cannot be connected to",
+            ));
+        }
+        let keychain_dir = match self.keychain_access {
+            true => Some(resolve(
+                "~/Library/Keychains",
+                env,
+                "keychain_access",
+                Templates::Literal,
+            )?),
+            false => None,
+        };
+        let mut ui = self.ui.clone();
+        ui.disable &= !self.gui_access;
+        Ok(ResolvedConfig {
+            baseline: self.baseline,
+            nested_pty: self.nested_pty,
+            keychain_access: self.keychain_access,
+            keychain_dir,
+            gui_access: self.gui_access,
+            unix_socket_connects,
+            extra_mach_lookups: self.extra_mach_lookups.clone(),
+            ui,
+            posix_ipc: self.posix_ipc.clone(),
+            filesystem,
+            outbound: self.network.outbound,
+            limits: self.limits.clone(),
+        })
+    }
+}
+
+/// A config whose values have all been checked: paths are canonical
+/// (absolute, normalised, `/private`-mapped), mach names printable ASCII
+/// without quotes, the proxy port non-zero. What the builder consumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedConfig {
+    pub baseline: Baseline,
+    pub nested_pty: bool,
+    pub keychain_access: bool,
+    /// `~/Library/Keychains`, resolved, when `keychain_access` is on.
+    pub keychain_dir: Option<String>,
+    pub gui_access: bool,
+    /// Index `i` came from `unix_socket_connects[i]` (templates expanded).
+    pub unix_socket_connects: Vec<String>,
+    pub extra_mach_lookups: Vec<String>,
+    /// `disable` is already false when `gui_access` is on.
+    pub ui: Ui,
+    pub posix_ipc: PosixIpc,
+    /// Index `i` of each list came from the same index in the config.
+    pub filesystem: Filesystem,
+    pub outbound: Outbound,
+    pub limits: Limits,
+}
+
+fn resolve_all(
+    raw: &[String],
+    key: &str,
+    env: &HostEnv,
+    templates: Templates,
+) -> Result<Vec<String>, ConfigError> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, p)| resolve(p, env, &format!("{key}[{i}]"), templates))
+        .collect()
+}
+
+/// A global-name must be something we can always write and pass safely.
+fn check_mach_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("empty");
+    }
+    if !name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err("only printable ASCII is allowed");
+    }
+    if name.contains('"') {
+        return Err("'\"' is not allowed");
+    }
+    Ok(())
+}
+
+/// serde_path_to_error prints the root as `.`; the contract's key paths are
+/// plain (`network.outbound`), and the root is no key at all.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    let shown = path.to_string();
+    if shown == "." {
+        String::new()
+    } else {
+        shown
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, col)
+}
+
+mod outbound_de {
+    use super::{Outbound, OutboundMode};
+    use serde::de::{self, MapAccess, Unexpected, Visitor};
+    use serde::{Deserialize, Deserializer};
+    use std::fmt;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Proxy {
+        proxy_port: u16,
+    }
+
+    struct OutboundVisitor;
+
+    impl<'de> Visitor<'de> for OutboundVisitor {
+        type Value = Outbound;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("\"deny\", \"allow\" or { proxy_port = N }")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Outbound, E> {
+            match v {
+                "deny" => Ok(Outbound::Mode(OutboundMode::Deny)),
+                "allow" => Ok(Outbound::Mode(OutboundMode::Allow)),
+                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+            }
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Outbound, A::Error> {
+            let proxy = Proxy::deserialize(de::value::MapAccessDeserializer::new(map))?;
+            Ok(Outbound::Proxy {
+                proxy_port: proxy.proxy_port,
+            })
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Outbound {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Outbound, D::Error> {
+            d.deserialize_any(OutboundVisitor)
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The blocks of a profile, one function per option.
+//!
+//! Emission order (see [`ORDER`]), and why:
+//!
+//! 1. `baseline`: `(version 1)` and either `(deny default)` plus what an
+//!    ordinary CLI needs, or `(allow default)` with writes refused.
+//! 2. `nested_pty`: ptys inside the sandbox; skipped when `gui_access` is on,
+//!    whose block already grants them.
+//! 3. `keychain_access`: the Security daemons and keychain paths.
+//! 4. `posix_ipc`: `ipc-posix-sem`, `ipc-posix-shm*`.
+//! 5. `unix_socket_connects`: `network-outbound` per literal socket path.
+//! 6. `extra_mach_lookups`: extra `global-name`s.
+//! 7. `filesystem`: `read_only`, then `read_write`, then `denied`. Among
+//!    filtered rules the last match wins, so `denied` beats every earlier
+//!    grant of the same path (baseline, keychain, read_write); `read_write`
+//!    beats `read_only` for a path under both.
+//! 8. `network`: deny, allow, or only the loopback proxy port.
+//! 9. `gui_access`: the broad GUI surface.
+//! 10. `ui`: window-server denies (`ui.disable`), then the clipboard. After
+//!     `gui_access` and `extra_mach_lookups` so an explicit `ui` setting wins.
+//! 11. `hid`: the HID user clients, for `ui.injection`. Last, so nothing
+//!     after it can re-grant HID when injection is off.
+//!
+//! Under `baseline = "permissive"`, an option that is off emits the matching
+//! deny where one is known (pty, keychain daemons, POSIX IPC, IP network),
+//! so every option means the same under both baselines.
+
+use super::{Block, Values};
+use crate::config::{Baseline, Clipboard, ConfigError, Outbound, OutboundMode, ResolvedConfig};
+
+/// Block names in emission order.
+pub const ORDER: [&str; 11] = [
+    "baseline",
+    "nested_pty",
+    "keychain_access",
+    "posix_ipc",
+    "unix_socket_connects",
+    "extra_mach_lookups",
+    "filesystem",
+    "network",
+    "gui_access",
+    "ui",
+    "hid",
+];
+
+const BASELINE_STRICT: &str = include_str!("../../sbpl/baseline_strict.sbpl");
+const BASELINE_PERMISSIVE: &str = include_str!("../../sbpl/baseline_permissive.sbpl");
+const PTY: &str = include_str!("../../sbpl/pty.sbpl");
+const PTY_DENY: &str = include_str!("../../sbpl/pty_deny.sbpl");
+const KEYCHAIN: &str = include_str!("../../sbpl/keychain.sbpl");
+const KEYCHAIN_DENY: &str = include_str!("../../sbpl/keychain_deny.sbpl");
+const NETWORK_ALLOW: &str = include_str!("../../sbpl/network_allow.sbpl");
+const GUI_ACCESS: &str = include_str!("../../sbpl/gui_access.sbpl");
+const UI_DISABLE: &str = include_str!("../../sbpl/ui_disable.sbpl");
+const CLIPBOARD_ALLOW: &str = include_str!("../../sbpl/clipboard_allow.sbpl");
+const CLIPBOARD_DENY: &str = include_str!("../../sbpl/clipboard_deny.sbpl");
+const HID_ALLOW: &str = include_str!("../../sbpl/hid_allow.sbpl");
+const HID_DENY: &str = include_str!("../../sbpl/hid_deny.sbpl");
+
+type BlockResult = Result<Option<String>, ConfigError>;
+
+/// Every non-empty block in [`ORDER`].
+pub(super) fn all(c: &ResolvedConfig, v: &mut Values) -> Result<Vec<Block>, ConfigError> {
+    let parts: [(&'static str, BlockResult); 11] = [
+        (ORDER[0], Ok(Some(baseline(c)))),
+        (ORDER[1], Ok(nested_pty(c))),
+        (ORDER[2], keychain_access(c, v)),
+        (ORDER[3], Ok(posix_ipc(c))),
+        (ORDER[4], unix_socket_connects(c, v)),
+        (ORDER[5], extra_mach_lookups(c, v)),
+        (ORDER[6], filesystem(c, v)),
+        (ORDER[7], Ok(network(c))),
+        (ORDER[8], Ok(gui_access(c))),
+        (ORDER[9], Ok(ui(c))),
+        (ORDER[10], Ok(hid(c))),
+    ];
+    let mut blocks = Vec::with_capacity(parts.len());
+    for (name, part) in parts {
+        if let Some(body) = part? {
+            blocks.push(Block {
+                name,
+                text: format!(";; {name}\n{body}"),
+            });
+        }
+    }
+    Ok(blocks)
+}
+
+fn baseline(c: &ResolvedConfig) -> String {
+    match c.baseline {
+        Baseline::Strict => BASELINE_STRICT.to_string(),
+        Baseline::Permissive => BASELINE_PERMISSIVE.to_string(),
+    }
+}
+
+fn nested_pty(c: &ResolvedConfig) -> Option<String> {
+    match (c.gui_access, c.nested_pty, c.baseline) {
+        (true, _, _) => None,
+        (false, true, _) => Some(PTY.to_string()),
+        (false, false, Baseline::Permissive) => Some(PTY_DENY.to_string()),
+        (false, false, Baseline::Strict) => None,
+    }
+}
+
+fn keychain_access(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
+    if !c.keychain_access {
+        return Ok(deny_when_permissive(c, KEYCHAIN_DENY));
+    }
+    let mut text = KEYCHAIN.to_string();
+    if let Some(dir) = &c.keychain_dir {
+        let expr = v.expr("KEYCHAIN_DIR".into(), "keychain_access", dir)?;
+        text.push_str(&format!(
+            "(allow file-read* file-write* (subpath {expr}))\n"
+        ));
+    }
+    Ok(Some(text))
+}
+
+fn posix_ipc(c: &ResolvedConfig) -> Option<String> {
+    let mut text = String::new();
+    for (on, op) in [
+        (c.posix_ipc.semaphores, "ipc-posix-sem"),
+        (c.posix_ipc.shared_memory, "ipc-posix-shm*"),
+    ] {
+        match (on, c.baseline) {
+            (true, _) => text.push_str(&format!("(allow {op})\n")),
+            (false, Baseline::Permissive) => text.push_str(&format!("(deny {op})\n")),
+            (false, Baseline::Strict) => {}
+        }
+    }
+    non_empty(text)
+}
+
+fn unix_socket_connects(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
+    let mut text = String::new();
+    for (i, path) in c.unix_socket_connects.iter().enumerate() {
+        let key = format!("unix_socket_connects[{i}]");
+        let expr = v.expr(format!("UNIX_SOCKET_{i}"), &key, path)?;
+        text.push_str(&format!("(allow network-outbound (literal {expr}))\n"));
+    }
+    Ok(non_empty(text))
+}
+
+fn extra_mach_lookups(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
+    let mut text = String::new();
+    for (i, name) in c.extra_mach_lookups.iter().enumerate() {
+        let key = format!("extra_mach_lookups[{i}]");
+        let expr = v.expr(format!("MACH_LOOKUP_{i}"), &key, name)?;
+        text.push_str(&format!("(allow mach-lookup (global-name {expr}))\n"));
+    }
+    Ok(non_empty(text))
+}
+
+fn filesystem(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
+    let fs = &c.filesystem;
+    let lists: [(&[String], &str, &str, &str); 3] = [
+        (
+            &fs.read_only,
+            "filesystem.read_only",
+            "READ_ONLY",
+            "allow file-read*",
+        ),
+        (
+            &fs.read_write,
+            "filesystem.read_write",
+            "READ_WRITE",
+            "allow file-read* file-write*",
+        ),
+        (
+            &fs.denied,
+            "filesystem.denied",
+            "DENIED",
+            "deny file-read* file-write*",
+        ),
+    ];
+    let mut text = String::new();
+    for (paths, key, param, rule) in lists {
+        for (i, path) in paths.iter().enumerate() {
+            let expr = v.expr(format!("{param}_{i}"), &format!("{key}[{i}]"), path)?;
+            text.push_str(&format!("({rule} (subpath {expr}))\n"));
+        }
+    }
+    Ok(non_empty(text))
+}
+
+fn network(c: &ResolvedConfig) -> Option<String> {
+    let deny_ip = "(deny network-outbound (remote ip \"*:*\"))\n";
+    match (c.outbound, c.baseline) {
+        (Outbound::Mode(OutboundMode::Deny), Baseline::Strict) => None,
+        (Outbound::Mode(OutboundMode::Deny), Baseline::Permissive) => Some(deny_ip.to_string()),
+        (Outbound::Mode(OutboundMode::Allow), _) => Some(NETWORK_ALLOW.to_string()),
+        (Outbound::Proxy { proxy_port }, baseline) => {
+            let mut text = match baseline {
+                Baseline::Strict => String::new(),
+                Baseline::Permissive => deny_ip.to_string(),
+            };
+            text.push_str(&format!(
+                "(allow network-outbound (remote ip \"localhost:{proxy_port}\"))\n"
+            ));
+            Some(text)
+        }
+    }
+}
+
+fn gui_access(c: &ResolvedConfig) -> Option<String> {
+    c.gui_access.then(|| GUI_ACCESS.to_string())
+}
+
+fn ui(c: &ResolvedConfig) -> Option<String> {
+    let mut text = String::new();
+    if c.ui.disable {
+        text.push_str(UI_DISABLE);
+    }
+    text.push_str(match c.ui.clipboard {
+        Clipboard::None => CLIPBOARD_DENY,
+        Clipboard::Read | Clipboard::Write | Clipboard::All => CLIPBOARD_ALLOW,
+    });
+    non_empty(text)
+}
+
+fn hid(c: &ResolvedConfig) -> Option<String> {
+    Some(if c.ui.injection { HID_ALLOW } else { HID_DENY }.to_string())
+}
+
+fn deny_when_permissive(c: &ResolvedConfig, deny: &str) -> Option<String> {
+    match c.baseline {
+        Baseline::Permissive => Some(deny.to_string()),
+        Baseline::Strict => None,
+    }
+}
+
+fn non_empty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
