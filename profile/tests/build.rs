@@ -1,0 +1,559 @@
+//! The builder: snapshots of the default profile and of each option toggled
+//! alone, structural guarantees, and no injection through any value.
+
+use profile::ast::{Node, NodeKind};
+use profile::build::{assemble, Assembled, Block, ORDER};
+use profile::config::{Baseline, Clipboard, Config, Outbound, OutboundMode};
+use profile::path::HostEnv;
+use profile::reader::read;
+use profile::{build, BuildOptions, ValueMode};
+use proptest::prelude::*;
+use rstest::rstest;
+
+fn env() -> HostEnv {
+    HostEnv {
+        home: Some("/Users/u".into()),
+        user: Some("u".into()),
+        uid: 501,
+    }
+}
+
+fn opts(mode: ValueMode) -> BuildOptions {
+    BuildOptions { mode, env: env() }
+}
+
+fn baseline_config(baseline: Baseline) -> Config {
+    Config {
+        baseline,
+        ..Config::default()
+    }
+}
+
+fn blocks_of(config: &Config, mode: ValueMode) -> Assembled {
+    assemble(&config.validate(&env()).unwrap(), mode).unwrap()
+}
+
+fn name(b: Baseline) -> &'static str {
+    match b {
+        Baseline::Strict => "strict",
+        Baseline::Permissive => "permissive",
+    }
+}
+
+#[rstest]
+fn default_profile(#[values(Baseline::Strict, Baseline::Permissive)] baseline: Baseline) {
+    let p = build(&baseline_config(baseline), &opts(ValueMode::Param)).unwrap();
+    assert!(p.params.is_empty());
+    insta::assert_snapshot!(format!("default_{}", name(baseline)), p.sbpl);
+}
+
+/// Each option changed alone from the defaults.
+fn toggles() -> Vec<(&'static str, fn(&mut Config))> {
+    vec![
+        ("nested_pty_off", |c| c.nested_pty = false),
+        ("keychain_access_on", |c| c.keychain_access = true),
+        ("gui_access_on", |c| c.gui_access = true),
+        ("unix_socket_connects", |c| {
+            c.unix_socket_connects = vec!["/tmp/<USER>/agent.sock".into()]
+        }),
+        ("extra_mach_lookups", |c| {
+            c.extra_mach_lookups = vec!["com.example.helper".into()]
+        }),
+        ("ui_disable_off", |c| c.ui.disable = false),
+        ("ui_injection_on", |c| c.ui.injection = true),
+        ("ui_clipboard_read", |c| c.ui.clipboard = Clipboard::Read),
+        ("posix_semaphores_off", |c| c.posix_ipc.semaphores = false),
+        ("posix_shared_memory_on", |c| {
+            c.posix_ipc.shared_memory = true
+        }),
+        ("fs_read_only", |c| {
+            c.filesystem.read_only = vec!["/opt/data".into()]
+        }),
+        ("fs_read_write", |c| {
+            c.filesystem.read_write = vec!["~/work".into(), "/tmp".into()]
+        }),
+        ("fs_denied", |c| c.filesystem.denied = vec!["~/.ssh".into()]),
+        ("network_allow", |c| {
+            c.network.outbound = Outbound::Mode(OutboundMode::Allow)
+        }),
+        ("network_proxy", |c| {
+            c.network.outbound = Outbound::Proxy { proxy_port: 8080 }
+        }),
+    ]
+}
+
+/// The blocks a toggle changes, added or removed, as reviewable text.
+fn changed_blocks(before: &[Block], after: &[Block]) -> String {
+    let mut out = String::new();
+    for name in ORDER {
+        let a = before.iter().find(|b| b.name == name);
+        let b = after.iter().find(|b| b.name == name);
+        match (a, b) {
+            (x, y) if x == y => {}
+            (_, Some(b)) => out.push_str(&b.text),
+            (Some(_), None) => out.push_str(&format!(";; {name}: removed\n")),
+            (None, None) => unreachable!(),
+        }
+    }
+    out
+}
+
+#[rstest]
+fn toggled_blocks(
+    #[values(Baseline::Strict, Baseline::Permissive)] baseline: Baseline,
+    #[values(ValueMode::Param, ValueMode::Inline)] mode: ValueMode,
+) {
+    let base = blocks_of(&baseline_config(baseline), mode);
+    for (toggle, apply) in toggles() {
+        let mut config = baseline_config(baseline);
+        apply(&mut config);
+        let after = blocks_of(&config, mode);
+        let mut text = changed_blocks(&base.blocks, &after.blocks);
+        if !after.params.is_empty() {
+            text.push_str(&format!("params: {:?}\n", after.params));
+        }
+        let mode_name = match mode {
+            ValueMode::Param => "param",
+            ValueMode::Inline => "inline",
+        };
+        let param = blocks_of(&config, ValueMode::Param);
+        // Param and inline only differ for options with user values.
+        if mode == ValueMode::Param || !param.params.is_empty() {
+            insta::assert_snapshot!(format!("{}_{toggle}_{mode_name}", name(baseline)), text);
+        } else {
+            assert_eq!(
+                after.blocks, param.blocks,
+                "{toggle}: inline differs without values"
+            );
+        }
+    }
+}
+
+/// Every config worth checking structurally: defaults and each toggle, in
+/// both baselines, plus everything on at once.
+fn all_configs() -> Vec<(String, Config)> {
+    let mut out = Vec::new();
+    for baseline in [Baseline::Strict, Baseline::Permissive] {
+        out.push((
+            format!("{}_default", name(baseline)),
+            baseline_config(baseline),
+        ));
+        let mut everything = baseline_config(baseline);
+        for (toggle, apply) in toggles() {
+            let mut c = baseline_config(baseline);
+            apply(&mut c);
+            apply(&mut everything);
+            out.push((format!("{}_{toggle}", name(baseline)), c));
+        }
+        out.push((format!("{}_everything", name(baseline)), everything));
+    }
+    out
+}
+
+fn rules(nodes: &[Node]) -> Vec<(String, String)> {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            let items = n.as_list()?;
+            let head = items.first()?.as_symbol()?.to_string();
+            let op = items
+                .get(1)
+                .and_then(|x| x.as_symbol())
+                .unwrap_or("")
+                .to_string();
+            Some((head, op))
+        })
+        .collect()
+}
+
+#[test]
+fn every_profile_is_printable_ascii_and_reads_back() {
+    for mode in [ValueMode::Param, ValueMode::Inline] {
+        for (label, config) in all_configs() {
+            let p = build(&config, &opts(mode)).unwrap();
+            assert!(
+                p.sbpl
+                    .bytes()
+                    .all(|b| b == b'\n' || (0x20..0x7f).contains(&b)),
+                "{label}: not printable ASCII"
+            );
+            let nodes = read(&p.sbpl).unwrap_or_else(|e| panic!("{label}: {e}"));
+            let rules = rules(&nodes);
+            assert_eq!(rules[0], ("version".into(), String::new()), "{label}");
+            let (first_head, first_op) = &rules[1];
+            assert_eq!(first_op, "default", "{label}");
+            let want = if config.baseline == Baseline::Strict {
+                "deny"
+            } else {
+                "allow"
+            };
+            assert_eq!(first_head, want, "{label}");
+        }
+    }
+}
+
+#[test]
+fn hid_deny_is_last_when_injection_is_off() {
+    for (label, config) in all_configs() {
+        if config.ui.injection {
+            continue;
+        }
+        let p = build(&config, &opts(ValueMode::Param)).unwrap();
+        let nodes = read(&p.sbpl).unwrap();
+        let last = nodes.last().unwrap().as_list().unwrap();
+        assert_eq!(last[0].as_symbol(), Some("deny"), "{label}");
+        assert_eq!(last[1].as_symbol(), Some("iokit-open"), "{label}");
+        let classes: Vec<_> = last[2..]
+            .iter()
+            .map(|f| match &f.as_list().unwrap()[1].kind {
+                NodeKind::Str(s) => String::from_utf8(s.clone()).unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            classes,
+            ["IOHIDLibUserClient", "IOHIDParamUserClient"],
+            "{label}"
+        );
+    }
+}
+
+#[test]
+fn blocks_follow_the_documented_order() {
+    for (label, config) in all_configs() {
+        let a = blocks_of(&config, ValueMode::Param);
+        let positions: Vec<_> = a
+            .blocks
+            .iter()
+            .map(|b| ORDER.iter().position(|n| *n == b.name).unwrap())
+            .collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "{label}: {positions:?}"
+        );
+    }
+}
+
+#[test]
+fn gui_access_skips_nested_pty_and_lifts_ui_disable() {
+    let c = Config {
+        gui_access: true,
+        ..Config::default()
+    };
+    let names: Vec<_> = blocks_of(&c, ValueMode::Param)
+        .blocks
+        .iter()
+        .map(|b| b.name)
+        .collect();
+    assert!(!names.contains(&"nested_pty"), "{names:?}");
+    let ui = blocks_of(&c, ValueMode::Param)
+        .blocks
+        .into_iter()
+        .find(|b| b.name == "ui")
+        .unwrap();
+    assert!(!ui.text.contains("windowserver"), "{}", ui.text);
+}
+
+#[test]
+fn denied_comes_after_read_write_within_filesystem() {
+    let mut c = Config::default();
+    c.filesystem.denied = vec!["/w/secret".into()];
+    c.filesystem.read_write = vec!["/w".into()];
+    c.filesystem.read_only = vec!["/w/ro".into()];
+    let p = build(&c, &opts(ValueMode::Inline)).unwrap();
+    let ro = p.sbpl.find("\"/w/ro\"").unwrap();
+    let rw = p.sbpl.find("\"/w\"").unwrap();
+    let denied = p.sbpl.find("\"/w/secret\"").unwrap();
+    assert!(ro < rw && rw < denied, "{}", p.sbpl);
+}
+
+/// Param mode keeps values' exact bytes (after /private mapping), whatever
+/// they are, and never writes them into the text.
+#[test]
+fn param_mode_carries_awkward_values_exactly() {
+    let awkward = [
+        "/tmp/caf\u{e9}",
+        "/a\"b",
+        "/a\\b",
+        "/x\n) (allow default) (",
+        "/t\tab",
+    ];
+    let mut c = Config::default();
+    c.filesystem.read_write = awkward.iter().map(|s| s.to_string()).collect();
+    let p = build(&c, &opts(ValueMode::Param)).unwrap();
+    assert_eq!(p.params["READ_WRITE_0"], "/private/tmp/caf\u{e9}");
+    for (i, raw) in awkward.iter().enumerate().skip(1) {
+        assert_eq!(p.params[&format!("READ_WRITE_{i}")], *raw);
+        assert!(p
+            .sbpl
+            .contains(&format!("(subpath (param \"READ_WRITE_{i}\"))")));
+    }
+    assert!(!p.sbpl.contains("caf"));
+}
+
+/// Inline mode refuses, naming the key path and value, what param mode takes.
+#[rstest]
+#[case::non_ascii("/caf\u{e9}", "non-ASCII")]
+#[case::newline("/a\nb", "control character 0x0a")]
+#[case::tab("/a\tb", "control character 0x09")]
+#[case::del("/a\x7f", "DEL")]
+fn inline_refuses_unwritable_values(#[case] raw: &str, #[case] why: &str) {
+    let mut c = Config::default();
+    c.filesystem.read_only = vec!["/ok".into(), raw.into()];
+    let e = build(&c, &opts(ValueMode::Inline)).unwrap_err();
+    assert_eq!(e.key, "filesystem.read_only[1]");
+    assert!(e.message.contains(why), "{e}");
+    assert!(
+        e.message.contains(&format!("{raw:?}")),
+        "{e} names the value"
+    );
+    assert!(build(&c, &opts(ValueMode::Param)).is_ok());
+}
+
+#[rstest]
+fn nul_is_refused_in_both_modes(#[values(ValueMode::Param, ValueMode::Inline)] mode: ValueMode) {
+    let mut c = Config::default();
+    c.unix_socket_connects = vec!["/tmp/a\0b".into()];
+    let e = build(&c, &opts(mode)).unwrap_err();
+    assert_eq!(e.key, "unix_socket_connects[0]");
+    assert!(e.message.contains("NUL"), "{e}");
+}
+
+/// Peers' bug vectors as path segments: inline writes them so they read
+/// back as themselves, or refuses them; param mode carries them exactly.
+#[rstest]
+#[case("/a\"b")]
+#[case("/a\\b")]
+#[case("/a\\\"b")]
+#[case("/x/\") (allow default) (\"")]
+#[case("/;")]
+#[case("/(")]
+#[case("/#\"")]
+#[case("/\\x41")]
+#[case("/\\101")]
+#[case("/a\nb")]
+#[case("/a\0b")]
+#[case("/\u{e9}")]
+fn peer_vectors_as_paths(#[case] raw: &str) {
+    let mut c = Config::default();
+    c.filesystem.denied = vec![raw.into()];
+    match build(&c, &opts(ValueMode::Inline)) {
+        Ok(p) => {
+            let nodes = read(&p.sbpl).unwrap();
+            let plain = Config {
+                filesystem: profile::config::Filesystem {
+                    denied: vec!["/plain".into()],
+                    ..Default::default()
+                },
+                ..Config::default()
+            };
+            let plain_nodes = read(&build(&plain, &opts(ValueMode::Inline)).unwrap().sbpl).unwrap();
+            assert_eq!(
+                shape(&nodes, &[raw], &["/plain"]),
+                shape(&plain_nodes, &[], &[])
+            );
+        }
+        Err(e) => {
+            assert_eq!(e.key, "filesystem.denied[0]");
+            assert!(
+                raw.bytes().any(|b| !(0x20..0x7f).contains(&b)),
+                "{raw:?} refused: {e}"
+            );
+        }
+    }
+    match build(&c, &opts(ValueMode::Param)) {
+        Ok(p) => assert_eq!(p.params["DENIED_0"], raw),
+        Err(e) => assert!(raw.contains('\0'), "{raw:?} refused in param mode: {e}"),
+    }
+}
+
+/// The tree with every string that is one of `values[i]` replaced by
+/// `plain[i]`: equal shapes mean the values changed nothing but themselves.
+fn shape(nodes: &[Node], values: &[&str], plain: &[&str]) -> Vec<Node> {
+    nodes.iter().map(|n| replace(n, values, plain)).collect()
+}
+
+fn replace(node: &Node, values: &[&str], plain: &[&str]) -> Node {
+    let kind = match &node.kind {
+        NodeKind::List(items) => NodeKind::List(shape(items, values, plain)),
+        NodeKind::Str(s) => match values.iter().position(|v| v.as_bytes() == &s[..]) {
+            Some(i) => NodeKind::Str(plain[i].as_bytes().to_vec()),
+            None => NodeKind::Str(s.clone()),
+        },
+        other => other.clone(),
+    };
+    Node {
+        kind,
+        span: Default::default(),
+    }
+}
+
+/// The tree with every string emptied: the rule structure alone.
+fn blank(nodes: &[Node]) -> Vec<Node> {
+    nodes
+        .iter()
+        .map(|n| {
+            let kind = match &n.kind {
+                NodeKind::List(items) => NodeKind::List(blank(items)),
+                NodeKind::Str(_) => NodeKind::Str(Vec::new()),
+                other => other.clone(),
+            };
+            Node {
+                kind,
+                span: Default::default(),
+            }
+        })
+        .collect()
+}
+
+/// Every string in the tree, in text order.
+fn strings(nodes: &[Node]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for n in nodes {
+        match &n.kind {
+            NodeKind::List(items) => out.extend(strings(items)),
+            NodeKind::Str(s) => out.push(s.clone()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// One path segment of anything but `/` (any Unicode, quotes, parens,
+/// backslashes, controls, NUL), never `.` or `..`.
+fn segment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[^/]{1,12}",
+        "[\"\\\\();#|x0-9 \n]{1,8}",
+        Just("\") (allow default) (\"".to_string()),
+    ]
+    .prop_filter("dot segments are refused by design", |s| {
+        s != "." && s != ".."
+    })
+}
+
+fn abs_path() -> impl Strategy<Value = String> {
+    prop::collection::vec(segment(), 1..4).prop_map(|segs| format!("/{}", segs.join("/")))
+}
+
+fn mach_name() -> impl Strategy<Value = String> {
+    "[ !#-~]{1,24}"
+}
+
+/// A config with user values in every list, and the same config with
+/// plain, distinct values.
+fn arbitrary_and_plain() -> impl Strategy<Value = (Config, Config, Baseline)> {
+    (
+        prop::collection::vec(abs_path(), 0..3),
+        prop::collection::vec(abs_path(), 0..3),
+        prop::collection::vec(abs_path(), 0..3),
+        prop::collection::vec(abs_path(), 0..3),
+        prop::collection::vec(mach_name(), 0..3),
+        prop_oneof![Just(Baseline::Strict), Just(Baseline::Permissive)],
+    )
+        .prop_map(|(ro, rw, denied, sockets, mach, baseline)| {
+            let mut arb = Config {
+                baseline,
+                ..Config::default()
+            };
+            arb.filesystem.read_only = ro;
+            arb.filesystem.read_write = rw;
+            arb.filesystem.denied = denied;
+            arb.unix_socket_connects = sockets;
+            arb.extra_mach_lookups = mach;
+            let plain = plain_like(&arb);
+            (arb, plain, baseline)
+        })
+}
+
+fn plain_like(c: &Config) -> Config {
+    let rename = |v: &[String], tag: &str| -> Vec<String> {
+        (0..v.len()).map(|i| format!("/plain/{tag}{i}")).collect()
+    };
+    let mut p = c.clone();
+    p.filesystem.read_only = rename(&c.filesystem.read_only, "ro");
+    p.filesystem.read_write = rename(&c.filesystem.read_write, "rw");
+    p.filesystem.denied = rename(&c.filesystem.denied, "dn");
+    p.unix_socket_connects = rename(&c.unix_socket_connects, "us");
+    p.extra_mach_lookups = (0..c.extra_mach_lookups.len())
+        .map(|i| format!("plain.mach.{i}"))
+        .collect();
+    p
+}
+
+/// All user values of a resolved config, in a fixed order.
+fn values_of(c: &Config) -> Vec<String> {
+    let r = c.validate(&env()).unwrap();
+    let fs = r.filesystem;
+    [
+        fs.read_only,
+        fs.read_write,
+        fs.denied,
+        r.unix_socket_connects,
+        r.extra_mach_lookups,
+    ]
+    .concat()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// No injection: arbitrary values give the same rule tree as plain ones
+    /// (strings swapped back), in both modes; param mode text is identical.
+    #[test]
+    fn arbitrary_values_keep_the_rule_shape((arb, plain, _b) in arbitrary_and_plain()) {
+        let plain_param = build(&plain, &opts(ValueMode::Param)).unwrap();
+        match build(&arb, &opts(ValueMode::Param)) {
+            Ok(p) => {
+                prop_assert_eq!(&p.sbpl, &plain_param.sbpl);
+                let mut got: Vec<_> = p.params.values().cloned().collect();
+                let mut want = values_of(&arb);
+                got.sort();
+                want.sort();
+                prop_assert_eq!(got, want);
+            }
+            Err(e) => prop_assert!(e.message.contains("NUL"), "param mode refused: {}", e),
+        }
+        let plain_inline = read(&build(&plain, &opts(ValueMode::Inline)).unwrap().sbpl).unwrap();
+        match build(&arb, &opts(ValueMode::Inline)) {
+            Ok(p) => {
+                let arb_values = values_of(&arb);
+                let plain_values = values_of(&plain);
+                let a: Vec<&str> = arb_values.iter().map(String::as_str).collect();
+                let pl: Vec<&str> = plain_values.iter().map(String::as_str).collect();
+                let nodes = read(&p.sbpl).unwrap();
+                prop_assert_eq!(blank(&nodes), blank(&plain_inline));
+                let (got, want) = (strings(&nodes), strings(&plain_inline));
+                prop_assert_eq!(got.len(), want.len());
+                for (g, w) in got.iter().zip(&want) {
+                    match pl.iter().position(|v| v.as_bytes() == &w[..]) {
+                        Some(i) => prop_assert_eq!(g, &a[i].as_bytes().to_vec()),
+                        None => prop_assert_eq!(g, w),
+                    }
+                }
+            }
+            Err(e) => {
+                let offending = values_of_raw(&arb, &e.key);
+                prop_assert!(
+                    offending.bytes().any(|b| !(0x20..0x7f).contains(&b)),
+                    "inline refused a writable value: {}", e
+                );
+            }
+        }
+    }
+}
+
+/// The raw config value at a key path like `filesystem.denied[1]`.
+fn values_of_raw(c: &Config, key: &str) -> String {
+    let (list, index) = key.trim_end_matches(']').split_once('[').unwrap();
+    let i: usize = index.parse().unwrap();
+    let fs = &c.filesystem;
+    match list {
+        "filesystem.read_only" => fs.read_only[i].clone(),
+        "filesystem.read_write" => fs.read_write[i].clone(),
+        "filesystem.denied" => fs.denied[i].clone(),
+        "unix_socket_connects" => c.unix_socket_connects[i].clone(),
+        "extra_mach_lookups" => c.extra_mach_lookups[i].clone(),
+        other => panic!("unexpected key {other}"),
+    }
+}
