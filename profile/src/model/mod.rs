@@ -17,6 +17,8 @@ pub enum Arg {
     IokitClass(String),
     IpcName(String),
     SysctlName(String),
+    /// The target of `signal`: "self" or "others".
+    Target(String),
 }
 
 /// The model's answer. `Unknown` is never folded into allow or deny.
@@ -40,4 +42,349 @@ pub struct Explanation {
     pub decision: Decision,
     pub rule: Option<RuleRef>,
     pub reason: String,
+}
+
+mod compile;
+mod decide;
+mod eval;
+mod filter;
+mod filter_forms;
+mod ops;
+mod regex;
+
+use crate::reader::ReadError;
+use decide::{Chain, Decider, Step, Trace};
+use filter::Filter;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// What a rule does when it decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Allow,
+    Deny,
+}
+
+impl Action {
+    fn decision(self) -> Decision {
+        match self {
+            Action::Allow => Decision::Allow,
+            Action::Deny => Decision::Deny,
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Deny => "deny",
+        }
+    }
+}
+
+/// Where a rule comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Text,
+    /// Added by Seatbelt itself; the text is how explanations name it.
+    Implicit(&'static str),
+}
+
+/// One evaluated `allow`/`deny`.
+#[derive(Debug, Clone)]
+struct Rule {
+    action: Action,
+    /// Canonical operation names.
+    ops: Vec<String>,
+    /// `None`: the rule has no filter and replaces the operation's fallback.
+    filter: Option<Filter>,
+    /// Set when the rule sits under a condition the model cannot decide.
+    guard: Option<String>,
+    line: u32,
+    text: String,
+    origin: Origin,
+}
+
+/// A profile the model could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelError {
+    Read(ReadError),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::Read(e) => write!(f, "{}:{}: {}", e.line, e.col, e.message),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+impl From<ReadError> for ModelError {
+    fn from(e: ReadError) -> Self {
+        ModelError::Read(e)
+    }
+}
+
+/// A compiled profile: rules indexed per operation, regexes compiled.
+/// Deciding never fails and never panics; what the model cannot settle is
+/// [`Decision::Unknown`].
+#[derive(Debug, Clone)]
+pub struct Model {
+    rules: Vec<Rule>,
+    /// Chains for every known operation and every operation a rule names.
+    chains: HashMap<String, Chain>,
+    /// Rule indices per operation, most precedent first: (filtered, unfiltered).
+    index: HashMap<String, (Vec<usize>, Vec<usize>)>,
+    skipped: Vec<String>,
+}
+
+impl Model {
+    /// Reads and evaluates `text` with `params` (`-D KEY=VALUE`). Fails only
+    /// when the text cannot be read; forms the model cannot evaluate are
+    /// recorded in [`Model::skipped_forms`].
+    pub fn compile(text: &str, params: &BTreeMap<String, String>) -> Result<Model, ModelError> {
+        let compiled = compile::compile(text, params)?;
+        Ok(Model::from_rules(compiled.rules, compiled.skipped))
+    }
+
+    fn from_rules(rules: Vec<Rule>, skipped: Vec<String>) -> Model {
+        let mut index: HashMap<String, (Vec<usize>, Vec<usize>)> = HashMap::new();
+        // Last in the text first: among filtered rules the last one wins,
+        // and the last unfiltered rule is the one that replaced the fallback.
+        for (id, rule) in rules.iter().enumerate().rev() {
+            for op in &rule.ops {
+                let entry = index.entry(op.clone()).or_default();
+                match rule.filter {
+                    Some(_) => entry.0.push(id),
+                    None => entry.1.push(id),
+                }
+            }
+        }
+        let mut model = Model { rules, chains: HashMap::new(), index, skipped };
+        let names: Vec<String> =
+            ops::known().iter().map(|s| s.to_string()).chain(model.index.keys().cloned()).collect();
+        for name in names {
+            let chain = model.build_chain(&name);
+            model.chains.insert(name, chain);
+        }
+        model
+    }
+
+    fn build_chain(&self, op: &str) -> Chain {
+        let names = ops::chain(op);
+        let own_fallback = names.last().and_then(|n| ops::own_fallback(n));
+        let steps = names
+            .into_iter()
+            .map(|name| {
+                let (filtered, unfiltered) = self.index.get(&name).cloned().unwrap_or_default();
+                Step { op: name, filtered, unfiltered }
+            })
+            .collect();
+        Chain { steps, own_fallback }
+    }
+
+    fn chain(&self, op: &str) -> Cow<'_, Chain> {
+        match self.chains.get(ops::canonical(op)) {
+            Some(c) => Cow::Borrowed(c),
+            None => Cow::Owned(self.build_chain(op)),
+        }
+    }
+
+    /// The forms the model did not evaluate (or evaluated only as possibly
+    /// present), as "line N: form: why".
+    pub fn skipped_forms(&self) -> &[String] {
+        &self.skipped
+    }
+
+    /// Decides one request: allow or deny with the deciding rule (none when
+    /// a default or fallback decided) and why, or unknown with the rule the
+    /// model could not decide.
+    pub fn decide(&self, req: &Request) -> Explanation {
+        let arg = resolved(req.arg.as_ref());
+        let chain = self.chain(&req.op);
+        let t = decide::trace(&self.rules, &chain, arg.as_deref());
+        let mut exp = self.explain(&chain, &t, arg.as_deref());
+        if let (Some(Arg::Path(orig)), Some(Cow::Owned(Arg::Path(now)))) = (req.arg.as_ref(), arg.as_ref()) {
+            exp.reason.push_str(&format!("; {orig} is {now} once the kernel resolves it"));
+        }
+        if !ops::is_known(&req.op) {
+            exp.reason.push_str(&format!("; note: {} is not an operation the model knows", req.op));
+        }
+        if !self.skipped.is_empty() {
+            exp.reason.push_str(&format!("; caution: {} form(s) not fully evaluated", self.skipped.len()));
+        }
+        exp
+    }
+
+    /// Decides a probe footprint, the conjunction of its requests: deny if
+    /// any is denied (naming the first), unknown if any is unknown and none
+    /// denied, allow otherwise. An empty footprint is unknown.
+    pub fn decide_all(&self, reqs: &[Request]) -> Explanation {
+        let all: Vec<(&Request, Explanation)> = reqs.iter().map(|r| (r, self.decide(r))).collect();
+        let pick = |d: Decision| all.iter().find(|(_, e)| e.decision == d);
+        if let Some((req, e)) = pick(Decision::Deny).or_else(|| pick(Decision::Unknown)) {
+            return Explanation {
+                decision: e.decision.clone(),
+                rule: e.rule.clone(),
+                reason: format!("{}: {}", describe(req), e.reason),
+            };
+        }
+        match all.first() {
+            None => Explanation {
+                decision: Decision::Unknown,
+                rule: None,
+                reason: "empty footprint: no request to decide".into(),
+            },
+            Some((_, first)) => {
+                let parts: Vec<String> = all
+                    .iter()
+                    .map(|(r, e)| match &e.rule {
+                        Some(rule) => format!("{} (line {})", describe(r), rule.line),
+                        None => format!("{} (default)", describe(r)),
+                    })
+                    .collect();
+                Explanation {
+                    decision: Decision::Allow,
+                    rule: first.rule.clone(),
+                    reason: format!("all {} requests allowed: {}", all.len(), parts.join(", ")),
+                }
+            }
+        }
+    }
+
+    fn explain(&self, chain: &Chain, t: &Trace<'_>, arg: Option<&Arg>) -> Explanation {
+        let steps = &chain.steps;
+        let passed = |n: usize| -> String {
+            let names: Vec<&str> = steps[..n].iter().map(|s| s.op.as_str()).collect();
+            match names.as_slice() {
+                [] => String::new(),
+                [one] => format!("most specific operation {one} had no match; "),
+                [first, rest @ ..] => format!("most specific operation {first} had no match, nor did {}; ", rest.join(", ")),
+            }
+        };
+        let (rule, mut reason) = match t.decider {
+            Decider::Filtered { rule, step } => {
+                let r = &self.rules[rule];
+                let witness = r.filter.as_ref().map(|f| f.witness(arg).display()).unwrap_or_default();
+                let what = match r.origin {
+                    Origin::Implicit(words) => format!("{words} matched"),
+                    Origin::Text => format!("{} matched {witness}", decide::rule_words(r, &steps[step].op)),
+                };
+                (self.rule_ref(rule), format!("{}{what}", passed(step)))
+            }
+            Decider::Unfiltered { rule, step } => {
+                let r = &self.rules[rule];
+                let op = &steps[step].op;
+                if op == "default" {
+                    let what = format!("{}({} default) at line {} decided", passed(step), r.action.verb(), r.line);
+                    (None, what)
+                } else {
+                    let what = match r.origin {
+                        Origin::Implicit(words) => words.to_string(),
+                        Origin::Text => format!(
+                            "{} has no filter, so it decides {op} when no filtered rule matches",
+                            decide::rule_words(r, op)
+                        ),
+                    };
+                    (self.rule_ref(rule), format!("{}{what}", passed(step)))
+                }
+            }
+            Decider::OwnFallback => {
+                let last = steps.last().map_or("?", |s| s.op.as_str());
+                let what = format!(
+                    "{}{last} has its own fallback ({}) and never reaches default",
+                    passed(steps.len()),
+                    t.action.verb()
+                );
+                (None, what)
+            }
+            Decider::Builtin => (
+                None,
+                format!("{}the profile has no default rule; Seatbelt's built-in default allows", passed(steps.len())),
+            ),
+        };
+        if let Some(c) = t.conflict(&self.rules) {
+            let r = &self.rules[c.rule];
+            return Explanation {
+                decision: Decision::Unknown,
+                rule: self.rule_ref(c.rule),
+                reason: format!(
+                    "cannot decide: the rule at line {} would {} if it matched, ahead of what decides otherwise ({reason}), and whether it matches is unknown: {}",
+                    r.line,
+                    r.action.verb(),
+                    c.why
+                ),
+            };
+        }
+        for p in &t.pending {
+            reason.push_str(&format!(
+                "; the rule at line {} might also match ({}) but would decide the same",
+                self.rules[p.rule].line, p.why
+            ));
+        }
+        Explanation { decision: t.action.decision(), rule, reason }
+    }
+
+    fn rule_ref(&self, id: usize) -> Option<RuleRef> {
+        let r = &self.rules[id];
+        match r.origin {
+            Origin::Implicit(_) => None,
+            Origin::Text => Some(RuleRef { line: r.line, text: r.text.clone() }),
+        }
+    }
+}
+
+/// The argument as the kernel presents it: SBPL rules see /private/tmp,
+/// /private/var and /private/etc, never the spelled /tmp, /var, /etc.
+fn resolved(arg: Option<&Arg>) -> Option<Cow<'_, Arg>> {
+    let arg = arg?;
+    if let Arg::Path(p) = arg {
+        for short in ["/tmp", "/var", "/etc"] {
+            if p.strip_prefix(short).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
+                return Some(Cow::Owned(Arg::Path(format!("/private{p}"))));
+            }
+        }
+    }
+    Some(Cow::Borrowed(arg))
+}
+
+fn describe(req: &Request) -> String {
+    match &req.arg {
+        None => req.op.clone(),
+        Some(Arg::Path(v))
+        | Some(Arg::GlobalName(v))
+        | Some(Arg::IokitClass(v))
+        | Some(Arg::IpcName(v))
+        | Some(Arg::SysctlName(v))
+        | Some(Arg::Target(v)) => format!("{} {v}", req.op),
+    }
+}
+
+impl Request {
+    /// A request with no argument.
+    pub fn bare(op: &str) -> Request {
+        Request { op: op.to_string(), arg: None }
+    }
+
+    /// A request on a path (files, AF_UNIX socket paths).
+    pub fn path(op: &str, path: &str) -> Request {
+        Request { op: op.to_string(), arg: Some(Arg::Path(path.to_string())) }
+    }
+
+    /// A request with any argument.
+    pub fn with(op: &str, arg: Arg) -> Request {
+        Request { op: op.to_string(), arg: Some(arg) }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Unknown => "unknown",
+        })
+    }
 }

@@ -1,0 +1,206 @@
+//! Filter forms (`(subpath ...)`, `(global-name ...)`, `(require-not ...)`)
+//! turned into [`Filter`]s, from already evaluated arguments. Regexes are
+//! compiled here, once per profile.
+
+use super::eval::Value;
+use super::filter::{Filter, Subject, Test};
+use super::regex;
+
+/// How a string-taking filter compares.
+#[derive(Clone, Copy)]
+enum Kind {
+    Exact,
+    Prefix,
+    Subpath,
+    Regex,
+}
+
+/// String filters by name: what they look at and how.
+const STRING_FILTERS: &[(&str, Subject, Kind)] = &[
+    ("literal", Subject::Path, Kind::Exact),
+    ("path", Subject::Path, Kind::Exact),
+    ("path-literal", Subject::Path, Kind::Exact),
+    ("subpath", Subject::Path, Kind::Subpath),
+    ("prefix", Subject::Path, Kind::Prefix),
+    ("path-prefix", Subject::Path, Kind::Prefix),
+    ("regex", Subject::Path, Kind::Regex),
+    ("path-regex", Subject::Path, Kind::Regex),
+    ("global-name", Subject::GlobalName, Kind::Exact),
+    ("global-name-prefix", Subject::GlobalName, Kind::Prefix),
+    ("global-name-regex", Subject::GlobalName, Kind::Regex),
+    ("local-name", Subject::LocalName, Kind::Exact),
+    ("local-name-prefix", Subject::LocalName, Kind::Prefix),
+    ("local-name-regex", Subject::LocalName, Kind::Regex),
+    // SOURCE/MEASURED-ELSEWHERE: the user-client spelling is an alias of the
+    // registry-entry one since 10.15.
+    ("iokit-user-client-class", Subject::IokitClass, Kind::Exact),
+    ("iokit-registry-entry-class", Subject::IokitClass, Kind::Exact),
+    ("iokit-registry-entry-class-prefix", Subject::IokitClass, Kind::Prefix),
+    ("iokit-registry-entry-class-regex", Subject::IokitClass, Kind::Regex),
+    ("ipc-posix-name", Subject::IpcName, Kind::Exact),
+    ("ipc-posix-name-prefix", Subject::IpcName, Kind::Prefix),
+    ("ipc-posix-name-regex", Subject::IpcName, Kind::Regex),
+    ("sysctl-name", Subject::SysctlName, Kind::Exact),
+    ("sysctl-name-prefix", Subject::SysctlName, Kind::Prefix),
+    ("sysctl-name-regex", Subject::SysctlName, Kind::Regex),
+];
+
+/// Filters that depend on run-time state the model does not have.
+const RUNTIME_FILTERS: &[(&str, &str)] = &[
+    ("vnode-type", "vnode-type depends on the file's type at run time"),
+    ("extension", "sandbox extensions are issued at run time"),
+    ("extension-class", "sandbox extensions are issued at run time"),
+    ("file-mode", "file-mode depends on the file's permissions at run time"),
+    ("xattr", "xattr filters are not modelled"),
+    ("ioctl-command", "the request carries no ioctl command"),
+    ("appleevent-destination", "appleevent destinations are not modelled"),
+    ("preference-domain", "preference domains are not modelled"),
+    ("entitlement-is-present", "entitlements are not modelled"),
+    ("entitlement-is-bool-true", "entitlements are not modelled"),
+    ("signing-identifier", "code signatures are not modelled"),
+    ("process-path", "the acting process's path is not modelled"),
+    ("debug-mode", "debug mode is not modelled"),
+    ("device-conforms-to", "IOKit conformance is not modelled"),
+    ("kext-bundle-id", "kext bundle ids are not modelled"),
+    ("require-entitlement", "entitlements are not modelled"),
+    ("storage-class", "storage classes are not modelled"),
+    ("mount-relative-path", "mount-relative paths are not modelled"),
+];
+
+/// Builds the filter `name` names from `args`; `None` when `name` is not a
+/// filter form.
+pub fn build(name: &str, args: &[Value]) -> Option<Value> {
+    if let Some(&(_, subject, kind)) = STRING_FILTERS.iter().find(|(n, _, _)| *n == name) {
+        return Some(Value::Filter(strings(name, subject, kind, args)));
+    }
+    if let Some((_, why)) = RUNTIME_FILTERS.iter().find(|(n, _)| *n == name) {
+        return Some(Value::Filter(Filter::Undecidable(format!("({name} ...): {why}"))));
+    }
+    let f = match name {
+        "require-all" => Filter::All(args.iter().map(as_filter).collect()),
+        "require-any" => Filter::Any(args.iter().map(as_filter).collect()),
+        "require-not" => match args {
+            [one] => Filter::Not(Box::new(as_filter(one))),
+            _ => Filter::Undecidable("require-not takes exactly one filter".into()),
+        },
+        "target" => match args {
+            [Value::Sym(who)] => Filter::Target(who.clone()),
+            _ => Filter::Undecidable("target with an unexpected argument".into()),
+        },
+        "socket-domain" => socket_domain(args),
+        "remote" | "local" => socket_address(name, args),
+        _ => return None,
+    };
+    Some(Value::Filter(f))
+}
+
+/// A value in filter position: filters pass, anything else is undecidable.
+pub fn as_filter(v: &Value) -> Filter {
+    match v {
+        Value::Filter(f) => f.clone(),
+        Value::Unknown(r) => Filter::Undecidable(r.clone()),
+        Value::List(items) => Filter::Any(items.iter().map(as_filter).collect()),
+        other => Filter::Undecidable(format!("{} is not a filter", describe(other))),
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Bool(false) => "#f (an undefined param?)".into(),
+        Value::Bool(true) => "#t".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Str(s) => quote(s),
+        Value::Sym(s) => s.clone(),
+        _ => "a value".into(),
+    }
+}
+
+fn strings(name: &str, subject: Subject, kind: Kind, args: &[Value]) -> Filter {
+    let mut alternatives: Vec<Filter> = args.iter().map(|a| one_string(name, subject, kind, a)).collect();
+    match alternatives.len() {
+        1 => alternatives.remove(0),
+        0 => Filter::Undecidable(format!("({name}) without an argument")),
+        _ => Filter::Any(alternatives),
+    }
+}
+
+fn one_string(name: &str, subject: Subject, kind: Kind, arg: &Value) -> Filter {
+    let value = match arg {
+        Value::Str(s) => s.clone(),
+        Value::Unknown(r) => return Filter::Undecidable(format!("({name} ...): {r}")),
+        other => return Filter::Undecidable(format!("({name} {}): not a string", describe(other))),
+    };
+    let test = match kind {
+        Kind::Exact => Test::Exact(value.clone()),
+        Kind::Prefix => Test::Prefix(value.clone()),
+        Kind::Subpath => return subpath(name, value),
+        Kind::Regex => match regex::compile(&value) {
+            Ok(re) => Test::Regex(re),
+            Err(why) => return Filter::Undecidable(why),
+        },
+    };
+    let shown = match kind {
+        Kind::Regex => regex::show(&value),
+        _ => quote(&value),
+    };
+    Filter::Test { subject, test, display: format!("({name} {shown})") }
+}
+
+fn subpath(name: &str, value: Vec<u8>) -> Filter {
+    let display = format!("({name} {})", quote(&value));
+    if value.len() > 1 && value.ends_with(b"/") {
+        // sbpl.md: a subpath must not end with "/"; what Seatbelt does with
+        // one is not known, so only "not under it at all" is decided.
+        let trimmed = value[..value.len() - 1].to_vec();
+        return Filter::All(vec![
+            Filter::Undecidable(format!("{display} ends with \"/\", whose meaning is not known")),
+            Filter::Test { subject: Subject::Path, test: Test::Subpath(trimmed), display },
+        ]);
+    }
+    Filter::Test { subject: Subject::Path, test: Test::Subpath(value), display }
+}
+
+fn socket_domain(args: &[Value]) -> Filter {
+    let unix = match args {
+        [Value::Sym(s)] => match s.as_str() {
+            "AF_UNIX" | "AF_LOCAL" => true,
+            _ => false,
+        },
+        [Value::Int(n)] => *n == 1,
+        _ => return Filter::Undecidable("socket-domain with an unexpected argument".into()),
+    };
+    Filter::SocketDomain { unix, display: format!("(socket-domain {})", args.first().map(describe).unwrap_or_default()) }
+}
+
+/// `(remote unix-socket (path-literal ...))`, `(local ip "*:80")`, ...
+fn socket_address(name: &str, args: &[Value]) -> Filter {
+    let Some((Value::Sym(family), rest)) = args.split_first() else {
+        return Filter::Undecidable(format!("({name} ...) with an unexpected argument"));
+    };
+    match family.as_str() {
+        "unix-socket" | "unix" => match rest {
+            [] => Filter::SocketDomain { unix: true, display: format!("({name} {family})") },
+            _ => Filter::Any(rest.iter().map(as_filter).collect()),
+        },
+        "ip" | "ip4" | "ip6" | "tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6" => {
+            let addr = rest.iter().map(describe).collect::<Vec<_>>().join(" ");
+            Filter::InetAddress { display: format!("({name} {family} {addr})") }
+        }
+        other => Filter::Undecidable(format!("({name} {other} ...) is not modelled")),
+    }
+}
+
+/// A byte string as an SBPL-like literal for messages.
+pub fn quote(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in bytes {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
