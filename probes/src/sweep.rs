@@ -95,6 +95,10 @@ fn keyring(s: &mut SweepSummary) {
             continue;
         };
         let desc = desc.trim_end_matches(':');
+        // Revoked, dead or invalidated keys are already on their way out.
+        if fields.get(1).is_some_and(|f| f.contains(['R', 'D', 'i'])) {
+            continue;
+        }
         let Some(pid) = owner_pid(desc).filter(|_| *kind == "user" && desc.starts_with(PREFIX))
         else {
             continue;

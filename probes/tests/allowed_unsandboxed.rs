@@ -1,0 +1,142 @@
+//! Every Linux probe, run unsandboxed on this host with real calls, reports
+//! `allowed` (tiocsti: what the kernel really allows).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixListener;
+
+use common::*;
+use probes::Verdict;
+
+#[test]
+fn pty_round_trips_winsize_and_a_byte() {
+    let r = run(&["pty"]);
+    assert_verdict(&r, Verdict::Allowed);
+    assert_eq!(r.step, "read-byte");
+    assert!(r.detail.contains("37x101"), "{}", r.detail);
+}
+
+#[test]
+fn sem_and_shm_are_allowed() {
+    for name in ["sem", "shm"] {
+        let r = run(&[name]);
+        assert_verdict(&r, Verdict::Allowed);
+        assert!(r.detail.contains("/beltcheck.probe."), "{}", r.detail);
+    }
+}
+
+#[test]
+fn keychain_uses_the_kernel_keyring_on_linux() {
+    let r = run(&["keychain"]);
+    assert_verdict(&r, Verdict::Allowed);
+    assert!(
+        r.detail.contains("linux kernel keyring stand-in"),
+        "{}",
+        r.detail
+    );
+    // The key is unusable afterwards (gone, or revoked awaiting GC).
+    let desc = r
+        .detail
+        .split_whitespace()
+        .find(|w| w.starts_with("beltcheck.probe."))
+        .unwrap();
+    assert!(!key_usable(desc), "{desc} still usable in /proc/keys");
+}
+
+#[test]
+fn unix_connect_exchanges_a_byte_with_a_greeting_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("greeter.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"G").unwrap();
+        let mut reply = [0u8; 1];
+        s.read_exact(&mut reply).unwrap();
+        reply[0]
+    });
+    let r = run(&["unix-connect", "--path", path.to_str().unwrap()]);
+    assert_verdict(&r, Verdict::Allowed);
+    assert_eq!(r.step, "write-reply");
+    assert_eq!(peer.join().unwrap(), b'G');
+}
+
+#[test]
+fn unix_connect_to_a_silent_peer_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("silent.sock");
+    let _listener = UnixListener::bind(&path).unwrap();
+    let r = run(&["unix-connect", "--path", path.to_str().unwrap()]);
+    assert_verdict(&r, Verdict::Allowed);
+    assert_eq!(r.step, "connect");
+}
+
+#[test]
+fn unix_bind_binds_and_removes_its_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bound.sock");
+    let r = run(&["unix-bind", "--path", path.to_str().unwrap()]);
+    assert_verdict(&r, Verdict::Allowed);
+    assert!(!path.exists(), "socket file left behind");
+}
+
+#[test]
+fn network_connects_to_a_loopback_listener() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let r = run(&["network", "--host", "127.0.0.1", "--port", &port]);
+    assert_verdict(&r, Verdict::Allowed);
+}
+
+#[test]
+fn file_read_and_write_are_allowed_and_write_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let readable = dir.path().join("r.txt");
+    std::fs::write(&readable, b"hello").unwrap();
+    let r = run(&["file-read", "--path", readable.to_str().unwrap()]);
+    assert_verdict(&r, Verdict::Allowed);
+    assert_eq!(r.detail, "read 5 bytes");
+
+    let target = dir.path().join("w.txt");
+    let w = run(&["file-write", "--path", target.to_str().unwrap()]);
+    assert_verdict(&w, Verdict::Allowed);
+    assert!(!target.exists(), "written file left behind");
+}
+
+#[test]
+fn file_write_refuses_to_touch_an_existing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("keep.txt");
+    std::fs::write(&existing, b"precious").unwrap();
+    let r = run(&["file-write", "--path", existing.to_str().unwrap()]);
+    assert_verdict(&r, Verdict::Error);
+    assert_eq!(r.errno, Some(i64::from(libc::EEXIST)));
+    assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
+}
+
+#[test]
+fn nofile_hits_emfile_exactly_at_the_soft_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: writes one rlimit.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    let r = run(&["nofile"]);
+    assert_verdict(&r, Verdict::Allowed);
+    let soft = lim.rlim_cur;
+    assert!(r.detail.contains(&format!("soft={soft} ")), "{}", r.detail);
+    assert!(
+        r.detail.contains(&format!("emfile_at={soft}")),
+        "{}",
+        r.detail
+    );
+}
+
+#[test]
+fn sysctl_reads_proc_sys() {
+    let r = run(&["sysctl", "--name", "kernel.ostype"]);
+    assert_verdict(&r, Verdict::Allowed);
+    assert_eq!(r.detail, "kernel.ostype = Linux");
+}

@@ -1,0 +1,108 @@
+//! Failures are classified honestly: missing things are `error`, permission
+//! refusals `denied`, absent capabilities `unsupported`.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+
+use common::*;
+use probes::Verdict;
+
+#[test]
+fn missing_socket_path_is_error_enoent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.sock");
+    let r = run(&["unix-connect", "--path", path.to_str().unwrap()]);
+    assert_verdict(&r, Verdict::Error);
+    assert_eq!(r.errno, Some(i64::from(libc::ENOENT)));
+    assert_eq!(r.step, "connect");
+}
+
+#[test]
+fn socket_in_a_0700_dir_probed_as_another_user_is_denied_eacces() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = dir.path().join("private.sock");
+    let _listener = UnixListener::bind(&path).unwrap();
+    // Control: the owner (root) may connect.
+    let control = run(&["unix-connect", "--path", path.to_str().unwrap()]);
+    assert_verdict(&control, Verdict::Allowed);
+
+    let mut cmd = command(&["unix-connect", "--path", path.to_str().unwrap()]);
+    let r = report_of(&as_nobody(&mut cmd).output().unwrap());
+    assert_verdict(&r, Verdict::Denied);
+    assert_eq!(r.errno, Some(i64::from(libc::EACCES)));
+    assert_eq!(r.step, "connect");
+}
+
+#[test]
+fn file_read_of_a_root_only_file_as_nobody_is_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("secret");
+    std::fs::write(&path, b"x").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut cmd = command(&["file-read", "--path", path.to_str().unwrap()]);
+    let r = report_of(&as_nobody(&mut cmd).output().unwrap());
+    assert_verdict(&r, Verdict::Denied);
+    assert_eq!(r.errno, Some(i64::from(libc::EACCES)));
+    assert_eq!(r.step, "open");
+}
+
+#[test]
+fn hid_is_unsupported_without_input_devices() {
+    let any_device = std::path::Path::new("/dev/uinput").exists()
+        || std::path::Path::new("/dev/input").exists()
+        || std::fs::read_dir("/dev")
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("hidraw"));
+    let r = run(&["hid"]);
+    if any_device {
+        // This host has input devices: the probe must have tried them.
+        assert_eq!(r.step, "open-device", "{r:?}");
+    } else {
+        assert_verdict(&r, Verdict::Unsupported);
+        assert_eq!(r.step, "find-devices");
+    }
+}
+
+#[test]
+fn mach_lookup_is_unsupported_on_linux() {
+    let r = run(&["mach-lookup", "--name", "com.apple.SecurityServer"]);
+    assert_verdict(&r, Verdict::Unsupported);
+}
+
+#[test]
+fn missing_sysctl_is_error_enoent_and_a_traversal_is_einval() {
+    let r = run(&["sysctl", "--name", "kernel.no_such_knob_beltcheck"]);
+    assert_verdict(&r, Verdict::Error);
+    assert_eq!(r.errno, Some(i64::from(libc::ENOENT)));
+    let t = run(&["sysctl", "--name", "kernel...etc"]);
+    assert_verdict(&t, Verdict::Error);
+    assert_eq!(t.errno, Some(i64::from(libc::EINVAL)));
+}
+
+#[test]
+fn a_timeout_comes_back_as_error_timeout() {
+    // A peer that never writes and never closes; a 1 ms budget cannot
+    // cover the greeting wait, so the deadline or the empty wait decides.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.sock");
+    let _listener = UnixListener::bind(&path).unwrap();
+    let r = run(&[
+        "unix-connect",
+        "--path",
+        path.to_str().unwrap(),
+        "--timeout-ms",
+        "1",
+    ]);
+    // Either the body finished inside 1 ms (allowed, no greeting) or the
+    // supervisor gave up: both are legitimate, anything else is not.
+    match r.verdict {
+        Verdict::Allowed => assert_eq!(r.step, "connect"),
+        Verdict::Error => assert_eq!(r.detail, "timeout"),
+        other => panic!("unexpected {other:?}: {r:?}"),
+    }
+}
