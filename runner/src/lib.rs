@@ -5,3 +5,31 @@
 
 pub mod launch;
 pub mod pty;
+
+use launch::{CommandSpec, LaunchVerdict, Launcher, Sandbox};
+use pty::{RunError, SessionOptions, SessionOutcome};
+
+/// Runs `cmd` under `launcher`'s sandbox on a fresh pty: prepare, run (with
+/// the launcher's extra environment appended to `opts.env`), classify.
+///
+/// The verdict is the launcher's preflight verdict when it has one (e.g.
+/// already sandboxed), else [`Launcher::classify`] of the exit code and the
+/// captured output (all of it when Detached, the head when Terminal). The
+/// launcher's keep-alive objects (temp profile files) live until the child
+/// has exited.
+pub fn run_sandboxed(
+    launcher: &dyn Launcher,
+    sandbox: &Sandbox<'_>,
+    cmd: &CommandSpec,
+    opts: &SessionOptions,
+) -> Result<(SessionOutcome, LaunchVerdict), RunError> {
+    let prepared = launcher
+        .prepare(sandbox, cmd)
+        .map_err(|error| RunError::Launch { backend: launcher.backend(), error })?;
+    let mut session = opts.clone();
+    session.env.extend(prepared.env.iter().cloned());
+    let outcome = pty::run(&prepared.command, &session)?;
+    drop(prepared);
+    let verdict = launcher.preflight().unwrap_or_else(|| launcher.classify(outcome.code, &outcome.output));
+    Ok((outcome, verdict))
+}

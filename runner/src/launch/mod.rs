@@ -5,9 +5,19 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod denials;
 pub mod linux;
 pub mod none;
 pub mod seatbelt;
+
+/// The launcher for `backend`, with its default settings.
+pub fn launcher(backend: Backend) -> Box<dyn Launcher> {
+    match backend {
+        Backend::Seatbelt => Box::new(seatbelt::SeatbeltLauncher::new()),
+        Backend::Linux => Box::new(linux::LinuxLauncher::new()),
+        Backend::None => Box::new(none::NoneLauncher),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -130,4 +140,10 @@ pub trait Launcher: Send + Sync {
     /// Reads the launch's exit status (`code`: exit code, or 128+signal) and
     /// captured output to tell a sandbox failure from the workload's own.
     fn classify(&self, code: i32, output: &[u8]) -> LaunchVerdict;
+    /// A verdict known before launching that overrides [`Launcher::classify`]
+    /// (seatbelt: this process is already sandboxed, so nothing new can be
+    /// enforced). `None` by default.
+    fn preflight(&self) -> Option<LaunchVerdict> {
+        None
+    }
 }

@@ -1,0 +1,135 @@
+//! Starting the child on the pty slave: new session, the slave as its
+//! controlling terminal and stdio, a clean signal state, optionally a raised
+//! NOFILE limit. Everything in `pre_exec` is a raw async-signal-safe syscall
+//! (the child of a multi-threaded process may not allocate or lock).
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+
+use crate::launch::CommandSpec;
+
+/// Signals whose disposition the child gets back at default, whatever we
+/// (or our parent, e.g. `nohup`) did with them.
+const RESET_TO_DEFAULT: [libc::c_int; 10] = [
+    libc::SIGWINCH,
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGPIPE,
+    libc::SIGQUIT,
+    libc::SIGTSTP,
+    libc::SIGTTIN,
+    libc::SIGTTOU,
+    libc::SIGCHLD,
+];
+
+pub(crate) struct ChildSetup<'a> {
+    pub cmd: &'a CommandSpec,
+    pub env: &'a [(OsString, OsString)],
+    pub slave: &'a OwnedFd,
+    /// The soft RLIMIT_NOFILE to set in the child, if any.
+    pub nofile: Option<libc::rlimit>,
+}
+
+pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Child> {
+    let mut command = Command::new(&setup.cmd.program);
+    command
+        .args(&setup.cmd.args)
+        .envs(setup.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::from(setup.slave.try_clone()?))
+        .stdout(Stdio::from(setup.slave.try_clone()?))
+        .stderr(Stdio::from(setup.slave.try_clone()?));
+    let nofile = setup.nofile;
+    // SAFETY: the closure only makes async-signal-safe syscalls and builds
+    // io::Error from errno (no allocation).
+    unsafe {
+        command.pre_exec(move || child_setup(nofile));
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _no_cloexec_race = super::open::FORK_LOCK.read().unwrap_or_else(|p| p.into_inner());
+    command.spawn()
+}
+
+/// Runs in the forked child, after std placed the slave on fds 0, 1, 2.
+fn child_setup(nofile: Option<libc::rlimit>) -> io::Result<()> {
+    // SAFETY: setsid, ioctl, sigaction, sigprocmask, setrlimit are
+    // async-signal-safe and operate on this (single-threaded) child only.
+    unsafe {
+        if libc::setsid() < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY as _, 0) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Dispositions first, mask second: a signal pending in the mask must
+        // not reach a handler of ours in the child.
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut dfl.sa_mask);
+        for sig in RESET_TO_DEFAULT {
+            if libc::sigaction(sig, &dfl, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if let Some(limit) = nofile {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The NOFILE limit to give the child: soft raised to hard, capped by the
+/// kernel's per-process ceiling (fs.nr_open / kern.maxfilesperproc). `None`
+/// when the soft limit already is that high. Computed in the parent.
+pub(crate) fn raised_nofile() -> io::Result<Option<libc::rlimit>> {
+    // SAFETY: getrlimit fills the struct.
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut target = lim.rlim_max;
+    if let Some(cap) = kernel_nofile_cap() {
+        target = target.min(cap);
+    }
+    if target <= lim.rlim_cur {
+        return Ok(None);
+    }
+    Ok(Some(libc::rlimit { rlim_cur: target, rlim_max: lim.rlim_max }))
+}
+
+#[cfg(target_os = "linux")]
+fn kernel_nofile_cap() -> Option<libc::rlim_t> {
+    std::fs::read_to_string("/proc/sys/fs/nr_open").ok()?.trim().parse().ok()
+}
+
+#[cfg(target_os = "macos")]
+fn kernel_nofile_cap() -> Option<libc::rlim_t> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>();
+    // SAFETY: the name is NUL-terminated; value/len describe an int.
+    let rc = unsafe {
+        libc::sysctlbyname(
+            c"kern.maxfilesperproc".as_ptr(),
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    (rc == 0 && value > 0).then_some(value as libc::rlim_t)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn kernel_nofile_cap() -> Option<libc::rlim_t> {
+    None
+}
