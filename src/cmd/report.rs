@@ -1,8 +1,59 @@
-use super::CliResult;
+//! `beltcheck report merge REPORT.json... --out DIR`: one table across
+//! releases (merged.json, merged.md, merged.html).
+
+use super::{CliError, CliResult};
+use crate::report::{json, merge};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
-pub fn run(_args: Args) -> CliResult {
-    Err(super::CliError::failed("report: not implemented yet"))
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Merge per-release reports into one compatibility table.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// report.json files, one per release, in column order.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Directory for merged.json, merged.md and merged.html.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(args: Args) -> CliResult {
+    match args.command {
+        Command::Merge(m) => run_merge(m),
+    }
+}
+
+fn run_merge(args: MergeArgs) -> CliResult {
+    let mut reports = Vec::with_capacity(args.reports.len());
+    for path in &args.reports {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+        let report = json::parse(&text).map_err(|e| {
+            CliError::usage(format!("{}: not a beltcheck report: {e}", path.display()))
+        })?;
+        reports.push((path.display().to_string(), report));
+    }
+    let merged = merge::merge(&reports);
+    merge::write_all(&merged, &args.out).map_err(|e| {
+        CliError::failed(format!("--out {}: cannot write: {e}", args.out.display()))
+    })?;
+    eprintln!(
+        "beltcheck report merge: {} releases, {} rows, {} change between releases; written to {}",
+        merged.releases.len(),
+        merged.rows.len(),
+        merged.changed,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

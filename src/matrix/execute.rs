@@ -1,0 +1,538 @@
+//! Running a plan: each config's profile built once, a control run per probe
+//! outside any sandbox, then every cell in parallel, each killed at its time
+//! limit. Results come back in plan order whatever the parallelism.
+
+use super::adapter::{self, BackendHandle, CompiledModel, End, LaunchResult, ProbeContext};
+use super::cell::{self, Access, Enforcement, ModelOutcome, Observation, Status};
+use super::dimension::{self, DimensionEnv};
+use super::expect::UserDimension;
+use super::fixtures::{interrupt, Fixtures};
+use super::plan::{CellIndex, Plan};
+use probes::{ProbeReport, Verdict};
+use profile::{Config, Profile};
+use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Where each config's profile comes from.
+#[derive(Debug, Clone)]
+pub enum ProfileSource {
+    /// Built by beltcheck from `base` with the built-in dimensions applied.
+    Builtin { base: Config },
+    /// A user's SBPL text: dimensions only change the `-D` parameters.
+    User {
+        text: String,
+        params: BTreeMap<String, String>,
+        dimensions: Vec<UserDimension>,
+    },
+}
+
+/// Whether to draw a progress bar (only ever on a terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    BarOnTerminal,
+    Quiet,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub probe_bin: PathBuf,
+    pub progress: Progress,
+    /// "linux 6.1.0 (debian 12)" / "macos 15.4.1 (24E263)": what an
+    /// observation is evidence about.
+    pub release: String,
+}
+
+/// A probe's run outside any sandbox.
+#[derive(Debug, Clone)]
+pub struct Control {
+    pub probe: String,
+    /// The report, or why there is none.
+    pub result: Result<ProbeReport, String>,
+}
+
+impl Control {
+    fn allowed(&self) -> bool {
+        matches!(&self.result, Ok(r) if r.verdict == Verdict::Allowed)
+    }
+
+    fn describe(&self) -> String {
+        match &self.result {
+            Ok(r) => format!(
+                "control run (unsandboxed): {} at step {:?}: {}",
+                cell::verdict_name(r.verdict),
+                r.step,
+                r.detail
+            ),
+            Err(e) => format!("control run (unsandboxed): {e}"),
+        }
+    }
+}
+
+/// One finished cell.
+#[derive(Debug, Clone)]
+pub struct CellResult {
+    pub index: CellIndex,
+    pub expected: Access,
+    pub model: ModelOutcome,
+    pub observation: Observation,
+    pub status: Status,
+    pub reason: String,
+}
+
+/// Everything a run produced, in plan order.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub cells: Vec<CellResult>,
+    pub controls: Vec<Control>,
+    pub wall: Duration,
+    /// Set when Ctrl-C cut the run short.
+    pub interrupted: bool,
+}
+
+/// A config ready to run: its profile built once, its model compiled once.
+struct Prepared {
+    config: Config,
+    profile: Result<Profile, String>,
+    model: Result<CompiledModel, String>,
+}
+
+/// Runs every cell of `plan`.
+pub fn run(
+    plan: &Plan,
+    source: &ProfileSource,
+    handle: &BackendHandle,
+    fixtures: &Fixtures,
+    opts: &Options,
+) -> Outcome {
+    let started = Instant::now();
+    let jobs = opts.jobs.max(1);
+    let env = DimensionEnv {
+        unix_socket: fixtures.unix_socket().to_string_lossy().into_owned(),
+    };
+    let prepared = par_map(jobs, plan.assignments.len(), |c| {
+        prepare(&plan.assignments[c], source, &env)
+    });
+    let none = BackendHandle::resolve(Backend::None);
+    let controls = par_map(jobs, plan.probes.len(), |p| {
+        let spec = &plan.probes[p];
+        let result = launch_probe(
+            &none,
+            None,
+            &spec.name,
+            &command(opts, fixtures, &spec.args),
+            opts.timeout,
+        );
+        let result = match observation_of(&spec.name, result, "unsandboxed") {
+            Observation::Reported { report, .. } => Ok(report),
+            Observation::NoVerdict { reason, .. } => Err(reason),
+            Observation::NotRun { reason } | Observation::ProfileRejected { message: reason } => {
+                Err(reason)
+            }
+        };
+        Control {
+            probe: spec.name.clone(),
+            result,
+        }
+    });
+    let cells = plan.cells();
+    let bar = progress_bar(opts.progress, cells.len());
+    let ctx = RunCtx {
+        plan,
+        source,
+        handle,
+        fixtures,
+        opts,
+        prepared: &prepared,
+        controls: &controls,
+    };
+    let results = par_map(jobs, cells.len(), |i| {
+        let r = ctx.cell(cells[i]);
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+        r
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Outcome {
+        cells: results,
+        controls,
+        wall: started.elapsed(),
+        interrupted: interrupt::requested(),
+    }
+}
+
+fn prepare(bits: &[bool], source: &ProfileSource, env: &DimensionEnv) -> Prepared {
+    let (config, profile) = match source {
+        ProfileSource::Builtin { base } => {
+            let config = dimension::config_for(base, bits, env);
+            let profile = adapter::build_profile(&config);
+            (config, profile)
+        }
+        ProfileSource::User {
+            text,
+            params,
+            dimensions,
+        } => {
+            let mut params = params.clone();
+            for (d, &on) in dimensions.iter().zip(bits) {
+                params.extend(if on {
+                    d.when_true.clone()
+                } else {
+                    d.when_false.clone()
+                });
+            }
+            (
+                Config::default(),
+                Ok(Profile {
+                    sbpl: text.clone(),
+                    params,
+                }),
+            )
+        }
+    };
+    let model = match &profile {
+        Ok(p) => adapter::compile_model(p),
+        Err(e) => Err(e.clone()),
+    };
+    Prepared {
+        config,
+        profile,
+        model,
+    }
+}
+
+struct RunCtx<'a> {
+    plan: &'a Plan,
+    source: &'a ProfileSource,
+    handle: &'a BackendHandle,
+    fixtures: &'a Fixtures,
+    opts: &'a Options,
+    prepared: &'a [Prepared],
+    controls: &'a [Control],
+}
+
+impl RunCtx<'_> {
+    fn cell(&self, index: CellIndex) -> CellResult {
+        let spec = &self.plan.probes[index.probe];
+        let prepared = &self.prepared[index.config];
+        let expected = Access::from_allowed(self.plan.expected(index));
+        let args: Vec<String> = spec.args.iter().map(|a| self.fixtures.expand(a)).collect();
+        let model = match &prepared.model {
+            Ok(m) => adapter::model_verdict(m, &spec.name, &self.probe_context(&args)),
+            Err(e) => ModelOutcome {
+                decision: None,
+                rule: None,
+                reason: e.clone(),
+            },
+        };
+        let meaningless = self.meaningless(index);
+        let observation = self.observe(index, prepared, &args, meaningless.is_some());
+        let (status, reason) = match &prepared.profile {
+            // A config the builder cannot build is a builder bug.
+            Err(e) => (Status::Fail, e.clone()),
+            Ok(_) => cell::judge(&cell::Inputs {
+                expected,
+                model: &model,
+                observation: &observation,
+                meaningless,
+            }),
+        };
+        CellResult {
+            index,
+            expected,
+            model,
+            observation,
+            status,
+            reason,
+        }
+    }
+
+    fn probe_context(&self, args: &[String]) -> ProbeContext {
+        ProbeContext {
+            unix_socket: self.fixtures.unix_socket().to_string_lossy().into_owned(),
+            tcp_port: self.fixtures.tcp_port(),
+            args: args.to_vec(),
+        }
+    }
+
+    /// A dimension the backend cannot express, when the spec for this cell
+    /// hinges on it.
+    fn meaningless(&self, index: CellIndex) -> Option<String> {
+        if !matches!(self.source, ProfileSource::Builtin { .. }) {
+            return None;
+        }
+        let backend = self.handle.backend;
+        dimension::BUILTIN.iter().enumerate().find_map(|(d, dim)| {
+            (dim.no_meaning_on.contains(&backend) && self.plan.hinges_on(index, d))
+                .then(|| format!("{} has no meaning on backend {backend}", dim.name))
+        })
+    }
+
+    fn observe(
+        &self,
+        index: CellIndex,
+        prepared: &Prepared,
+        args: &[String],
+        meaningless: bool,
+    ) -> Observation {
+        let control = &self.controls[index.probe];
+        if interrupt::requested() {
+            return Observation::NotRun {
+                reason: "not run: interrupted (Ctrl-C)".into(),
+            };
+        }
+        if !control.allowed() {
+            return Observation::NotRun {
+                reason: control.describe(),
+            };
+        }
+        if let Availability::Unavailable { reason } = &self.handle.availability {
+            return Observation::NotRun {
+                reason: format!("not enforced: {reason}"),
+            };
+        }
+        if matches!(self.source, ProfileSource::User { .. })
+            && self.handle.backend != Backend::Seatbelt
+        {
+            return Observation::NotRun {
+                reason: format!(
+                    "not enforced: backend {} cannot enforce a raw SBPL profile",
+                    self.handle.backend
+                ),
+            };
+        }
+        if meaningless {
+            return Observation::NotRun {
+                reason: "not run".into(),
+            };
+        }
+        let Ok(profile) = &prepared.profile else {
+            return Observation::NotRun {
+                reason: "no profile".into(),
+            };
+        };
+        let sandbox = Sandbox {
+            config: &prepared.config,
+            profile,
+        };
+        let spec = &self.plan.probes[index.probe];
+        let cmd = command(self.opts, self.fixtures, &spec.args);
+        let result = launch_probe(
+            self.handle,
+            Some(&sandbox),
+            &spec.name,
+            &cmd,
+            self.opts.timeout,
+        );
+        let evidence = format!("{} on {}", self.handle.backend, self.opts.release);
+        let obs = observation_of(&spec.name, result, &evidence);
+        self.unhide(obs, args)
+    }
+
+    /// A harness-created path the probe cannot find inside the sandbox was
+    /// hidden from it (the Linux backend leaves unlisted paths out of the
+    /// view): that is a denial, and the detail says so.
+    fn unhide(&self, obs: Observation, args: &[String]) -> Observation {
+        match obs {
+            Observation::Reported {
+                mut report,
+                denials,
+                enforcement: enforcement @ Enforcement::Enforced { .. },
+            } if report.verdict == Verdict::Error
+                && report.errno == Some(libc::ENOENT as i64)
+                && args.iter().any(|a| self.fixtures.owns_path(a)) =>
+            {
+                report.verdict = Verdict::Denied;
+                report.detail = format!(
+                    "hidden: the harness-created path exists outside but not inside the sandbox (probe said error: {})",
+                    report.detail
+                );
+                Observation::Reported {
+                    report,
+                    denials,
+                    enforcement,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+fn command(opts: &Options, fixtures: &Fixtures, args: &[String]) -> CommandSpec {
+    let mut argv: Vec<std::ffi::OsString> = Vec::with_capacity(args.len() + 1);
+    argv.push(String::new().into());
+    argv.extend(args.iter().map(|a| fixtures.expand(a).into()));
+    CommandSpec {
+        program: opts.probe_bin.clone(),
+        args: argv,
+    }
+}
+
+/// Launches `beltcheck-probe NAME ARGS...` (the name goes first).
+fn launch_probe(
+    handle: &BackendHandle,
+    sandbox: Option<&Sandbox<'_>>,
+    name: &str,
+    cmd: &CommandSpec,
+    limit: Duration,
+) -> LaunchResult {
+    let mut cmd = cmd.clone();
+    cmd.args[0] = name.into();
+    adapter::launch(handle, sandbox, &cmd, limit)
+}
+
+/// Reads a launch: the probe's JSON line, or why there is none.
+fn observation_of(probe: &str, result: LaunchResult, evidence: &str) -> Observation {
+    let tail = tail_of(&result.output);
+    match &result.end {
+        End::TimedOut(limit) => {
+            return Observation::NoVerdict {
+                reason: format!("probe hung: killed after {:.1}s", limit.as_secs_f64()),
+                output_tail: tail,
+            }
+        }
+        End::Interrupted => {
+            return Observation::NoVerdict {
+                reason: "interrupted (Ctrl-C)".into(),
+                output_tail: tail,
+            }
+        }
+        End::SpawnFailed(m) => {
+            return Observation::NoVerdict {
+                reason: m.clone(),
+                output_tail: tail,
+            }
+        }
+        End::Exited(_) | End::Signaled(_) => {}
+    }
+    let enforcement = match &result.launch {
+        LaunchVerdict::ProfileError { message } => {
+            return Observation::ProfileRejected {
+                message: message.clone(),
+            }
+        }
+        LaunchVerdict::Enforced => Enforcement::Enforced {
+            evidence: evidence.to_string(),
+        },
+        LaunchVerdict::Nested { message } => Enforcement::NotEnforced {
+            reason: format!("nested sandbox: {message}"),
+        },
+        LaunchVerdict::NotEnforced => Enforcement::NotEnforced {
+            reason: "no sandbox applied".into(),
+        },
+    };
+    match parse_report(&result.output) {
+        Some(report) if report.probe == probe => Observation::Reported {
+            report,
+            denials: result.denials,
+            enforcement,
+        },
+        Some(report) => Observation::NoVerdict {
+            reason: format!(
+                "asked for probe {probe:?}, got a report for {:?}",
+                report.probe
+            ),
+            output_tail: tail,
+        },
+        None => Observation::NoVerdict {
+            reason: format!("probe {} without a verdict", describe_end(&result.end)),
+            output_tail: tail,
+        },
+    }
+}
+
+fn describe_end(end: &End) -> String {
+    match end {
+        End::Exited(c) => format!("exited {c}"),
+        End::Signaled(s) => format!("crashed (signal {s})"),
+        End::TimedOut(_) | End::Interrupted | End::SpawnFailed(_) => "did not finish".into(),
+    }
+}
+
+/// The last output line that is a probe report (a pty adds `\r`).
+pub fn parse_report(output: &[u8]) -> Option<ProbeReport> {
+    let text = String::from_utf8_lossy(output);
+    text.lines()
+        .rev()
+        .map(|l| l.trim())
+        .filter(|l| l.starts_with('{'))
+        .find_map(|l| serde_json::from_str(l).ok())
+}
+
+fn tail_of(output: &[u8]) -> String {
+    let text = String::from_utf8_lossy(output);
+    let start = text
+        .char_indices()
+        .rev()
+        .nth(399)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    text[start..].to_string()
+}
+
+fn progress_bar(mode: Progress, len: usize) -> Option<indicatif::ProgressBar> {
+    if mode == Progress::Quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} cells {elapsed} (eta {eta})")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// Maps `f` over `0..n` on `jobs` threads; results in index order.
+fn par_map<T: Send, F: Fn(usize) -> T + Sync>(jobs: usize, n: usize, f: F) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<T>>> = Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(n.max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let value = f(i);
+                slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(value);
+            });
+        }
+    });
+    slots
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|v| v.expect("every index computed"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn par_map_keeps_order() {
+        let v = par_map(3, 100, |i| i * 2);
+        assert_eq!(v, (0..100).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(par_map(4, 0, |i| i).is_empty());
+    }
+
+    #[test]
+    fn report_is_the_last_json_line() {
+        let out = b"noise\r\n{\"probe\":\"sem\",\"verdict\":\"denied\",\"errno\":13,\"step\":\"sem_open\",\"detail\":\"x\",\"duration_us\":5}\r\n";
+        let r = parse_report(out).unwrap();
+        assert_eq!(r.verdict, Verdict::Denied);
+        assert_eq!(r.errno, Some(13));
+        assert!(parse_report(b"{not json}\n").is_none());
+    }
+}

@@ -1,0 +1,203 @@
+//! What the probes talk to, owned by the harness: a loopback TCP listener, an
+//! AF_UNIX listener at a fresh path, and a private temp dir. Everything is
+//! removed when [`Fixtures`] drops; Ctrl-C only sets a flag (see
+//! [`interrupt`]) so the run unwinds and the drop still happens.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// The harness's fixtures for one matrix run.
+pub struct Fixtures {
+    dir: tempfile::TempDir,
+    tcp_port: u16,
+    unix_socket: PathBuf,
+    tcp: Option<Server>,
+    unix: Option<Server>,
+}
+
+/// An accept loop that greets every peer with one byte, then hangs up.
+struct Server {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    wake: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        (self.wake)();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve<L, S>(
+    listener: L,
+    accept: fn(&L) -> std::io::Result<S>,
+    wake: Box<dyn Fn() + Send + Sync>,
+) -> Server
+where
+    L: Send + 'static,
+    S: Write + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let thread = std::thread::spawn(move || {
+        while !flag.load(Ordering::SeqCst) {
+            if let Ok(mut peer) = accept(&listener) {
+                // The probe only needs to see that a peer exists; a failed
+                // write means it already hung up.
+                let _ = peer.write_all(b"!");
+            }
+        }
+    });
+    Server {
+        stop,
+        thread: Some(thread),
+        wake,
+    }
+}
+
+impl Fixtures {
+    /// Creates the temp dir under /tmp (short enough for `sun_path` on every
+    /// OS), binds both listeners and starts serving.
+    pub fn create() -> std::io::Result<Fixtures> {
+        let dir = tempfile::Builder::new()
+            .prefix("beltcheck-matrix-")
+            .tempdir_in("/tmp")?;
+        std::fs::create_dir(dir.path().join("work"))?;
+        std::fs::write(dir.path().join("read-me.txt"), b"beltcheck fixture\n")?;
+        let unix_socket = dir.path().join("probe.sock");
+        let unix_listener = UnixListener::bind(&unix_socket)?;
+        let tcp_listener = TcpListener::bind("127.0.0.1:0")?;
+        let tcp_port = tcp_listener.local_addr()?.port();
+        let wake_path = unix_socket.clone();
+        let unix = serve(
+            unix_listener,
+            |l| l.accept().map(|(s, _)| s),
+            Box::new(move || drop(UnixStream::connect(&wake_path))),
+        );
+        let tcp = serve(
+            tcp_listener,
+            |l| l.accept().map(|(s, _)| s),
+            Box::new(move || drop(TcpStream::connect(("127.0.0.1", tcp_port)))),
+        );
+        Ok(Fixtures {
+            dir,
+            tcp_port,
+            unix_socket,
+            tcp: Some(tcp),
+            unix: Some(unix),
+        })
+    }
+
+    pub fn unix_socket(&self) -> &Path {
+        &self.unix_socket
+    }
+
+    pub fn tcp_port(&self) -> u16 {
+        self.tcp_port
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Replaces the placeholders a probe's `args` may use.
+    pub fn expand(&self, arg: &str) -> String {
+        arg.replace("{unix_socket}", &self.unix_socket.to_string_lossy())
+            .replace("{tcp_host}", "127.0.0.1")
+            .replace("{tcp_port}", &self.tcp_port.to_string())
+            .replace("{tmp_dir}", &self.dir.path().join("work").to_string_lossy())
+            .replace(
+                "{tmp_file}",
+                &self.dir.path().join("read-me.txt").to_string_lossy(),
+            )
+    }
+
+    /// Whether an argument names a path the harness created (a probe that
+    /// cannot find it inside the sandbox was hidden from it, not broken).
+    pub fn owns_path(&self, arg: &str) -> bool {
+        Path::new(arg).starts_with(self.dir.path())
+    }
+}
+
+impl Drop for Fixtures {
+    fn drop(&mut self) {
+        // Stop the servers before the temp dir (and the socket) goes.
+        self.unix.take();
+        self.tcp.take();
+    }
+}
+
+/// Ctrl-C handling for the matrix: the first SIGINT asks the run to stop;
+/// running cells are killed, nothing new starts, and fixtures are dropped on
+/// the way out.
+pub mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_signal(_: libc::c_int) {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+    }
+
+    /// Installs the SIGINT/SIGTERM handler (idempotent).
+    pub fn install() -> nix::Result<()> {
+        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+        let action = SigAction::new(
+            SigHandler::Handler(on_signal),
+            SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe.
+        unsafe {
+            sigaction(Signal::SIGINT, &action)?;
+            sigaction(Signal::SIGTERM, &action)?;
+        }
+        Ok(())
+    }
+
+    pub fn requested() -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn listeners_answer_and_everything_goes_on_drop() {
+        let f = Fixtures::create().unwrap();
+        let dir = f.dir().to_path_buf();
+        let mut byte = [0u8; 1];
+        UnixStream::connect(f.unix_socket())
+            .unwrap()
+            .read_exact(&mut byte)
+            .unwrap();
+        assert_eq!(&byte, b"!");
+        TcpStream::connect(("127.0.0.1", f.tcp_port()))
+            .unwrap()
+            .read_exact(&mut byte)
+            .unwrap();
+        assert_eq!(
+            f.expand("--port={tcp_port}"),
+            format!("--port={}", f.tcp_port())
+        );
+        assert!(f.owns_path(&f.expand("{tmp_dir}/x")));
+        assert!(!f.owns_path("/etc/passwd"));
+        let port = f.tcp_port();
+        drop(f);
+        assert!(!dir.exists());
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+}
