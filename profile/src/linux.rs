@@ -1,1 +1,566 @@
 //! The config compiled for the Linux backend (bubblewrap + Landlock + seccomp).
+//!
+//! [`LinuxPolicy::compile`] turns a [`Config`] into pure data: what the
+//! filesystem view looks like (bubblewrap mounts), which Landlock rights are
+//! granted inside it, and which syscalls seccomp refuses. The runner turns the
+//! view into `bwrap` arguments; its exec stage applies the Landlock and seccomp
+//! parts to itself just before it execs the workload.
+//!
+//! Paths go through [`crate::path::normalise`], never [`crate::path::resolve`]:
+//! the `/private/...` spelling is a Seatbelt matching detail and on Linux
+//! `/tmp` is a real directory.
+//!
+//! Numbers in here (address families, ioctl requests) are the Linux ABI
+//! values, written out so the policy means the same thing when it is built on
+//! another OS.
+
+use crate::config::{Config, ConfigError, Outbound, OutboundMode};
+use crate::path::{normalise, HostEnv, Templates};
+use serde::{Deserialize, Serialize};
+
+/// Linux `AF_INET`.
+pub const LINUX_AF_INET: u64 = 2;
+/// Linux `AF_INET6`.
+pub const LINUX_AF_INET6: u64 = 10;
+/// Linux `TIOCSTI` (push a byte into a terminal's input queue).
+pub const LINUX_TIOCSTI: u64 = 0x5412;
+
+/// Directories replaced by a private, empty tmpfs inside the view. Anything
+/// the host has under them is invisible unless bound back in.
+pub const PRIVATE_TMPFS: [&str; 2] = ["/tmp", "/dev/shm"];
+
+/// The view's `/dev` is a fresh one (`bwrap --dev`): only null, zero, full,
+/// random, urandom, tty, a new devpts instance and `/dev/shm`.
+pub const FRESH_DEV: &str = "/dev";
+
+/// Device nodes a HID injector needs; bound into the view only with
+/// `ui.injection = true`. A trailing `*` is a prefix match over `/dev`.
+pub const HID_DEVICES: [&str; 3] = ["/dev/uinput", "/dev/input", "/dev/hidraw*"];
+
+/// Config keys with no Linux meaning, and why. Cells that depend only on
+/// these are inconclusive on Linux.
+pub const UNMAPPED: [(&str, &str); 4] = [
+    ("gui_access", "no Linux meaning: Linux has no WindowServer-style GUI gate; the view has no X11/Wayland socket either way"),
+    ("ui.disable", "no Linux meaning: there is no WindowServer connection to refuse"),
+    ("ui.clipboard", "no Linux meaning: there is no pasteboard server; clipboards are X11/Wayland clients"),
+    ("extra_mach_lookups", "no Linux meaning: Mach bootstrap services do not exist on Linux"),
+];
+
+/// The config compiled for the Linux backend. Pure data: serialisable, built
+/// without touching the filesystem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinuxPolicy {
+    /// Paths bound read-only at the same place inside the view (needed only
+    /// where a private tmpfs would hide them; harmless elsewhere).
+    pub ro_binds: Vec<String>,
+    /// Paths bound read-write at the same place (the root is read-only).
+    pub rw_binds: Vec<String>,
+    /// Private, empty tmpfs mounts that hide the host's content.
+    pub hidden: Vec<String>,
+    /// Unix socket paths bound into the view so `connect(2)` can reach them.
+    pub socket_binds: Vec<String>,
+    /// Device nodes bound from the host `/dev` (HID devices with
+    /// `ui.injection`); a trailing `*` is a prefix match.
+    pub device_binds: Vec<String>,
+    pub dev_shm: DevShm,
+    pub pty: PtyAccess,
+    pub network: NetworkMode,
+    /// Syscalls (or syscall argument values) refused with `EPERM`.
+    pub seccomp_deny: Vec<SeccompDeny>,
+    pub landlock: LandlockRules,
+    /// Keys this config sets that the Linux backend cannot enforce exactly,
+    /// with why: the matrix marks their cells inconclusive.
+    pub unenforced: Vec<Limitation>,
+}
+
+/// What `/dev/shm` (POSIX semaphores and shared memory) is inside the view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DevShm {
+    /// A private tmpfs the workload may create files in.
+    Writable,
+    /// A private tmpfs where Landlock refuses creating files (`EACCES`).
+    Denied,
+}
+
+/// Whether the workload may open new pseudo-terminals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PtyAccess {
+    /// `/dev/ptmx` and the view's devpts are usable.
+    Available,
+    /// Landlock grants nothing under `/dev/pts` (and `/dev/ptmx` resolves
+    /// there): `posix_openpt` fails with `EACCES`.
+    Denied,
+}
+
+/// The network the workload sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum NetworkMode {
+    /// The host's network namespace.
+    Shared,
+    /// A new network namespace (loopback only) and `socket(AF_INET*)`
+    /// refused by seccomp.
+    Isolated,
+    /// The host's network, with Landlock allowing TCP `connect` only to this
+    /// port (needs Landlock ABI >= 4). The address is not restricted.
+    ProxyPort { port: u16 },
+}
+
+/// One seccomp rule: the syscall (and argument) refused with `EPERM`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SeccompDeny {
+    /// The whole syscall, by its Linux name.
+    Syscall { name: String },
+    /// `socket(domain, ...)` for this domain.
+    SocketDomain { domain: u64 },
+    /// `ioctl(fd, request, ...)` for this request (low 32 bits compared).
+    Ioctl { request: u64 },
+}
+
+/// Landlock rights inside the view. Each grant covers the whole hierarchy
+/// beneath its path except the `except` subtrees, which get nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LandlockRules {
+    /// Read files, list directories, execute.
+    pub read: Vec<String>,
+    /// Everything a workload does with files: read, write, create, remove,
+    /// rename, truncate.
+    pub write: Vec<String>,
+    /// Read, write and ioctl on device files.
+    pub device: Vec<String>,
+    /// Subtrees carved out of every grant above (denied paths, `/dev/pts`).
+    pub except: Vec<String>,
+    /// TCP ports `connect(2)` may reach; `None`: TCP is not restricted.
+    pub tcp_connect_ports: Option<Vec<u16>>,
+    /// Refuse signals and abstract unix sockets across the sandbox boundary
+    /// (Landlock ABI >= 6).
+    pub scope_signals_and_abstract_sockets: bool,
+}
+
+/// A key whose value the Linux backend cannot enforce (exactly) here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limitation {
+    pub key: String,
+    pub reason: String,
+}
+
+impl LinuxPolicy {
+    /// Compiles `config` for Linux. Errors name the config key and the value.
+    pub fn compile(config: &Config, env: &HostEnv) -> Result<LinuxPolicy, ConfigError> {
+        let fs = &config.filesystem;
+        let read_only = paths(
+            &fs.read_only,
+            "filesystem.read_only",
+            env,
+            Templates::Literal,
+        )?;
+        let read_write = paths(
+            &fs.read_write,
+            "filesystem.read_write",
+            env,
+            Templates::Literal,
+        )?;
+        let denied = paths(&fs.denied, "filesystem.denied", env, Templates::Literal)?;
+        let sockets = paths(
+            &config.unix_socket_connects,
+            "unix_socket_connects",
+            env,
+            Templates::Expand,
+        )?;
+        let ipc = &config.posix_ipc;
+        let dev_shm = if ipc.semaphores || ipc.shared_memory {
+            DevShm::Writable
+        } else {
+            DevShm::Denied
+        };
+        let pty = if config.nested_pty {
+            PtyAccess::Available
+        } else {
+            PtyAccess::Denied
+        };
+        let network = match config.network.outbound {
+            Outbound::Mode(OutboundMode::Allow) => NetworkMode::Shared,
+            Outbound::Mode(OutboundMode::Deny) => NetworkMode::Isolated,
+            Outbound::Proxy { proxy_port } => NetworkMode::ProxyPort { port: proxy_port },
+        };
+        let device_binds = if config.ui.injection {
+            HID_DEVICES.iter().map(|d| d.to_string()).collect()
+        } else {
+            Vec::new()
+        };
+        let landlock = landlock_rules(&read_write, &denied, dev_shm, pty, network);
+        Ok(LinuxPolicy {
+            ro_binds: read_only,
+            rw_binds: read_write,
+            hidden: PRIVATE_TMPFS.iter().map(|p| p.to_string()).collect(),
+            socket_binds: sockets,
+            device_binds,
+            dev_shm,
+            pty,
+            network,
+            seccomp_deny: seccomp_rules(config, network),
+            landlock,
+            unenforced: limitations(config),
+        })
+    }
+
+    /// Keys with no Linux meaning at all, with the reason (see [`UNMAPPED`]).
+    pub fn unmapped() -> Vec<Limitation> {
+        UNMAPPED
+            .iter()
+            .map(|(key, reason)| Limitation {
+                key: key.to_string(),
+                reason: reason.to_string(),
+            })
+            .collect()
+    }
+
+    /// Why `key` (a config key path such as `posix_ipc.shared_memory`) is not
+    /// enforced by this policy, if it is not: unmapped keys and this
+    /// config's limitations.
+    pub fn limitation(&self, key: &str) -> Option<String> {
+        UNMAPPED
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, r)| r.to_string())
+            .or_else(|| {
+                self.unenforced
+                    .iter()
+                    .find(|l| l.key == key)
+                    .map(|l| l.reason.clone())
+            })
+    }
+
+    /// True when a host path is invisible inside the view: it lies under a
+    /// private tmpfs or the fresh `/dev` and is not bound back in. A socket
+    /// the harness created at such a path reads as `ENOENT` inside.
+    /// `path` must be absolute and normalised (as [`normalise`] returns).
+    pub fn hides(&self, path: &str) -> bool {
+        let covered = self
+            .hidden
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(FRESH_DEV))
+            .any(|root| is_beneath(path, root));
+        covered && !self.binds().any(|bind| is_beneath(path, bind))
+    }
+
+    /// Every path bound back into the view (ro, rw, sockets; device patterns
+    /// are left out since they name no single path).
+    fn binds(&self) -> impl Iterator<Item = &str> {
+        self.ro_binds
+            .iter()
+            .chain(&self.rw_binds)
+            .chain(&self.socket_binds)
+            .chain(self.device_binds.iter().filter(|d| !d.ends_with('*')))
+            .map(String::as_str)
+    }
+}
+
+/// True when `path` is `root` or lies beneath it (whole segments only).
+pub fn is_beneath(path: &str, root: &str) -> bool {
+    if root == "/" {
+        return path.starts_with('/');
+    }
+    path == root || (path.starts_with(root) && path.as_bytes().get(root.len()) == Some(&b'/'))
+}
+
+fn paths(
+    raw: &[String],
+    key: &str,
+    env: &HostEnv,
+    templates: Templates,
+) -> Result<Vec<String>, ConfigError> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, p)| normalise(p, env, &format!("{key}[{i}]"), templates))
+        .collect()
+}
+
+fn landlock_rules(
+    read_write: &[String],
+    denied: &[String],
+    dev_shm: DevShm,
+    pty: PtyAccess,
+    network: NetworkMode,
+) -> LandlockRules {
+    let mut write: Vec<String> = vec!["/tmp".into()];
+    if dev_shm == DevShm::Writable {
+        write.push("/dev/shm".into());
+    }
+    write.extend(read_write.iter().cloned());
+    let mut except = denied.to_vec();
+    if pty == PtyAccess::Denied {
+        // /dev/ptmx is a symlink to pts/ptmx in a fresh /dev: carving out the
+        // devpts mount covers both spellings.
+        except.push("/dev/pts".into());
+    }
+    LandlockRules {
+        read: vec!["/".into()],
+        write,
+        device: vec![FRESH_DEV.into()],
+        except,
+        tcp_connect_ports: match network {
+            NetworkMode::ProxyPort { port } => Some(vec![port]),
+            NetworkMode::Shared | NetworkMode::Isolated => None,
+        },
+        scope_signals_and_abstract_sockets: true,
+    }
+}
+
+fn seccomp_rules(config: &Config, network: NetworkMode) -> Vec<SeccompDeny> {
+    // TIOCSTI is refused whatever the config: the pty is shared with the
+    // runner, and pushing input into it is the classic sandbox escape.
+    let mut rules = vec![SeccompDeny::Ioctl {
+        request: LINUX_TIOCSTI,
+    }];
+    if !config.keychain_access {
+        for name in ["add_key", "keyctl", "request_key"] {
+            rules.push(SeccompDeny::Syscall { name: name.into() });
+        }
+    }
+    if network == NetworkMode::Isolated {
+        rules.push(SeccompDeny::SocketDomain {
+            domain: LINUX_AF_INET,
+        });
+        rules.push(SeccompDeny::SocketDomain {
+            domain: LINUX_AF_INET6,
+        });
+    }
+    rules
+}
+
+fn limitations(config: &Config) -> Vec<Limitation> {
+    let mut out = Vec::new();
+    let ipc = &config.posix_ipc;
+    let shm_reason = "sem_open and shm_open both create files directly in /dev/shm \
+        (sem.NAME vs NAME); Landlock grants per directory and seccomp cannot see \
+        paths, so /dev/shm is writable whenever either key is on";
+    if ipc.semaphores && !ipc.shared_memory {
+        out.push(Limitation {
+            key: "posix_ipc.shared_memory".into(),
+            reason: shm_reason.into(),
+        });
+    }
+    if ipc.shared_memory && !ipc.semaphores {
+        out.push(Limitation {
+            key: "posix_ipc.semaphores".into(),
+            reason: shm_reason.into(),
+        });
+    }
+    if let Outbound::Proxy { .. } = config.network.outbound {
+        out.push(Limitation {
+            key: "network.outbound".into(),
+            reason: "proxy mode: Landlock limits TCP connect to the proxy port on any \
+                address (not loopback only) and does not cover UDP"
+                .into(),
+        });
+    }
+    if !config.filesystem.read_only.is_empty() {
+        out.push(Limitation {
+            key: "filesystem.read_only".into(),
+            reason: "the whole root is readable on Linux (read-only bind of /); \
+                read_only only re-exposes paths under a private tmpfs"
+                .into(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Outbound, OutboundMode};
+
+    fn env() -> HostEnv {
+        HostEnv {
+            home: Some("/home/u".into()),
+            user: Some("u".into()),
+            uid: 1000,
+        }
+    }
+
+    fn compile(config: &Config) -> LinuxPolicy {
+        LinuxPolicy::compile(config, &env()).expect("compiles")
+    }
+
+    #[test]
+    fn defaults_isolate_network_and_keyring_and_tiocsti() {
+        let p = compile(&Config::default());
+        assert_eq!(p.network, NetworkMode::Isolated);
+        for rule in [
+            SeccompDeny::Ioctl {
+                request: LINUX_TIOCSTI,
+            },
+            SeccompDeny::Syscall {
+                name: "keyctl".into(),
+            },
+            SeccompDeny::SocketDomain {
+                domain: LINUX_AF_INET,
+            },
+            SeccompDeny::SocketDomain {
+                domain: LINUX_AF_INET6,
+            },
+        ] {
+            assert!(p.seccomp_deny.contains(&rule), "missing {rule:?}");
+        }
+    }
+
+    #[test]
+    fn keychain_and_network_allow_lift_their_rules() {
+        let mut c = Config {
+            keychain_access: true,
+            ..Config::default()
+        };
+        c.network.outbound = Outbound::Mode(OutboundMode::Allow);
+        let p = compile(&c);
+        assert_eq!(p.network, NetworkMode::Shared);
+        assert_eq!(
+            p.seccomp_deny,
+            vec![SeccompDeny::Ioctl {
+                request: LINUX_TIOCSTI
+            }]
+        );
+    }
+
+    #[test]
+    fn nested_pty_off_carves_out_devpts() {
+        let c = Config {
+            nested_pty: false,
+            ..Config::default()
+        };
+        let p = compile(&c);
+        assert_eq!(p.pty, PtyAccess::Denied);
+        assert!(p.landlock.except.contains(&"/dev/pts".to_string()));
+        assert!(!compile(&Config::default())
+            .landlock
+            .except
+            .contains(&"/dev/pts".to_string()));
+    }
+
+    #[test]
+    fn dev_shm_writable_when_either_ipc_key_is_on() {
+        let mut c = Config::default();
+        for (sem, shm, want) in [
+            (false, false, DevShm::Denied),
+            (true, false, DevShm::Writable),
+            (false, true, DevShm::Writable),
+            (true, true, DevShm::Writable),
+        ] {
+            c.posix_ipc.semaphores = sem;
+            c.posix_ipc.shared_memory = shm;
+            let p = compile(&c);
+            assert_eq!(p.dev_shm, want, "sem={sem} shm={shm}");
+            assert_eq!(
+                p.landlock.write.contains(&"/dev/shm".to_string()),
+                want == DevShm::Writable
+            );
+            let limited = p.limitation("posix_ipc.shared_memory").is_some()
+                || p.limitation("posix_ipc.semaphores").is_some();
+            assert_eq!(limited, sem != shm, "sem={sem} shm={shm}");
+        }
+    }
+
+    #[test]
+    fn hides_private_tmpfs_unless_bound() {
+        let c = Config {
+            unix_socket_connects: vec!["/tmp/ok.sock".into()],
+            ..Config::default()
+        };
+        let p = compile(&c);
+        assert!(p.hides("/tmp/other.sock"));
+        assert!(p.hides("/tmp"));
+        assert!(!p.hides("/tmp/ok.sock"));
+        assert!(!p.hides("/tmpx/a.sock"));
+        assert!(!p.hides("/run/a.sock"));
+        assert!(p.hides("/dev/input/event0"));
+    }
+
+    #[test]
+    fn no_private_mapping_on_linux() {
+        let mut c = Config::default();
+        c.filesystem.read_write = vec!["/tmp/work/".into(), "~/proj".into()];
+        let p = compile(&c);
+        assert_eq!(
+            p.rw_binds,
+            vec!["/tmp/work".to_string(), "/home/u/proj".to_string()]
+        );
+        assert!(p.landlock.write.contains(&"/tmp/work".to_string()));
+    }
+
+    #[test]
+    fn socket_templates_expand() {
+        let c = Config {
+            unix_socket_connects: vec!["/run/<UID>/s.sock".into()],
+            ..Config::default()
+        };
+        assert_eq!(
+            compile(&c).socket_binds,
+            vec!["/run/1000/s.sock".to_string()]
+        );
+    }
+
+    #[test]
+    fn bad_path_names_key() {
+        let mut c = Config::default();
+        c.filesystem.denied = vec!["/ok".into(), "rel/x".into()];
+        let err = LinuxPolicy::compile(&c, &env()).unwrap_err();
+        assert_eq!(err.key, "filesystem.denied[1]");
+    }
+
+    #[test]
+    fn unmapped_keys_have_reasons() {
+        let keys: Vec<String> = LinuxPolicy::unmapped().into_iter().map(|l| l.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "gui_access",
+                "ui.disable",
+                "ui.clipboard",
+                "extra_mach_lookups"
+            ]
+        );
+        assert!(compile(&Config::default())
+            .limitation("gui_access")
+            .is_some());
+        assert!(compile(&Config::default())
+            .limitation("nested_pty")
+            .is_none());
+    }
+
+    #[test]
+    fn proxy_limits_tcp_ports_and_is_flagged() {
+        let mut c = Config::default();
+        c.network.outbound = Outbound::Proxy { proxy_port: 8080 };
+        let p = compile(&c);
+        assert_eq!(p.network, NetworkMode::ProxyPort { port: 8080 });
+        assert_eq!(p.landlock.tcp_connect_ports, Some(vec![8080]));
+        assert!(p.limitation("network.outbound").is_some());
+    }
+
+    #[test]
+    fn injection_binds_hid_devices() {
+        let mut c = Config::default();
+        assert!(compile(&c).device_binds.is_empty());
+        c.ui.injection = true;
+        assert_eq!(compile(&c).device_binds.len(), HID_DEVICES.len());
+    }
+
+    #[test]
+    fn policy_round_trips_through_json() {
+        let p = compile(&Config::default());
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<LinuxPolicy>(&json).unwrap(), p);
+    }
+
+    #[test]
+    fn is_beneath_whole_segments() {
+        assert!(is_beneath("/a/b", "/a"));
+        assert!(is_beneath("/a", "/a"));
+        assert!(!is_beneath("/ab", "/a"));
+        assert!(is_beneath("/x", "/"));
+    }
+}

@@ -33,3 +33,4 @@ pub fn run_sandboxed(
     let verdict = launcher.preflight().unwrap_or_else(|| launcher.classify(outcome.code, &outcome.output));
     Ok((outcome, verdict))
 }
+pub mod stage;

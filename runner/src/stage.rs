@@ -1,0 +1,404 @@
+//! The exec stage: runs inside bubblewrap, applies the Landlock and seccomp
+//! parts of a [`LinuxPolicy`] to itself, then execs the workload.
+//!
+//! Restrictions are applied here, in a process of our own inside the
+//! sandbox, and never in the runner: Landlock domains and seccomp filters are
+//! inherited by every later child and cannot be lifted, so applying them in
+//! the runner would sandbox the harness itself.
+//!
+//! Invocation: `beltcheck-stage POLICY -- CMD [ARGS...]`, where POLICY is a
+//! path to the policy JSON or `env:NAME` (the JSON is read from the variable
+//! `NAME`, which is removed before the exec).
+
+use profile::linux::LinuxPolicy;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The environment variable the Linux launcher passes the policy in.
+pub const POLICY_ENV: &str = "BELTCHECK_POLICY";
+
+/// Set for the workload: what the stage applied, e.g.
+/// `landlock=fully_enforced abi=7; seccomp=6 rules`.
+pub const STATUS_ENV: &str = "BELTCHECK_STAGE_STATUS";
+
+/// Every message the stage prints starts with this, so a launch failure can be
+/// told from the workload's own output.
+pub const MESSAGE_PREFIX: &str = "beltcheck-stage:";
+
+/// Exit code of the stage when it could not apply the policy or exec.
+pub const FAILURE_EXIT: i32 = 125;
+
+/// Where the stage reads its policy from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    File(PathBuf),
+    Env(String),
+}
+
+/// A parsed stage command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageArgs {
+    pub policy: PolicySource,
+    pub program: OsString,
+    pub args: Vec<OsString>,
+}
+
+/// Why the stage could not do its job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageError {
+    pub message: String,
+}
+
+impl fmt::Display for StageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{MESSAGE_PREFIX} {}", self.message)
+    }
+}
+
+impl std::error::Error for StageError {}
+
+fn err(message: impl Into<String>) -> StageError {
+    StageError {
+        message: message.into(),
+    }
+}
+
+/// Parses `POLICY -- CMD [ARGS...]` (the program name already removed).
+pub fn parse_args(mut argv: Vec<OsString>) -> Result<StageArgs, StageError> {
+    const USAGE: &str = "usage: beltcheck-stage POLICY_FILE|env:NAME -- CMD [ARGS...]";
+    if argv.len() < 3 || argv[1] != "--" {
+        return Err(err(USAGE));
+    }
+    let rest = argv.split_off(2);
+    let raw = argv.swap_remove(0);
+    let policy = match raw.to_str().and_then(|s| s.strip_prefix("env:")) {
+        Some("") => return Err(err(format!("empty variable name in policy source {raw:?}"))),
+        Some(name) => PolicySource::Env(name.to_string()),
+        None => PolicySource::File(PathBuf::from(raw)),
+    };
+    let mut rest = rest.into_iter();
+    let program = rest.next().ok_or_else(|| err(USAGE))?;
+    Ok(StageArgs {
+        policy,
+        program,
+        args: rest.collect(),
+    })
+}
+
+/// Reads and parses the policy.
+pub fn load_policy(source: &PolicySource) -> Result<LinuxPolicy, StageError> {
+    let (text, origin) = match source {
+        PolicySource::File(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| err(format!("cannot read policy file {}: {e}", path.display())))?,
+            path.display().to_string(),
+        ),
+        PolicySource::Env(name) => (
+            std::env::var(name)
+                .map_err(|e| err(format!("cannot read policy from ${name}: {e}")))?,
+            format!("${name}"),
+        ),
+    };
+    serde_json::from_str(&text).map_err(|e| err(format!("bad policy in {origin}: {e}")))
+}
+
+/// The kernel's Landlock ABI version, or why there is none (`ENOSYS`: not
+/// built in, `EOPNOTSUPP`: disabled at boot).
+pub fn landlock_abi() -> Result<i32, std::io::Error> {
+    #[cfg(target_os = "linux")]
+    {
+        const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+        // SAFETY: with a NULL attr, size 0 and the VERSION flag the syscall
+        // only returns the ABI number; it reads and writes no memory.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<libc::c_void>(),
+                0usize,
+                LANDLOCK_CREATE_RULESET_VERSION,
+            )
+        };
+        if ret < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(ret as i32)
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
+}
+
+/// What [`apply`] put in place, for [`STATUS_ENV`] and diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// `fully_enforced`, `partially_enforced` or `not_enforced`.
+    pub landlock: String,
+    pub landlock_abi: Option<i32>,
+    pub landlock_rules: usize,
+    pub seccomp_rules: usize,
+}
+
+impl fmt::Display for Applied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let abi = self
+            .landlock_abi
+            .map_or("none".to_string(), |a| a.to_string());
+        write!(
+            f,
+            "landlock={} abi={abi} rules={}; seccomp={} rules",
+            self.landlock, self.landlock_rules, self.seccomp_rules
+        )
+    }
+}
+
+/// Applies Landlock (best effort, ABI reported) and then seccomp to the
+/// calling process. Irreversible: call it only in the stage, right before
+/// exec.
+pub fn apply(policy: &LinuxPolicy) -> Result<Applied, StageError> {
+    #[cfg(target_os = "linux")]
+    {
+        let (landlock, landlock_rules) = imp::apply_landlock(&policy.landlock)?;
+        let seccomp_rules = imp::apply_seccomp(&policy.seccomp_deny)?;
+        Ok(Applied {
+            landlock,
+            landlock_abi: landlock_abi().ok(),
+            landlock_rules,
+            seccomp_rules,
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = policy;
+        Err(err("the exec stage only runs on Linux"))
+    }
+}
+
+/// Expands a grant into the paths that carry its rule, leaving out every
+/// `except` subtree: a grant with an except beneath it is replaced by its
+/// directory entries, recursively. Landlock only ever adds rights beneath a
+/// rule, so this is how a hole is cut. Symlinks are skipped (Landlock checks
+/// the resolved target); excepts that do not exist in the view are ignored.
+/// Entries created after this runs, next to a carved-out path, get no rule.
+pub fn carve(grant: &std::path::Path, except: &[PathBuf]) -> Vec<PathBuf> {
+    if except.iter().any(|e| grant.starts_with(e)) {
+        return Vec::new();
+    }
+    let inner: Vec<&PathBuf> = except
+        .iter()
+        .filter(|e| e.starts_with(grant) && std::fs::symlink_metadata(e).is_ok())
+        .collect();
+    if inner.is_empty() {
+        return vec![grant.to_path_buf()];
+    }
+    let Ok(entries) = std::fs::read_dir(grant) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let is_link = entry.file_type().map(|t| t.is_symlink()).unwrap_or(true);
+        if !is_link {
+            out.extend(carve(&entry.path(), except));
+        }
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use super::{carve, err, StageError};
+    use landlock::{
+        Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, PathFd,
+        Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    };
+    use profile::linux::{LandlockRules, SeccompDeny};
+    use seccompiler::{
+        BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+        SeccompRule, TargetArch,
+    };
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    /// The newest ABI whose filesystem rights this stage knows how to grant.
+    /// Later ABIs add rights (e.g. unix socket resolution) we have not mapped
+    /// or tested; handling them would refuse what the policy never meant to.
+    const TARGET_ABI: ABI = ABI::V8;
+
+    fn read_rights() -> landlock::BitFlags<AccessFs> {
+        AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute
+    }
+
+    fn device_rights() -> landlock::BitFlags<AccessFs> {
+        AccessFs::ReadFile
+            | AccessFs::ReadDir
+            | AccessFs::WriteFile
+            | AccessFs::Truncate
+            | AccessFs::IoctlDev
+    }
+
+    pub(super) fn apply_landlock(rules: &LandlockRules) -> Result<(String, usize), StageError> {
+        let ll = |e: landlock::RulesetError| err(format!("landlock: {e}"));
+        // Ask for what the kernel has (capped at what we map), so a full
+        // enforcement reads as such rather than as a downgrade.
+        let abi = super::landlock_abi()
+            .map(|a| ABI::from(a.min(TARGET_ABI as i32)))
+            .unwrap_or(TARGET_ABI);
+        let mut ruleset = Ruleset::default()
+            .handle_access(AccessFs::from_all(abi))
+            .map_err(ll)?;
+        if rules.tcp_connect_ports.is_some() {
+            // A port allow-list that silently does nothing would make proxy
+            // cells look enforced: require the kernel to support it.
+            ruleset = ruleset
+                .set_compatibility(CompatLevel::HardRequirement)
+                .handle_access(AccessNet::ConnectTcp)
+                .map_err(ll)?
+                .set_compatibility(CompatLevel::BestEffort);
+        }
+        if rules.scope_signals_and_abstract_sockets {
+            ruleset = ruleset
+                .scope(Scope::AbstractUnixSocket | Scope::Signal)
+                .map_err(ll)?;
+        }
+        let mut created = ruleset.create().map_err(ll)?;
+        let except: Vec<PathBuf> = rules.except.iter().map(PathBuf::from).collect();
+        let grants = [
+            (&rules.read, read_rights()),
+            (&rules.write, AccessFs::from_all(abi)),
+            (&rules.device, device_rights()),
+        ];
+        let mut count = 0;
+        for (paths, rights) in grants {
+            for grant in paths {
+                for path in carve(std::path::Path::new(grant), &except) {
+                    // A path missing from the view has nothing to grant.
+                    let Ok(fd) = PathFd::new(&path) else { continue };
+                    created = created.add_rule(PathBeneath::new(fd, rights)).map_err(ll)?;
+                    count += 1;
+                }
+            }
+        }
+        for port in rules.tcp_connect_ports.iter().flatten() {
+            created = created
+                .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))
+                .map_err(ll)?;
+            count += 1;
+        }
+        let status = created.restrict_self().map_err(ll)?;
+        let label = match status.ruleset {
+            RulesetStatus::FullyEnforced => "fully_enforced",
+            RulesetStatus::PartiallyEnforced => "partially_enforced",
+            // The pty, /dev/shm and denied-path rules would silently not
+            // hold: refuse to run rather than report them as enforced.
+            RulesetStatus::NotEnforced => {
+                return Err(err(format!(
+                    "landlock not enforced ({:?})",
+                    status.landlock
+                )))
+            }
+        };
+        Ok((label.to_string(), count))
+    }
+
+    fn syscall_number(name: &str) -> Result<i64, StageError> {
+        Ok(match name {
+            "add_key" => libc::SYS_add_key,
+            "keyctl" => libc::SYS_keyctl,
+            "request_key" => libc::SYS_request_key,
+            "socket" => libc::SYS_socket,
+            "ioctl" => libc::SYS_ioctl,
+            other => return Err(err(format!("seccomp: unknown syscall name {other:?}"))),
+        })
+    }
+
+    fn arg_equals(index: u8, value: u64) -> Result<SeccompRule, StageError> {
+        let se = |e: seccompiler::BackendError| err(format!("seccomp: {e}"));
+        let cond = SeccompCondition::new(index, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value)
+            .map_err(se)?;
+        SeccompRule::new(vec![cond]).map_err(se)
+    }
+
+    pub(super) fn apply_seccomp(deny: &[SeccompDeny]) -> Result<usize, StageError> {
+        if deny.is_empty() {
+            return Ok(0);
+        }
+        // An empty rule list means "the whole syscall"; keep those apart so a
+        // conditional rule for the same syscall cannot narrow it.
+        let mut whole: Vec<i64> = Vec::new();
+        let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+        for rule in deny {
+            match rule {
+                SeccompDeny::Syscall { name } => whole.push(syscall_number(name)?),
+                SeccompDeny::SocketDomain { domain } => rules
+                    .entry(libc::SYS_socket)
+                    .or_default()
+                    .push(arg_equals(0, *domain)?),
+                SeccompDeny::Ioctl { request } => rules
+                    .entry(libc::SYS_ioctl)
+                    .or_default()
+                    .push(arg_equals(1, *request)?),
+            }
+        }
+        for nr in whole {
+            rules.insert(nr, Vec::new());
+        }
+        let arch = TargetArch::try_from(std::env::consts::ARCH)
+            .map_err(|e| err(format!("seccomp: {e}")))?;
+        let filter = SeccompFilter::new(
+            rules,
+            SeccompAction::Allow,
+            SeccompAction::Errno(libc::EPERM as u32),
+            arch,
+        )
+        .map_err(|e| err(format!("seccomp: {e}")))?;
+        let program: BpfProgram = filter
+            .try_into()
+            .map_err(|e: seccompiler::BackendError| err(format!("seccomp: {e}")))?;
+        seccompiler::apply_filter(&program).map_err(|e| err(format!("seccomp: {e}")))?;
+        Ok(deny.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn parses_file_and_env_sources() {
+        let a = parse_args(os(&["/p.json", "--", "sh", "-c", "x"])).unwrap();
+        assert_eq!(a.policy, PolicySource::File("/p.json".into()));
+        assert_eq!(a.program, "sh");
+        assert_eq!(a.args, os(&["-c", "x"]));
+        let b = parse_args(os(&["env:P", "--", "true"])).unwrap();
+        assert_eq!(b.policy, PolicySource::Env("P".into()));
+    }
+
+    #[test]
+    fn rejects_bad_command_lines() {
+        assert!(parse_args(os(&["p"])).is_err());
+        assert!(parse_args(os(&["p", "x", "true"])).is_err());
+        assert!(parse_args(os(&["env:", "--", "true"])).is_err());
+    }
+
+    #[test]
+    fn carve_cuts_holes_by_listing_siblings() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["a/x", "a/y", "b"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink(root.join("a/x"), root.join("link")).unwrap();
+        let mut got = carve(root, &[root.join("a/x")]);
+        got.sort();
+        assert_eq!(got, vec![root.join("a/y"), root.join("b")]);
+        // A missing except leaves the grant whole; a covering one removes it.
+        assert_eq!(carve(root, &[root.join("nope")]), vec![root.to_path_buf()]);
+        assert!(carve(&root.join("a/x"), &[root.join("a")]).is_empty());
+    }
+}
