@@ -54,9 +54,7 @@ const DIRS: &[&str] = &[
 fn chunk(rng: &mut Rng, out: &mut String) {
     out.push_str(";; generated profile chunk\n(version 1)\n(deny default)\n");
     out.push_str("(import \"system.sb\")\n");
-    out.push_str(
-        "(define (home-subpath rel) (subpath (string-append (param \"HOME\") rel)))\n",
-    );
+    out.push_str("(define (home-subpath rel) (subpath (string-append (param \"HOME\") rel)))\n");
     out.push_str("#| a block comment\n   over two lines |#\n");
     for i in 0..40 {
         let op = rng.pick(OPS);

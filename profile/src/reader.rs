@@ -362,9 +362,7 @@ impl<'a> Reader<'a> {
             }
             out.extend_from_slice(&self.src[run_start..self.pos]);
             match self.src.get(self.pos) {
-                None => {
-                    return Err(start.error("unterminated string: this `\"` is never closed"))
-                }
+                None => return Err(start.error("unterminated string: this `\"` is never closed")),
                 Some(b'"') => {
                     self.pos += 1;
                     return Ok(Node {
@@ -474,10 +472,8 @@ impl<'a> Reader<'a> {
                         Some(Ok(n)) => NodeKind::Int(n),
                         Some(Err(msg)) => return Err(start.error(msg)),
                         None => {
-                            return Err(start.error(format!(
-                                "unknown `#` syntax `{}`",
-                                token.escape_debug()
-                            )))
+                            return Err(start
+                                .error(format!("unknown `#` syntax `{}`", token.escape_debug())))
                         }
                     },
                 };

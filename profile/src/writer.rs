@@ -47,10 +47,12 @@ pub fn symbol_is_writable(name: &str) -> bool {
     if matches!(first, b'\'' | b'`' | b',' | b'#') {
         return false;
     }
-    if name
-        .bytes()
-        .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b'"' | b';'))
-    {
+    if name.bytes().any(|b| {
+        matches!(
+            b,
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b'"' | b';'
+        )
+    }) {
         return false;
     }
     matches!(

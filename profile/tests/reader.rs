@@ -8,7 +8,11 @@ use rstest::rstest;
 fn one(src: &str) -> NodeKind {
     let nodes = read(src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
     assert_eq!(nodes.len(), 1, "{src:?} read as {nodes:?}");
-    nodes.into_iter().next().map(|n| n.kind).unwrap_or(NodeKind::Bool(false))
+    nodes
+        .into_iter()
+        .next()
+        .map(|n| n.kind)
+        .unwrap_or(NodeKind::Bool(false))
 }
 
 fn err(src: &str) -> ReadError {
@@ -23,7 +27,10 @@ fn sym(s: &str) -> NodeKind {
 }
 
 fn shape(kind: NodeKind) -> Node {
-    Node { kind, span: Span::default() }
+    Node {
+        kind,
+        span: Span::default(),
+    }
 }
 
 fn list(items: Vec<NodeKind>) -> NodeKind {
@@ -75,7 +82,10 @@ fn escape_table(#[case] src: &str, #[case] bytes: &[u8]) {
 fn bad_escapes(#[case] src: &str, #[case] line: u32, #[case] col: u32) {
     let e = err(src);
     assert_eq!((e.line, e.col), (line, col), "{e}");
-    assert!(e.message.contains("escape") || e.message.contains("unterminated"), "{e}");
+    assert!(
+        e.message.contains("escape") || e.message.contains("unterminated"),
+        "{e}"
+    );
 }
 
 #[rstest]
@@ -138,7 +148,10 @@ fn lists_quotes_and_quasi_forms() {
 fn comments_are_skipped() {
     let src = "; head\n#!shebang-ish\n(a ; mid ) still comment\n #| block ( \" |# b #| outer #| inner |# still |# c)";
     let nodes = read(src).unwrap();
-    assert_eq!(strip_spans(&nodes), vec![shape(list(vec![sym("a"), sym("b"), sym("c")]))]);
+    assert_eq!(
+        strip_spans(&nodes),
+        vec![shape(list(vec![sym("a"), sym("b"), sym("c")]))]
+    );
 }
 
 #[test]
@@ -151,7 +164,10 @@ fn spans_are_one_based_and_count_characters() {
     // "é" is one character but two bytes: b sits at column 7, byte 10.
     assert_eq!((items[2].span.line, items[2].span.col), (2, 7));
     assert_eq!(items[2].span.start, 10);
-    assert_eq!(&"(a\n  \"é\" b)"[items[1].span.start..items[1].span.end], "\"é\"");
+    assert_eq!(
+        &"(a\n  \"é\" b)"[items[1].span.start..items[1].span.end],
+        "\"é\""
+    );
 }
 
 #[test]
