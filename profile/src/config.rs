@@ -221,8 +221,14 @@ impl Config {
     /// Parses JSON, with the same keys and error guarantees as TOML.
     pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let config: Config = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| ConfigError::at(key_path(e.path()), e.inner().to_string()))?;
+        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let inner = e.inner();
+            let mut message = inner.to_string();
+            if !message.contains('"') && !message.contains('`') {
+                message.push_str(&snippet(text, inner.line(), inner.column()));
+            }
+            ConfigError::at(key_path(e.path()), message)
+        })?;
         de.end().map_err(|e| ConfigError::at("", e.to_string()))?;
         Ok(config)
     }
@@ -378,6 +384,24 @@ fn key_path(path: &serde_path_to_error::Path) -> String {
         String::new()
     } else {
         shown
+    }
+}
+
+/// ` at "3}}"`: the text where serde_json stopped, because some of its
+/// messages ("expected value") do not quote the value.
+fn snippet(text: &str, line: usize, column: usize) -> String {
+    let Some(row) = text.lines().nth(line.saturating_sub(1)) else {
+        return String::new();
+    };
+    let rest: String = row
+        .chars()
+        .skip(column.saturating_sub(1))
+        .take(24)
+        .collect();
+    if rest.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" (near {rest:?})")
     }
 }
 

@@ -27,10 +27,38 @@ impl HostEnv {
             home: std::env::var("HOME").ok(),
             user: std::env::var("USER")
                 .ok()
-                .or_else(|| std::env::var("LOGNAME").ok()),
+                .or_else(|| std::env::var("LOGNAME").ok())
+                .or_else(|| user_name(uid)),
             uid,
         }
     }
+}
+
+/// The login name for `uid` from the user database, when USER and LOGNAME
+/// are unset (daemons, CI containers).
+fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: an all-zero passwd (null pointers, zero ids) is a valid value
+    // for getpwuid_r to overwrite.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call and buf.len() is its size;
+    // on success pw_name points into buf, which outlives the read below.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: pw_name is a NUL-terminated string inside buf.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    name.to_str().ok().map(str::to_string)
 }
 
 /// Whether `<USER>` and `<UID>` are expanded in a value.
