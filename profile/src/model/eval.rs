@@ -35,6 +35,8 @@ pub struct Lambda {
     rest: Option<String>,
     body: Vec<Node>,
     env: Env,
+    /// `define-once`: the body runs on the first call only.
+    once: Option<std::cell::Cell<bool>>,
 }
 
 pub type Env = Rc<Frame>;
@@ -137,6 +139,16 @@ impl<'a> Evaluator<'a> {
             if let Some(v) = self.special_form(name, node, args, env) {
                 return v;
             }
+            if !is_builtin(name) {
+                // Rules in the arguments of something the model does not
+                // know (a macro?) might or might not take effect.
+                self.guards.push(format!("the rule is an argument of `{name}` at line {}, which the model does not evaluate", node.span.line));
+                args.iter().for_each(|a| {
+                    self.eval(a, env);
+                });
+                self.guards.pop();
+                return Value::Unknown(format!("`{name}` is not evaluated by the model"));
+            }
             let values: Vec<Value> = args.iter().map(|a| self.eval(a, env)).collect();
             return self.builtin(name, node.span, values);
         }
@@ -155,6 +167,11 @@ impl<'a> Evaluator<'a> {
     }
 
     fn call(&mut self, f: &Lambda, args: Vec<Value>) -> Value {
+        if let Some(called) = &f.once {
+            if called.replace(true) {
+                return Value::Void;
+            }
+        }
         if self.depth >= MAX_DEPTH {
             return Value::Unknown("call depth limit reached".into());
         }
@@ -184,7 +201,9 @@ impl<'a> Evaluator<'a> {
     fn special_form(&mut self, name: &str, node: &Node, args: &[Node], env: &Env) -> Option<Value> {
         let v = match name {
             "quote" => args.first().map_or(Value::Void, datum),
-            "define" => self.define(node, args, env),
+            "define" => self.define(node, args, env, Once::No),
+            "define-once" => self.define(node, args, env, Once::Yes),
+            "quasiquote" => Value::Unknown("quasiquote is not evaluated by the model".into()),
             "lambda" => match args.split_first() {
                 Some((params, body)) => lambda(params, body, env),
                 None => Value::Unknown("lambda without parameters".into()),
@@ -211,7 +230,7 @@ impl<'a> Evaluator<'a> {
         Some(v)
     }
 
-    fn define(&mut self, node: &Node, args: &[Node], env: &Env) -> Value {
+    fn define(&mut self, node: &Node, args: &[Node], env: &Env, once: Once) -> Value {
         let Some((target, rest)) = args.split_first() else {
             return Value::Unknown("define without a name".into());
         };
@@ -223,7 +242,13 @@ impl<'a> Evaluator<'a> {
             NodeKind::List(sig) => match sig.split_first().and_then(|(n, p)| Some((n.as_symbol()?, p))) {
                 Some((name, params)) => {
                     let params_node = Node { kind: NodeKind::List(params.to_vec()), span: target.span };
-                    env.define(name, lambda(&params_node, rest, env));
+                    let mut f = lambda(&params_node, rest, env);
+                    if let (Value::Lambda(l), Once::Yes) = (&mut f, once) {
+                        if let Some(l) = Rc::get_mut(l) {
+                            l.once = Some(std::cell::Cell::new(false));
+                        }
+                    }
+                    env.define(name, f);
                 }
                 None => self.skip(node.span, "define with an unreadable signature"),
             },
@@ -365,12 +390,48 @@ impl<'a> Evaluator<'a> {
             "boolean?" => predicate(&args, |v| matches!(v, Value::Bool(_))),
             "null?" => predicate(&args, |v| matches!(v, Value::List(l) if l.is_empty())),
             "list" => Value::List(args),
+            "map" | "for-each" => self.map(name == "map", args),
+            "apply" => self.apply(args),
             "with" => Value::Modifier,
             _ => {
                 let _ = span;
                 Value::Unknown(format!("`{name}` is not evaluated by the model"))
             }
         }
+    }
+
+    /// Calls a procedure value: a lambda, or a builtin named by symbol.
+    fn call_value(&mut self, f: &Value, args: Vec<Value>, span: Span) -> Value {
+        match f {
+            Value::Lambda(l) => self.call(l, args),
+            Value::Sym(name) if is_builtin(name) => self.builtin(name, span, args),
+            _ => Value::Unknown("call of a value that is not a procedure".into()),
+        }
+    }
+
+    fn map(&mut self, collect: bool, args: Vec<Value>) -> Value {
+        let mut args = args.into_iter();
+        let (Some(f), Some(Value::List(items)), None) = (args.next(), args.next(), args.next()) else {
+            return Value::Unknown("map/for-each over other than one list".into());
+        };
+        let out: Vec<Value> = items.into_iter().map(|x| self.call_value(&f, vec![x], Span::default())).collect();
+        if collect {
+            Value::List(out)
+        } else {
+            Value::Void
+        }
+    }
+
+    fn apply(&mut self, mut args: Vec<Value>) -> Value {
+        let Some(Value::List(last)) = args.pop() else {
+            return Value::Unknown("apply without a final list".into());
+        };
+        if args.is_empty() {
+            return Value::Unknown("apply without a procedure".into());
+        }
+        let f = args.remove(0);
+        args.extend(last);
+        self.call_value(&f, args, Span::default())
     }
 
     fn param(&self, args: &[Value]) -> Value {
@@ -403,7 +464,7 @@ fn lambda(params: &Node, body: &[Node], env: &Env) -> Value {
         }
         _ => return Value::Unknown("lambda with unreadable parameters".into()),
     };
-    Value::Lambda(Rc::new(Lambda { params: names, rest, body: body.to_vec(), env: env.clone() }))
+    Value::Lambda(Rc::new(Lambda { params: names, rest, body: body.to_vec(), env: env.clone(), once: None }))
 }
 
 fn guard_reason(text: &str, test: &Node, cond: &Value) -> String {
@@ -541,4 +602,20 @@ mod tests {
     fn one_line_collapses_outside_strings() {
         assert_eq!(one_line("(allow file-read*\n   ; why\n  (subpath \"/a  b\"))"), "(allow file-read* (subpath \"/a  b\"))");
     }
+}
+
+#[derive(Clone, Copy)]
+enum Once {
+    Yes,
+    No,
+}
+
+/// Procedures [`Evaluator::builtin`] evaluates.
+const BUILTINS: &[&str] = &[
+    "param", "string-append", "regex-quote", "not", "string=?", "equal?", "eq?", "eqv?", "string?", "boolean?", "null?",
+    "list", "map", "for-each", "apply", "with",
+];
+
+fn is_builtin(name: &str) -> bool {
+    BUILTINS.contains(&name) || super::filter_forms::is_filter(name)
 }

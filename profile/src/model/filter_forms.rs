@@ -67,6 +67,13 @@ const RUNTIME_FILTERS: &[(&str, &str)] = &[
     ("mount-relative-path", "mount-relative paths are not modelled"),
 ];
 
+/// Whether `name` is a filter form [`build`] knows.
+pub fn is_filter(name: &str) -> bool {
+    STRING_FILTERS.iter().any(|(n, _, _)| *n == name)
+        || RUNTIME_FILTERS.iter().any(|(n, _)| *n == name)
+        || matches!(name, "require-all" | "require-any" | "require-not" | "target" | "socket-domain" | "remote" | "local")
+}
+
 /// Builds the filter `name` names from `args`; `None` when `name` is not a
 /// filter form.
 pub fn build(name: &str, args: &[Value]) -> Option<Value> {

@@ -177,7 +177,11 @@ impl Model {
         let own_fallback = names.last().and_then(|n| ops::own_fallback(n));
         let steps = names
             .into_iter()
-            .map(|name| {
+            .enumerate()
+            // Drop names derived for the walk that are neither real
+            // operations nor used by the profile (`user*`).
+            .filter(|(i, name)| *i == 0 || ops::is_known(name) || self.index.contains_key(name))
+            .map(|(_, name)| {
                 let (filtered, unfiltered) = self.index.get(&name).cloned().unwrap_or_default();
                 Step { op: name, filtered, unfiltered }
             })
