@@ -21,6 +21,10 @@ pub struct Args {
     /// Only these probes (comma-separated names from the expectations).
     #[arg(long, value_delimiter = ',')]
     pub probes: Option<Vec<String>>,
+    /// Only the configs where this expression over the dimension names
+    /// holds (same language as allowed_when), e.g. "network.outbound".
+    #[arg(long)]
+    pub configs: Option<String>,
     /// Expectations file (default: the built-in tests/expectations.toml).
     #[arg(long)]
     pub expect: Option<PathBuf>,
@@ -96,6 +100,7 @@ fn request(args: &Args) -> Result<matrix::Request, CliError> {
     }
     req.timeout = Duration::from_secs_f64(args.timeout);
     req.probes = args.probes.clone();
+    req.configs = args.configs.clone();
     if let Some(b) = &args.backend {
         req.backend = parse_backend(b)?;
     }

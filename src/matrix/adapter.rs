@@ -4,14 +4,14 @@
 //! here, so an API change is fixed in one place.
 
 use super::cell::{Access, ModelOutcome};
+use probes::FootprintContext;
+use profile::model::{Decision, Model};
 use profile::{BuildOptions, Config, Profile, ValueMode};
 use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Launcher, Sandbox};
-use std::io::Read;
+use runner::pty::{ExitKind, RaiseNofile, SessionOptions};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Builds the SBPL profile for a config (param mode, the current user).
 /// A panic in the builder becomes an error: one bad config must not take
@@ -39,65 +39,95 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 /// carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeContext {
-    pub unix_socket: String,
-    pub tcp_port: u16,
     /// The probe's arguments after placeholder expansion.
     pub args: Vec<String>,
+    pub home: String,
+}
+
+impl ProbeContext {
+    fn flag(&self, name: &str) -> Option<String> {
+        self.args
+            .iter()
+            .position(|a| a == name)
+            .and_then(|i| self.args.get(i + 1))
+            .cloned()
+    }
 }
 
 /// A profile compiled once for the model, reused for every probe of a
 /// config.
 pub struct CompiledModel {
-    _profile: Profile,
+    model: Model,
 }
 
 /// Compiles a profile for the model evaluator.
 pub fn compile_model(profile: &Profile) -> Result<CompiledModel, String> {
-    Ok(CompiledModel {
-        _profile: profile.clone(),
-    })
+    match catch_unwind(AssertUnwindSafe(|| {
+        Model::compile(&profile.sbpl, &profile.params)
+    })) {
+        Ok(Ok(model)) => Ok(CompiledModel { model }),
+        Ok(Err(e)) => Err(format!("the model cannot read the profile: {e}")),
+        Err(panic) => Err(format!("the model panicked: {}", panic_text(&panic))),
+    }
 }
 
 /// The model's verdict for a probe: the conjunction over its footprint.
 pub fn model_verdict(model: &CompiledModel, probe: &str, ctx: &ProbeContext) -> ModelOutcome {
-    let _ = (model, ctx);
+    let fctx = FootprintContext {
+        path: ctx.flag("--path"),
+        name: ctx.flag("--name"),
+        home: ctx.home.clone(),
+        pid: 4242,
+    };
+    let requests = match probes::footprint_items(probe, &fctx) {
+        Ok(items) => items.into_iter().map(|i| i.request).collect::<Vec<_>>(),
+        Err(e) => {
+            return ModelOutcome {
+                decision: None,
+                rule: None,
+                reason: e.to_string(),
+            }
+        }
+    };
+    let exp = model.model.decide_all(&requests);
+    let decision = match exp.decision {
+        Decision::Allow => Some(Access::Allow),
+        Decision::Deny => Some(Access::Deny),
+        Decision::Unknown => None,
+    };
     ModelOutcome {
-        decision: None::<Access>,
-        rule: None,
-        reason: format!("no footprint for probe {probe:?} yet"),
+        decision,
+        rule: exp.rule.map(|r| format!("line {}: {}", r.line, r.text)),
+        reason: exp.reason,
     }
 }
 
 /// The backend the matrix launches probes under, resolved once.
 pub struct BackendHandle {
     pub backend: Backend,
-    pub launcher: Option<Box<dyn Launcher>>,
+    pub launcher: Box<dyn Launcher>,
     pub availability: Availability,
 }
 
 impl BackendHandle {
-    /// Resolves a backend on this host.
+    /// Resolves a backend on this host. Backend `none` never enforces.
     pub fn resolve(backend: Backend) -> BackendHandle {
-        match backend {
-            Backend::None => BackendHandle {
-                backend,
-                launcher: None,
-                availability: Availability::Unavailable {
-                    reason: "backend none enforces nothing".into(),
-                },
+        let launcher = runner::launch::launcher(backend);
+        let availability = match backend {
+            Backend::None => Availability::Unavailable {
+                reason: "backend none enforces nothing".into(),
             },
-            other => BackendHandle {
-                backend: other,
-                launcher: None,
-                availability: Availability::Unavailable {
-                    reason: format!("the {other} launcher is not available in this build"),
-                },
-            },
+            _ => launcher.availability(),
+        };
+        BackendHandle {
+            backend,
+            launcher,
+            availability,
         }
     }
 
     pub fn enforcing(&self) -> bool {
-        matches!(self.availability, Availability::Enforcing { .. }) && self.launcher.is_some()
+        matches!(self.availability, Availability::Enforcing { .. })
     }
 }
 
@@ -117,137 +147,63 @@ pub struct LaunchResult {
     pub output: Vec<u8>,
     pub end: End,
     pub launch: LaunchVerdict,
-    pub denials: Vec<String>,
+    /// The session leader (for attributing logged denials).
+    pub pid: Option<u32>,
 }
 
-/// Runs `cmd` under the handle's backend (or unsandboxed when `sandbox` is
-/// `None`), killed at `limit` or on Ctrl-C.
+/// Whether the runner raises the soft NOFILE limit for the probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nofile {
+    Raise,
+    Keep,
+}
+
+/// Runs `cmd` on a fresh pty (Detached) under the handle's backend, or
+/// unsandboxed when `sandbox` is `None`; killed at `limit`.
 pub fn launch(
     handle: &BackendHandle,
     sandbox: Option<&Sandbox<'_>>,
     cmd: &CommandSpec,
     limit: Duration,
+    nofile: Nofile,
 ) -> LaunchResult {
-    let (spec, env, keep_alive) = match (sandbox, &handle.launcher) {
-        (Some(sb), Some(l)) => match l.prepare(sb, cmd) {
-            Ok(p) => (p.command, p.env, p.keep_alive),
-            Err(e) => return not_launched(e.to_string()),
-        },
-        (Some(_), None) => {
-            return not_launched(format!("backend {} has no launcher", handle.backend))
-        }
-        (None, _) => (cmd.clone(), Vec::new(), Vec::new()),
+    let mut opts = SessionOptions::detached();
+    opts.timeout = Some(limit);
+    opts.grace = Duration::from_millis(200);
+    opts.raise_nofile = match nofile {
+        Nofile::Raise => RaiseNofile::SoftToHard,
+        Nofile::Keep => RaiseNofile::Keep,
     };
-    let result = spawn_with_limit(&spec, &env, limit);
-    drop(keep_alive);
-    let launch = match (sandbox, &handle.launcher, &result.1) {
-        (Some(_), Some(l), End::Exited(code)) => l.classify(*code, &result.0),
-        (Some(_), Some(l), End::Signaled(sig)) => l.classify(128 + sig, &result.0),
-        (Some(_), Some(_), _) => LaunchVerdict::Enforced,
-        _ => LaunchVerdict::NotEnforced,
+    let result = match sandbox {
+        Some(sb) => runner::run_sandboxed(handle.launcher.as_ref(), sb, cmd, &opts),
+        None => runner::pty::run(cmd, &opts).map(|o| (o, LaunchVerdict::NotEnforced)),
     };
-    LaunchResult {
-        output: result.0,
-        end: result.1,
-        launch,
-        denials: Vec::new(),
-    }
-}
-
-fn not_launched(message: String) -> LaunchResult {
-    LaunchResult {
-        output: Vec::new(),
-        end: End::SpawnFailed(message),
-        launch: LaunchVerdict::NotEnforced,
-        denials: Vec::new(),
-    }
-}
-
-/// Spawns in its own process group with stdout+stderr captured; the whole
-/// group is killed at the limit so a hung probe cannot hold the run.
-fn spawn_with_limit(
-    spec: &CommandSpec,
-    env: &[(std::ffi::OsString, std::ffi::OsString)],
-    limit: Duration,
-) -> (Vec<u8>, End) {
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
-    let mut command = Command::new(&spec.program);
-    command
-        .args(&spec.args)
-        .envs(env.iter().cloned())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command.process_group(0);
-    let mut child = match command.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                Vec::new(),
-                End::SpawnFailed(format!("cannot start {}: {e}", spec.program.display())),
-            )
-        }
-    };
-    let pgid = child.id() as libc::pid_t;
-    let readers = [
-        child.stdout.take().map(drain),
-        child.stderr.take().map(drain),
-    ];
-    let (tx, rx) = mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    let started = Instant::now();
-    let mut killed: Option<End> = None;
-    let status = loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(s) => break s,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                break Err(std::io::Error::other("waiter vanished"))
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let reason = if super::fixtures::interrupt::requested() {
-                    Some(End::Interrupted)
-                } else if started.elapsed() >= limit {
-                    Some(End::TimedOut(limit))
-                } else {
-                    None
-                };
-                if let (Some(r), None) = (reason, &killed) {
-                    // SAFETY: kill has no memory-safety preconditions; the
-                    // group is ours (process_group(0) above).
-                    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-                    killed = Some(r);
+    match result {
+        Ok((outcome, launch)) => {
+            let end = if outcome.timed_out {
+                End::TimedOut(limit)
+            } else if outcome.interrupted.is_some() {
+                End::Interrupted
+            } else {
+                match outcome.exit {
+                    ExitKind::Exited(c) => End::Exited(c),
+                    ExitKind::Signaled(s) => End::Signaled(s),
                 }
+            };
+            LaunchResult {
+                output: outcome.output,
+                end,
+                launch,
+                pid: Some(outcome.pid),
             }
         }
-    };
-    let _ = waiter.join();
-    // The group is gone (or exited); anything still holding the pipes was
-    // killed with it, so these joins end.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    let mut output = Vec::new();
-    for r in readers.into_iter().flatten() {
-        output.extend(r.join().unwrap_or_default());
-    }
-    let end = match (killed, status) {
-        (Some(k), _) => k,
-        (None, Ok(s)) => match (s.code(), s.signal()) {
-            (Some(c), _) => End::Exited(c),
-            (None, Some(sig)) => End::Signaled(sig),
-            _ => End::SpawnFailed("unknown exit status".into()),
+        Err(e) => LaunchResult {
+            output: Vec::new(),
+            end: End::SpawnFailed(e.to_string()),
+            launch: LaunchVerdict::NotEnforced,
+            pid: None,
         },
-        (None, Err(e)) => End::SpawnFailed(format!("wait failed: {e}")),
-    };
-    (output, end)
-}
-
-fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        buf
-    })
+    }
 }
 
 /// Where `beltcheck-probe` is: `--probe-bin`, else `BELTCHECK_PROBE`, else

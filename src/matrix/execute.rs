@@ -2,7 +2,7 @@
 //! outside any sandbox, then every cell in parallel, each killed at its time
 //! limit. Results come back in plan order whatever the parallelism.
 
-use super::adapter::{self, BackendHandle, CompiledModel, End, LaunchResult, ProbeContext};
+use super::adapter::{self, BackendHandle, CompiledModel, End, LaunchResult, Nofile, ProbeContext};
 use super::cell::{self, Access, Enforcement, ModelOutcome, Observation, Status};
 use super::dimension::{self, DimensionEnv};
 use super::expect::UserDimension;
@@ -10,6 +10,7 @@ use super::fixtures::{interrupt, Fixtures};
 use super::plan::{CellIndex, Plan};
 use probes::{ProbeReport, Verdict};
 use profile::{Config, Profile};
+use runner::launch::denials::DenialCapture;
 use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -84,6 +85,8 @@ pub struct CellResult {
     pub observation: Observation,
     pub status: Status,
     pub reason: String,
+    /// The sandboxed probe's pid, when it ran (to attribute logged denials).
+    pub pid: Option<u32>,
 }
 
 /// Everything a run produced, in plan order.
@@ -128,6 +131,7 @@ pub fn run(
             &spec.name,
             &command(opts, fixtures, &spec.args),
             opts.timeout,
+            Nofile::Raise,
         );
         let result = match observation_of(&spec.name, result, "unsandboxed") {
             Observation::Reported { report, .. } => Ok(report),
@@ -151,8 +155,16 @@ pub fn run(
         opts,
         prepared: &prepared,
         controls: &controls,
+        home: profile::path::HostEnv::current()
+            .home
+            .unwrap_or_else(|| "/".into()),
     };
-    let results = par_map(jobs, cells.len(), |i| {
+    // One denial log for the whole run (macOS): a `log stream` per cell
+    // would cost more than the cells.
+    let capture = (handle.backend == Backend::Seatbelt && handle.enforcing())
+        .then(DenialCapture::start)
+        .and_then(Result::ok);
+    let mut results = par_map(jobs, cells.len(), |i| {
         let r = ctx.cell(cells[i]);
         if let Some(b) = &bar {
             b.inc(1);
@@ -161,6 +173,9 @@ pub fn run(
     });
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    if let Some(capture) = capture {
+        attribute_denials(&mut results, capture);
     }
     Outcome {
         cells: results,
@@ -218,6 +233,7 @@ struct RunCtx<'a> {
     opts: &'a Options,
     prepared: &'a [Prepared],
     controls: &'a [Control],
+    home: String,
 }
 
 impl RunCtx<'_> {
@@ -235,7 +251,7 @@ impl RunCtx<'_> {
             },
         };
         let meaningless = self.meaningless(index);
-        let observation = self.observe(index, prepared, &args, meaningless.is_some());
+        let (observation, pid) = self.observe(index, prepared, &args, meaningless.is_some());
         let (status, reason) = match &prepared.profile {
             // A config the builder cannot build is a builder bug.
             Err(e) => (Status::Fail, e.clone()),
@@ -253,14 +269,14 @@ impl RunCtx<'_> {
             observation,
             status,
             reason,
+            pid,
         }
     }
 
     fn probe_context(&self, args: &[String]) -> ProbeContext {
         ProbeContext {
-            unix_socket: self.fixtures.unix_socket().to_string_lossy().into_owned(),
-            tcp_port: self.fixtures.tcp_port(),
             args: args.to_vec(),
+            home: self.home.clone(),
         }
     }
 
@@ -271,6 +287,12 @@ impl RunCtx<'_> {
             return None;
         }
         let backend = self.handle.backend;
+        let spec = &self.plan.probes[index.probe];
+        if let Some(reason) =
+            dimension::limitation(backend, &spec.name, &self.plan.assignments[index.config])
+        {
+            return Some(format!("known gap of backend {backend}: {reason}"));
+        }
         dimension::BUILTIN.iter().enumerate().find_map(|(d, dim)| {
             (dim.no_meaning_on.contains(&backend) && self.plan.hinges_on(index, d))
                 .then(|| format!("{} has no meaning on backend {backend}", dim.name))
@@ -283,42 +305,48 @@ impl RunCtx<'_> {
         prepared: &Prepared,
         args: &[String],
         meaningless: bool,
-    ) -> Observation {
+    ) -> (Observation, Option<u32>) {
+        match self.why_not_run(index, meaningless) {
+            Some(reason) => (Observation::NotRun { reason }, None),
+            None => self.run_sandboxed(index, prepared, args),
+        }
+    }
+
+    /// Why a cell's probe is not started under the sandbox, if it is not.
+    fn why_not_run(&self, index: CellIndex, meaningless: bool) -> Option<String> {
         let control = &self.controls[index.probe];
         if interrupt::requested() {
-            return Observation::NotRun {
-                reason: "not run: interrupted (Ctrl-C)".into(),
-            };
+            return Some("not run: interrupted (Ctrl-C)".into());
         }
         if !control.allowed() {
-            return Observation::NotRun {
-                reason: control.describe(),
-            };
+            return Some(control.describe());
         }
         if let Availability::Unavailable { reason } = &self.handle.availability {
-            return Observation::NotRun {
-                reason: format!("not enforced: {reason}"),
-            };
+            return Some(format!("not enforced: {reason}"));
         }
-        if matches!(self.source, ProfileSource::User { .. })
-            && self.handle.backend != Backend::Seatbelt
-        {
-            return Observation::NotRun {
-                reason: format!(
-                    "not enforced: backend {} cannot enforce a raw SBPL profile",
-                    self.handle.backend
-                ),
-            };
+        let user = matches!(self.source, ProfileSource::User { .. });
+        if user && self.handle.backend != Backend::Seatbelt {
+            let backend = self.handle.backend;
+            return Some(format!(
+                "not enforced: backend {backend} cannot enforce a raw SBPL profile"
+            ));
         }
-        if meaningless {
-            return Observation::NotRun {
-                reason: "not run".into(),
-            };
-        }
+        meaningless.then(|| "not run".into())
+    }
+
+    fn run_sandboxed(
+        &self,
+        index: CellIndex,
+        prepared: &Prepared,
+        args: &[String],
+    ) -> (Observation, Option<u32>) {
         let Ok(profile) = &prepared.profile else {
-            return Observation::NotRun {
-                reason: "no profile".into(),
-            };
+            return (
+                Observation::NotRun {
+                    reason: "no profile".into(),
+                },
+                None,
+            );
         };
         let sandbox = Sandbox {
             config: &prepared.config,
@@ -326,16 +354,17 @@ impl RunCtx<'_> {
         };
         let spec = &self.plan.probes[index.probe];
         let cmd = command(self.opts, self.fixtures, &spec.args);
-        let result = launch_probe(
-            self.handle,
-            Some(&sandbox),
-            &spec.name,
-            &cmd,
-            self.opts.timeout,
-        );
+        let nofile = if prepared.config.limits.raise_nofile {
+            Nofile::Raise
+        } else {
+            Nofile::Keep
+        };
+        let limit = self.opts.timeout;
+        let result = launch_probe(self.handle, Some(&sandbox), &spec.name, &cmd, limit, nofile);
+        let pid = result.pid;
         let evidence = format!("{} on {}", self.handle.backend, self.opts.release);
         let obs = observation_of(&spec.name, result, &evidence);
-        self.unhide(obs, args)
+        (self.unhide(obs, args), pid)
     }
 
     /// A harness-created path the probe cannot find inside the sandbox was
@@ -384,10 +413,25 @@ fn launch_probe(
     name: &str,
     cmd: &CommandSpec,
     limit: Duration,
+    nofile: Nofile,
 ) -> LaunchResult {
     let mut cmd = cmd.clone();
     cmd.args[0] = name.into();
-    adapter::launch(handle, sandbox, &cmd, limit)
+    adapter::launch(handle, sandbox, &cmd, limit, nofile)
+}
+
+/// Gives each cell the logged denials that name its probe's pid. Logging
+/// is lossy: these are evidence, never proof that nothing was denied.
+fn attribute_denials(results: &mut [CellResult], capture: DenialCapture) {
+    let pids: Vec<u32> = results.iter().filter_map(|r| r.pid).collect();
+    let messages = capture.finish(&pids);
+    for r in results.iter_mut() {
+        let (Some(pid), Observation::Reported { denials, .. }) = (r.pid, &mut r.observation) else {
+            continue;
+        };
+        let tag = format!("({pid})");
+        denials.extend(messages.iter().filter(|m| m.contains(&tag)).cloned());
+    }
 }
 
 /// Reads a launch: the probe's JSON line, or why there is none.
@@ -433,7 +477,7 @@ fn observation_of(probe: &str, result: LaunchResult, evidence: &str) -> Observat
     match parse_report(&result.output) {
         Some(report) if report.probe == probe => Observation::Reported {
             report,
-            denials: result.denials,
+            denials: Vec::new(),
             enforcement,
         },
         Some(report) => Observation::NoVerdict {

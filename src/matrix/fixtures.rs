@@ -3,13 +3,16 @@
 //! removed when [`Fixtures`] drops; Ctrl-C only sets a flag (see
 //! [`interrupt`]) so the run unwinds and the drop still happens.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+
+/// How long a listener waits for a probe's reply byte.
+const PEER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The harness's fixtures for one matrix run.
 pub struct Fixtures {
@@ -37,6 +40,16 @@ impl Drop for Server {
     }
 }
 
+/// Sends one byte, then waits (bounded by the stream's read timeout) for
+/// the probe's reply so it never writes into a closed socket. Failures only
+/// mean the probe already hung up.
+fn greet<S: Write + Read>(mut peer: S) {
+    if peer.write_all(b"!").is_ok() {
+        let mut reply = [0u8; 1];
+        let _ = peer.read(&mut reply);
+    }
+}
+
 fn serve<L, S>(
     listener: L,
     accept: fn(&L) -> std::io::Result<S>,
@@ -44,16 +57,16 @@ fn serve<L, S>(
 ) -> Server
 where
     L: Send + 'static,
-    S: Write + 'static,
+    S: Write + Read + Send + 'static,
 {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     let thread = std::thread::spawn(move || {
         while !flag.load(Ordering::SeqCst) {
-            if let Ok(mut peer) = accept(&listener) {
-                // The probe only needs to see that a peer exists; a failed
-                // write means it already hung up.
-                let _ = peer.write_all(b"!");
+            if let Ok(peer) = accept(&listener) {
+                // One thread per peer: a probe that never answers must not
+                // hold up the next cell's probe.
+                std::thread::spawn(move || greet(peer));
             }
         }
     });
@@ -80,12 +93,18 @@ impl Fixtures {
         let wake_path = unix_socket.clone();
         let unix = serve(
             unix_listener,
-            |l| l.accept().map(|(s, _)| s),
+            |l| {
+                l.accept()
+                    .and_then(|(s, _)| s.set_read_timeout(Some(PEER_WAIT)).map(|()| s))
+            },
             Box::new(move || drop(UnixStream::connect(&wake_path))),
         );
         let tcp = serve(
             tcp_listener,
-            |l| l.accept().map(|(s, _)| s),
+            |l| {
+                l.accept()
+                    .and_then(|(s, _)| s.set_read_timeout(Some(PEER_WAIT)).map(|()| s))
+            },
             Box::new(move || drop(TcpStream::connect(("127.0.0.1", tcp_port)))),
         );
         Ok(Fixtures {
@@ -173,7 +192,6 @@ pub mod interrupt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     #[test]
     fn listeners_answer_and_everything_goes_on_drop() {

@@ -36,6 +36,8 @@ pub struct Request {
     pub profile: Option<(String, String)>,
     pub params: BTreeMap<String, String>,
     pub probes: Option<Vec<String>>,
+    /// Only the configs where this expression over the dimensions holds.
+    pub configs: Option<String>,
     pub backend: Backend,
     pub jobs: usize,
     pub timeout: Duration,
@@ -51,6 +53,7 @@ impl Request {
             profile: None,
             params: BTreeMap::new(),
             probes: None,
+            configs: None,
             backend: Backend::host_default(),
             jobs: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -105,7 +108,10 @@ pub fn run(req: &Request) -> Result<Report, String> {
             },
         ),
     };
-    let plan = plan::Plan::new(dimension_names, &expectations.probes, req.probes.as_deref())?;
+    let mut plan = plan::Plan::new(dimension_names, &expectations.probes, req.probes.as_deref())?;
+    if let Some(filter) = &req.configs {
+        plan.restrict(filter)?;
+    }
     let probe_bin = adapter::locate_probe(req.probe_bin.clone())?;
     let handle = adapter::BackendHandle::resolve(req.backend);
     let host = host::identify(&handle);

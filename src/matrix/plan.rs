@@ -2,7 +2,7 @@
 //! in a fixed order (probe-major, assignments counting up from all-false)
 //! so reports are deterministic whatever the parallelism.
 
-use super::expect::ProbeSpec;
+use super::expect::{compile, ProbeSpec};
 
 /// More axes than this would be a matrix nobody can run (2^16 configs).
 pub const MAX_DIMENSIONS: usize = 16;
@@ -64,6 +64,18 @@ impl Plan {
         })
     }
 
+    /// Keeps only the configs where `filter` (an expression over the
+    /// dimension names) holds; an error names the column of a bad token.
+    pub fn restrict(&mut self, filter: &str) -> Result<(), String> {
+        let expr = compile(filter, &self.dimensions)
+            .map_err(|(col, msg)| format!("--configs: column {col}: {msg}"))?;
+        self.assignments.retain(|bits| expr.eval(bits));
+        if self.assignments.is_empty() {
+            return Err(format!("--configs: {filter:?} selects no config"));
+        }
+        Ok(())
+    }
+
     /// All cells, in report order.
     pub fn cells(&self) -> Vec<CellIndex> {
         (0..self.probes.len())
@@ -91,7 +103,6 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::super::expect::{compile, ProbeSpec};
     use super::*;
 
     fn spec(name: &str, expr: &str, dims: &[String]) -> ProbeSpec {
