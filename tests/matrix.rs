@@ -1,0 +1,275 @@
+//! The matrix as a cargo test: the spec, the model and (where the host has
+//! an enforcing backend) the OS must agree, and the harness must be able to
+//! fail. Needs `beltcheck-probe` (and on Linux `beltcheck-stage`) built next
+//! to the test binary: run `cargo test --workspace`, which builds every bin.
+
+use beltcheck::matrix::{self, execute::Progress, Request};
+use beltcheck::report::{self, Report};
+use runner::launch::Backend;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn request(backend: Backend) -> Request {
+    Request {
+        backend,
+        jobs: 2,
+        progress: Progress::Quiet,
+        ..Request::new()
+    }
+}
+
+fn run(req: &Request) -> Report {
+    matrix::run(req).unwrap_or_else(|e| panic!("matrix could not run: {e}"))
+}
+
+fn failures(r: &Report) -> String {
+    r.cells
+        .iter()
+        .filter(|c| c.status == beltcheck::matrix::cell::Status::Fail)
+        .map(|c| {
+            format!(
+                "  {} [{}]: {}",
+                c.probe,
+                r.config_label(&c.config),
+                c.reason
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn keep(r: &Report, name: &str) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    report::write_all(r, &dir).expect("write report");
+    eprintln!("report written to {}", dir.display());
+}
+
+/// The full built-in matrix on the host's backend: no cell may fail.
+#[test]
+fn builtin_matrix_has_no_failed_cell() {
+    let r = run(&request(Backend::host_default()));
+    keep(&r, "matrix-host");
+    assert_eq!(r.cells.len(), 128 * r.probes.len());
+    assert!(
+        r.failed() == false,
+        "{} failed cells:\n{}",
+        r.summary.fail,
+        failures(&r)
+    );
+}
+
+/// Model against spec for every config the builder accepts (all 2^7
+/// combinations of the dimensions), with no enforcement at all: this is
+/// where a builder ordering bug (a later allow re-granting HID) shows up.
+#[test]
+fn model_matches_the_spec_for_every_config() {
+    let r = run(&request(Backend::None));
+    assert_eq!(r.summary.pass, 0, "backend none must never produce a pass");
+    let undecided: Vec<String> = r
+        .cells
+        .iter()
+        .filter(|c| c.model.is_none())
+        .map(|c| {
+            format!(
+                "{} [{}]: {}",
+                c.probe,
+                r.config_label(&c.config),
+                c.model_reason
+            )
+        })
+        .collect();
+    eprintln!(
+        "model undecided in {} cells (first: {:?})",
+        undecided.len(),
+        undecided.first()
+    );
+    assert!(
+        !r.failed(),
+        "{} cells where the model disagrees with the spec:\n{}",
+        r.summary.fail,
+        failures(&r)
+    );
+}
+
+/// Flipping one allowed_when in a copy of the spec makes the matrix fail,
+/// even with no enforcement (expected vs model).
+#[test]
+fn flipping_one_expectation_fails() {
+    let flipped = matrix::expect::BUILTIN.replace(
+        "allowed_when = \"posix_ipc.semaphores\"",
+        "allowed_when = \"!posix_ipc.semaphores\"",
+    );
+    assert_ne!(
+        flipped,
+        matrix::expect::BUILTIN,
+        "the sem entry moved; update this test"
+    );
+    let mut req = request(Backend::None);
+    req.expectations = Some((flipped, "flipped copy".into()));
+    req.probes = Some(vec!["sem".into()]);
+    let r = run(&req);
+    assert_eq!(
+        r.summary.fail,
+        128,
+        "every sem cell must fail:\n{}",
+        failures(&r)
+    );
+    assert!(r.cells.iter().all(|c| c.reason.contains("model predicts")));
+}
+
+/// A fake probe: a shell script standing in for beltcheck-probe. It is
+/// kept outside /tmp so the Linux backend's private /tmp does not hide it.
+fn fake_probe(name: &str, body: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-probes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, "#!/bin/sh\n{body}").unwrap();
+    drop(f);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn verdict_json(verdict: &str) -> String {
+    format!(
+        "echo '{{\"probe\":\"'\"$1\"'\",\"verdict\":\"{verdict}\",\"errno\":null,\"step\":\"fake\",\"detail\":\"fake probe\",\"duration_us\":1}}'"
+    )
+}
+
+/// The single config where every dimension is on.
+const ALL_ON: &str = "nested_pty && keychain_access && gui_access && ui.injection && posix_ipc.semaphores && unix_socket && network.outbound";
+const ALL_OFF: &str = "!nested_pty && !keychain_access && !gui_access && !ui.injection && !posix_ipc.semaphores && !unix_socket && !network.outbound";
+
+/// Whether the host backend enforces; when it does not, the observation
+/// tests say so and check the inconclusive path instead of claiming a pass.
+fn host_enforces() -> bool {
+    matrix::adapter::BackendHandle::resolve(Backend::host_default()).enforcing()
+}
+
+#[test]
+fn a_lying_probe_fails_its_cell() {
+    let liar = fake_probe("liar", &verdict_json("allowed"));
+    let mut req = request(Backend::host_default());
+    req.probe_bin = Some(liar);
+    req.probes = Some(vec!["sem".into()]);
+    req.configs = Some(ALL_OFF.into());
+    let r = run(&req);
+    let cell = &r.cells[0];
+    assert_eq!(cell.expected, matrix::cell::Access::Deny);
+    if host_enforces() {
+        assert_eq!(cell.status, matrix::cell::Status::Fail, "{}", cell.reason);
+        assert!(cell.reason.contains("observed allowed"), "{}", cell.reason);
+    } else {
+        eprintln!("inconclusive: no enforcing backend on this host, so a lie cannot be caught by observation");
+        assert_eq!(
+            cell.status,
+            matrix::cell::Status::Inconclusive,
+            "{}",
+            cell.reason
+        );
+    }
+}
+
+/// A probe that hangs inside the sandbox only (the control run, outside,
+/// sees the marker file in the host's /tmp; the sandbox's /tmp is private on
+/// Linux) is killed at the limit and reported inconclusive with the reason.
+#[test]
+fn a_hanging_probe_is_killed_and_inconclusive() {
+    let marker = tempfile::NamedTempFile::new_in("/tmp").unwrap();
+    let body = format!(
+        "if [ -e {} ]; then {}; else exec sleep 30; fi",
+        marker.path().display(),
+        verdict_json("allowed")
+    );
+    let hang = fake_probe("hang", &body);
+    let mut req = request(Backend::host_default());
+    req.probe_bin = Some(hang);
+    req.probes = Some(vec!["sem".into()]);
+    req.configs = Some(ALL_ON.into());
+    req.timeout = Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let r = run(&req);
+    let cell = &r.cells[0];
+    assert_eq!(
+        cell.status,
+        matrix::cell::Status::Inconclusive,
+        "{}",
+        cell.reason
+    );
+    if host_enforces() {
+        assert!(
+            cell.reason.contains("probe hung: killed after 1.0s"),
+            "{}",
+            cell.reason
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the run did not go on: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_crashing_probe_is_inconclusive_with_the_signal() {
+    let crash = fake_probe("crash", "kill -SEGV $$");
+    let mut req = request(Backend::host_default());
+    req.probe_bin = Some(crash);
+    req.probes = Some(vec!["sem".into()]);
+    req.configs = Some(ALL_ON.into());
+    let r = run(&req);
+    let cell = &r.cells[0];
+    assert_eq!(
+        cell.status,
+        matrix::cell::Status::Inconclusive,
+        "{}",
+        cell.reason
+    );
+    // The control run crashes too, so the reason names it there.
+    assert!(
+        cell.reason.contains("crashed (signal 11)"),
+        "{}",
+        cell.reason
+    );
+}
+
+/// Cells of a probe that fails unsandboxed are inconclusive, never passes.
+#[test]
+fn a_failed_control_run_makes_cells_inconclusive() {
+    let broken = fake_probe("unsupported", &verdict_json("unsupported"));
+    let mut req = request(Backend::host_default());
+    req.probe_bin = Some(broken);
+    req.probes = Some(vec!["pty".into()]);
+    req.configs = Some("nested_pty && !gui_access && keychain_access".into());
+    let r = run(&req);
+    assert!(!r.cells.is_empty());
+    for c in &r.cells {
+        assert_eq!(c.status, matrix::cell::Status::Inconclusive);
+        assert!(
+            c.reason
+                .starts_with("control run (unsandboxed): unsupported"),
+            "{}",
+            c.reason
+        );
+        assert!(c.observed.is_none());
+    }
+}
+
+#[test]
+fn bad_input_is_named() {
+    let mut req = request(Backend::None);
+    req.probes = Some(vec!["nope".into()]);
+    assert!(matrix::run(&req).unwrap_err().contains("\"nope\""));
+    let mut req = request(Backend::None);
+    req.expectations = Some((
+        "[[probe]]\nname = \"sem\"\nallowed_when = \"sem &&\"\n".into(),
+        "x.toml".into(),
+    ));
+    let e = matrix::run(&req).unwrap_err();
+    assert!(
+        e.contains("x.toml") && e.contains("\"sem\"") && e.contains("column"),
+        "{e}"
+    );
+}

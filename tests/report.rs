@@ -1,0 +1,186 @@
+//! Reports: rendering, the merge across releases, and the CI scripts that
+//! gate and merge them (run here exactly as the workflow runs them).
+
+use beltcheck::report::{self, json, markdown, merge};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+fn load(name: &str) -> report::Report {
+    json::parse(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap()
+}
+
+#[test]
+fn json_round_trips_and_keeps_the_contract_keys() {
+    let r = load("report-macos14.json");
+    let text = json::render(&r);
+    assert_eq!(json::parse(&text).unwrap(), r);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for key in [
+        "schema",
+        "host",
+        "dimensions",
+        "probes",
+        "cells",
+        "summary",
+        "timing",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let cell = &v["cells"][0];
+    for key in [
+        "config", "probe", "expected", "model", "observed", "status", "reason",
+    ] {
+        assert!(cell.get(key).is_some(), "cell missing {key}");
+    }
+    for key in ["os", "os_version", "build", "arch", "backend"] {
+        assert!(v["host"].get(key).is_some(), "host missing {key}");
+    }
+    assert!(json::parse("{\"schema\": 2}").is_err());
+}
+
+#[test]
+fn markdown_has_every_section_and_the_failure_evidence() {
+    let r = load("report-macos15.json");
+    let md = markdown::render(&r);
+    for section in [
+        "## Summary: FAILED",
+        "## Probe x config",
+        "## Failures (1)",
+        "## Model vs observed divergences",
+        "## Inconclusive cells (2)",
+    ] {
+        assert!(md.contains(section), "missing {section}:\n{md}");
+    }
+    assert!(md.contains("- expected: deny") || md.contains("- expected: allow"));
+    assert!(md.contains("- observed: allowed") || md.contains("- observed: denied"));
+}
+
+#[test]
+fn html_is_self_contained_with_a_colour_per_status() {
+    let r = load("report-macos15.json");
+    let html = report::html::render(&r);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for forbidden in ["http://", "https://", "<script", "src=", "<link"] {
+        assert!(!html.contains(forbidden), "external asset: {forbidden}");
+    }
+    for class in ["class=\"pass", "class=\"fail", "class=\"inconclusive"] {
+        assert!(html.contains(class), "missing {class}");
+    }
+    assert!(report::html::esc("<a href=\"x\">&'") == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+}
+
+#[test]
+fn merge_flags_the_cell_that_changed() {
+    let a = load("report-macos14.json");
+    let b = load("report-macos15.json");
+    let m = merge::merge(&[("a".into(), a.clone()), ("b".into(), b)]);
+    assert_eq!(m.releases.len(), 2);
+    assert_eq!(m.rows.len(), a.cells.len());
+    assert_eq!(m.changed, 1);
+    assert!(m.rows[0].changed && m.rows.iter().skip(1).all(|r| !r.changed));
+    // The same release twice gets distinct labels and no changes.
+    let same = merge::merge(&[("a".into(), a.clone()), ("a2".into(), a)]);
+    assert_eq!(same.changed, 0);
+    assert_ne!(same.releases[0].label, same.releases[1].label);
+}
+
+fn bash(script: &str, args: &[&Path], envs: &[(&str, &Path)]) -> std::process::Output {
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("ci").join(script))
+        .args(args)
+        .current_dir(root());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run bash")
+}
+
+#[test]
+fn ci_scripts_parse() {
+    for entry in std::fs::read_dir(root().join("ci")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "sh") {
+            let out = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn ci_merge_script_merges_two_reports() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("merged");
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_beltcheck"));
+    let a = fixture("report-macos14.json");
+    let b = fixture("report-macos15.json");
+    let run = bash("merge-reports.sh", &[&dir, &a, &b], &[("BELTCHECK", &bin)]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    // One input has a failed cell: the merge is written and the script fails.
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("report-macos15.json has 1 failed cells"),
+        "{stderr}"
+    );
+    let merged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("merged.json")).unwrap()).unwrap();
+    assert_eq!(merged["changed"], 1);
+    assert_eq!(merged["releases"].as_array().unwrap().len(), 2);
+    let md = std::fs::read_to_string(dir.join("merged.md")).unwrap();
+    assert!(md.contains("## Changes between releases (1)"), "{md}");
+    assert!(md.contains("macos 14.7.1") && md.contains("macos 15.4.1"));
+    assert!(dir.join("merged.html").is_file());
+    // Two clean reports: exit 0.
+    let run = bash("merge-reports.sh", &[&dir, &a, &a], &[("BELTCHECK", &bin)]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn ci_gate_fails_on_failed_cells_and_required_inconclusive() {
+    let a = fixture("report-macos14.json");
+    let b = fixture("report-macos15.json");
+    assert!(bash("check-report.sh", &[&a], &[]).status.success());
+    assert_eq!(bash("check-report.sh", &[&b], &[]).status.code(), Some(1));
+    // The sample's inconclusive cells are network ones: requiring network
+    // turns them into a failure, requiring pty does not.
+    let req = |p: &str| {
+        Command::new("bash")
+            .arg(root().join("ci/check-report.sh"))
+            .arg(&a)
+            .arg(p)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(req("network").status.code(), Some(1));
+    assert!(req("pty").status.success());
+}
+
+#[test]
+fn report_merge_cli_names_a_bad_file() {
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "not json").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beltcheck"))
+        .args(["report", "merge"])
+        .arg(bad.path())
+        .args(["--out", "/nonexistent-never-written"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&bad.path().display().to_string()));
+}
