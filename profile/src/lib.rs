@@ -13,6 +13,7 @@ pub mod ast;
 pub mod build;
 pub mod config;
 pub mod escape;
+pub mod fuzzcheck;
 pub mod linux;
 pub mod model;
 pub mod path;

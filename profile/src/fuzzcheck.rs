@@ -1,0 +1,325 @@
+//! The invariants the fuzz targets check, shared with the test that replays
+//! their seed corpora (`tests/fuzz_corpus.rs`), so a corpus file that once
+//! found a bug keeps guarding against it in plain `cargo test`.
+//!
+//! Each function takes arbitrary bytes and **panics** when an invariant is
+//! broken: that is how libFuzzer and the test harness learn of it. They
+//! never panic for input that is merely invalid.
+
+use crate::ast::{same_shape, strip_spans, Node, NodeKind};
+use crate::build::{build, BuildOptions, Profile, ValueMode};
+use crate::config::{Baseline, Clipboard, Config, Outbound, OutboundMode, ResolvedConfig};
+use crate::escape::{self, Anchor};
+use crate::path::HostEnv;
+use crate::reader::{read, read_bytes};
+use crate::writer::write;
+
+/// Reader: no panic on any bytes; whatever reads, the writer prints as text
+/// that reads back to the same tree, and printing that again changes nothing.
+pub fn reader(data: &[u8]) {
+    let Ok(nodes) = read_bytes(data) else {
+        return;
+    };
+    let written = write(&nodes);
+    let again =
+        read(&written).unwrap_or_else(|e| panic!("writer output does not read: {e}\n{written}"));
+    assert!(
+        same_shape(&nodes, &again),
+        "round-trip changed the tree\ninput: {:?}\nwritten: {written}",
+        String::from_utf8_lossy(data)
+    );
+    assert_eq!(write(&again), written, "writing is not a fixed point");
+}
+
+/// Escapers: on any UTF-8 input, the string escaper accepts exactly the
+/// non-empty printable ASCII strings, and what it writes reads back as that
+/// one string, also inside a rule (no injection). The regex escaper's output
+/// has no `"`, reads back as one raw string, and (checked with the `regex`
+/// crate as a stand-in for Apple's engine) matches the input literally.
+pub fn escape(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    let printable = !s.is_empty() && s.bytes().all(|b| (0x20..0x7f).contains(&b));
+    match escape::string_literal(s) {
+        Ok(body) => {
+            assert!(printable, "escaper accepted {s:?}");
+            string_reads_back(s, &body);
+        }
+        Err(e) => assert!(!printable, "escaper refused printable {s:?}: {e}"),
+    }
+    for anchor in [Anchor::Exact, Anchor::Directory] {
+        match escape::regex_literal(s, anchor) {
+            Ok(re) => {
+                assert!(
+                    printable && !s.contains('"'),
+                    "regex escaper accepted {s:?}"
+                );
+                regex_reads_back(s, &re, anchor);
+            }
+            Err(e) => assert!(
+                !printable || s.contains('"'),
+                "regex escaper refused {s:?}: {e}"
+            ),
+        }
+    }
+}
+
+fn string_reads_back(s: &str, body: &str) {
+    assert!(body.bytes().all(|b| (0x20..0x7f).contains(&b)));
+    let alone =
+        read(&format!("\"{body}\"")).unwrap_or_else(|e| panic!("escaped {s:?} does not read: {e}"));
+    assert_eq!(
+        strip_spans(&alone),
+        [plain(NodeKind::Str(s.as_bytes().to_vec()))],
+        "escaped {s:?} reads as something else"
+    );
+    let rule = format!("(allow file-read* (literal \"{body}\"))");
+    let expected = plain(NodeKind::List(vec![
+        symbol("allow"),
+        symbol("file-read*"),
+        plain(NodeKind::List(vec![
+            symbol("literal"),
+            plain(NodeKind::Str(s.as_bytes().to_vec())),
+        ])),
+    ]));
+    let nodes = read(&rule).unwrap_or_else(|e| panic!("rule with {s:?} does not read: {e}"));
+    assert_eq!(strip_spans(&nodes), [expected], "injection through {s:?}");
+}
+
+fn regex_reads_back(s: &str, re: &str, anchor: Anchor) {
+    assert!(!re.contains('"'), "regex for {s:?} contains a quote: {re}");
+    let rule = format!("(allow file-read* (regex #\"{re}\"))");
+    let nodes = read(&rule).unwrap_or_else(|e| panic!("regex rule for {s:?} does not read: {e}"));
+    let expected = plain(NodeKind::List(vec![
+        symbol("allow"),
+        symbol("file-read*"),
+        plain(NodeKind::List(vec![
+            symbol("regex"),
+            plain(NodeKind::RawStr(re.to_string())),
+        ])),
+    ]));
+    assert_eq!(
+        strip_spans(&nodes),
+        [expected],
+        "injection through regex {re}"
+    );
+    let compiled = regex::bytes::Regex::new(re)
+        .unwrap_or_else(|e| panic!("regex {re} for {s:?} does not compile: {e}"));
+    let matches = |t: &str| compiled.is_match(t.as_bytes());
+    assert!(matches(s), "regex {re} does not match its own input {s:?}");
+    let sibling = format!("{s}x");
+    if !s.ends_with('/') {
+        assert!(!matches(&sibling), "regex {re} matches sibling {sibling:?}");
+    }
+    let child = format!("{s}/x");
+    match anchor {
+        Anchor::Exact => assert!(!matches(&child), "exact regex {re} matches {child:?}"),
+        Anchor::Directory => assert!(matches(&child), "directory regex {re} misses {child:?}"),
+    }
+}
+
+fn plain(kind: NodeKind) -> Node {
+    Node {
+        kind,
+        span: Default::default(),
+    }
+}
+
+fn symbol(name: &str) -> Node {
+    plain(NodeKind::Symbol(name.to_string()))
+}
+
+/// The host the build check pretends to run on (hermetic: no environment).
+pub fn fuzz_env() -> HostEnv {
+    HostEnv {
+        home: Some("/Users/fuzz".to_string()),
+        user: Some("fuzz".to_string()),
+        uid: 501,
+    }
+}
+
+/// Decodes a config from bytes: two flag bytes, a proxy port, then values
+/// separated by 0xFF (never part of UTF-8), each led by a byte choosing its
+/// list. Every byte string decodes to some config.
+pub fn config_from_bytes(data: &[u8]) -> Config {
+    let byte = |i: usize| data.get(i).copied().unwrap_or(0);
+    let bit = |b: u8, n: u8| b & (1 << n) != 0;
+    let (f0, f1) = (byte(0), byte(1));
+    let mut c = Config {
+        baseline: if bit(f0, 0) {
+            Baseline::Permissive
+        } else {
+            Baseline::Strict
+        },
+        nested_pty: bit(f0, 1),
+        keychain_access: bit(f0, 2),
+        gui_access: bit(f0, 3),
+        ..Config::default()
+    };
+    c.ui.disable = bit(f0, 4);
+    c.ui.injection = bit(f0, 5);
+    c.posix_ipc.semaphores = bit(f0, 6);
+    c.posix_ipc.shared_memory = bit(f0, 7);
+    c.ui.clipboard = match f1 & 3 {
+        0 => Clipboard::None,
+        1 => Clipboard::Read,
+        2 => Clipboard::Write,
+        _ => Clipboard::All,
+    };
+    c.network.outbound = match (f1 >> 2) & 3 {
+        0 | 3 => Outbound::Mode(OutboundMode::Deny),
+        1 => Outbound::Mode(OutboundMode::Allow),
+        _ => Outbound::Proxy {
+            proxy_port: u16::from_le_bytes([byte(2), byte(3)]),
+        },
+    };
+    c.limits.raise_nofile = bit(f1, 4);
+    for piece in data.get(4..).unwrap_or_default().split(|&b| b == 0xff) {
+        let Some((&which, value)) = piece.split_first() else {
+            continue;
+        };
+        let value = String::from_utf8_lossy(value).into_owned();
+        match which % 5 {
+            0 => c.filesystem.read_only.push(value),
+            1 => c.filesystem.read_write.push(value),
+            2 => c.filesystem.denied.push(value),
+            3 => c.unix_socket_connects.push(value),
+            _ => c.extra_mach_lookups.push(value),
+        }
+    }
+    c
+}
+
+/// Builder: for the config decoded from `data`, both modes agree with
+/// validation; every profile is printable ASCII and reads back; in param
+/// mode every param value is exactly the resolved value it stands for; and
+/// the inline profile is the param profile with each `(param "K")` replaced
+/// by the string it names (so no value changed the rules' shape).
+pub fn build_config(data: &[u8]) {
+    let config = config_from_bytes(data);
+    let env = fuzz_env();
+    let resolved = config.validate(&env);
+    let opts = |mode| BuildOptions {
+        mode,
+        env: env.clone(),
+    };
+    let param = build(&config, &opts(ValueMode::Param));
+    let inline = build(&config, &opts(ValueMode::Inline));
+    let resolved = match resolved {
+        Err(_) => {
+            assert!(
+                param.is_err() && inline.is_err(),
+                "built a config that does not validate"
+            );
+            return;
+        }
+        Ok(r) => r,
+    };
+    let param = param.unwrap_or_else(|e| panic!("param mode refused a valid config: {e:?}"));
+    let param_nodes = profile_reads(&param);
+    check_params(&param, &resolved);
+    check_param_refs(&param_nodes, &param);
+    let inline_ok = user_values(&resolved)
+        .iter()
+        .all(|(_, v)| escape::string_literal(v).is_ok());
+    match inline {
+        Err(e) => assert!(!inline_ok, "inline mode refused writable values: {e:?}"),
+        Ok(inline) => {
+            assert!(inline_ok, "inline mode wrote a value the escaper refuses");
+            let inline_nodes = profile_reads(&inline);
+            let substituted = substitute_params(&param_nodes, &param);
+            assert!(
+                same_shape(&substituted, &inline_nodes),
+                "inline profile differs from the param profile with values substituted\n{}",
+                inline.sbpl
+            );
+        }
+    }
+}
+
+fn profile_reads(p: &Profile) -> Vec<Node> {
+    assert!(
+        p.sbpl
+            .bytes()
+            .all(|b| b == b'\n' || (0x20..0x7f).contains(&b)),
+        "profile is not printable ASCII"
+    );
+    read(&p.sbpl).unwrap_or_else(|e| panic!("built profile does not read: {e}\n{}", p.sbpl))
+}
+
+/// Every user value with the param key the builder gives it.
+fn user_values(r: &ResolvedConfig) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let lists: [(&str, &[String]); 5] = [
+        ("READ_ONLY", &r.filesystem.read_only),
+        ("READ_WRITE", &r.filesystem.read_write),
+        ("DENIED", &r.filesystem.denied),
+        ("UNIX_SOCKET", &r.unix_socket_connects),
+        ("MACH_LOOKUP", &r.extra_mach_lookups),
+    ];
+    for (prefix, values) in lists {
+        for (i, v) in values.iter().enumerate() {
+            out.push((format!("{prefix}_{i}"), v.clone()));
+        }
+    }
+    if r.keychain_access {
+        if let Some(dir) = &r.keychain_dir {
+            out.push(("KEYCHAIN_DIR".to_string(), dir.clone()));
+        }
+    }
+    out
+}
+
+fn check_params(p: &Profile, r: &ResolvedConfig) {
+    let expected = user_values(r);
+    for (key, value) in &expected {
+        assert_eq!(p.params.get(key), Some(value), "param {key}");
+    }
+    assert_eq!(
+        p.params.len(),
+        expected.len(),
+        "unexpected params {:?}",
+        p.params
+    );
+}
+
+/// `(param "K")` nodes, each with its key.
+fn param_key(node: &Node) -> Option<&[u8]> {
+    match node.as_list()? {
+        [head, Node {
+            kind: NodeKind::Str(key),
+            ..
+        }] if head.as_symbol() == Some("param") => Some(key),
+        _ => None,
+    }
+}
+
+fn check_param_refs(nodes: &[Node], p: &Profile) {
+    for node in nodes {
+        if let Some(key) = param_key(node) {
+            let key = String::from_utf8_lossy(key);
+            assert!(p.params.contains_key(key.as_ref()), "undefined param {key}");
+        } else if let NodeKind::List(items) = &node.kind {
+            check_param_refs(items, p);
+        }
+    }
+}
+
+fn substitute_params(nodes: &[Node], p: &Profile) -> Vec<Node> {
+    nodes
+        .iter()
+        .map(|node| {
+            if let Some(value) = param_key(node)
+                .and_then(|k| std::str::from_utf8(k).ok())
+                .and_then(|k| p.params.get(k))
+            {
+                return plain(NodeKind::Str(value.as_bytes().to_vec()));
+            }
+            match &node.kind {
+                NodeKind::List(items) => plain(NodeKind::List(substitute_params(items, p))),
+                other => plain(other.clone()),
+            }
+        })
+        .collect()
+}
