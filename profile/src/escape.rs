@@ -103,16 +103,21 @@ pub fn regex_literal(s: &str, anchor: Anchor) -> Result<String, EscapeError> {
     }
     let mut out = String::with_capacity(bytes.len() + 16);
     out.push('^');
+    // Copy runs between metacharacters whole; a run ends at an ASCII byte,
+    // so every slice boundary is a char boundary.
+    let mut run = 0;
     for (offset, &b) in bytes.iter().enumerate() {
         check_printable(b, offset)?;
         if b == b'"' {
             return Err(EscapeError::Quote { offset });
         }
         if is_regex_meta(b) {
+            out.push_str(&s[run..offset]);
             out.push('\\');
+            run = offset;
         }
-        out.push(b as char);
     }
+    out.push_str(&s[run..]);
     out.push_str(match anchor {
         Anchor::Exact => "$",
         Anchor::Directory => "(/|$)",
@@ -122,19 +127,28 @@ pub fn regex_literal(s: &str, anchor: Anchor) -> Result<String, EscapeError> {
 
 /// True when every byte is printable ASCII other than `\` and `"`.
 ///
-/// Branch-free per chunk so the compiler can vectorise it: plain paths are
-/// the common case and go through here without allocating.
+/// Plain paths are the common case, so this looks at eight bytes per step
+/// (SWAR): each test below is non-zero exactly when some byte of the word
+/// matches, so their union is non-zero exactly when some byte needs work.
 #[inline]
 fn is_plain(bytes: &[u8]) -> bool {
-    const CHUNK: usize = 32;
-    let mut chunks = bytes.chunks_exact(CHUNK);
-    for chunk in &mut chunks {
-        let bad = chunk.iter().fold(false, |acc, &b| acc | needs_work(b));
-        if bad {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let high_or_del = (x & HIGH) | has_zero(x ^ (ONES * 0x7f));
+        let special =
+            has_zero(x ^ (ONES * u64::from(b'"'))) | has_zero(x ^ (ONES * u64::from(b'\\')));
+        if control | high_or_del | special != 0 {
             return false;
         }
     }
-    !chunks.remainder().iter().any(|&b| needs_work(b))
+    !words.remainder().iter().any(|&b| needs_work(b))
 }
 
 #[inline(always)]
@@ -200,6 +214,23 @@ mod tests {
             string_literal(&late_nul),
             Err(EscapeError::Nul { offset: 64 })
         );
+    }
+
+    #[test]
+    fn word_scan_agrees_with_byte_scan_for_every_byte_and_position() {
+        for b in 0..=255u8 {
+            for len in [1, 7, 8, 9, 16, 17] {
+                for at in 0..len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    assert_eq!(
+                        is_plain(&bytes),
+                        !needs_work(b),
+                        "byte {b:#x} at {at} of {len}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
