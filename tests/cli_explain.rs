@@ -5,7 +5,10 @@ use std::io::Write;
 use std::process::{Command, Output};
 
 fn beltcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_beltcheck")).args(args).output().expect("run beltcheck")
+    Command::new(env!("CARGO_BIN_EXE_beltcheck"))
+        .args(args)
+        .output()
+        .expect("run beltcheck")
 }
 
 fn profile(text: &str) -> tempfile::NamedTempFile {
@@ -17,7 +20,11 @@ fn profile(text: &str) -> tempfile::NamedTempFile {
 const PROFILE: &str = "(version 1)\n(deny default)\n(allow file-read* (subpath (param \"ROOT\")))\n(allow mach-lookup (global-name \"com.apple.a\"))\n";
 
 fn json(out: &Output) -> serde_json::Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
@@ -25,12 +32,30 @@ fn json(out: &Output) -> serde_json::Value {
 fn json_names_the_rule_that_allowed() {
     let p = profile(PROFILE);
     let path = p.path().to_str().unwrap();
-    let out = beltcheck(&["explain", "--profile", path, "-D", "ROOT=/x", "--op", "file-read-data", "--path", "/x/f", "--format", "json"]);
+    let out = beltcheck(&[
+        "explain",
+        "--profile",
+        path,
+        "-D",
+        "ROOT=/x",
+        "--op",
+        "file-read-data",
+        "--path",
+        "/x/f",
+        "--format",
+        "json",
+    ]);
     let v = json(&out);
     assert_eq!(v["decision"], "allow");
     assert_eq!(v["rule"]["line"], 3);
-    assert_eq!(v["rule"]["text"], "(allow file-read* (subpath (param \"ROOT\")))");
-    assert!(v["reason"].as_str().unwrap().contains("file-read* rule at line 3 matched (subpath \"/x\")"));
+    assert_eq!(
+        v["rule"]["text"],
+        "(allow file-read* (subpath (param \"ROOT\")))"
+    );
+    assert!(v["reason"]
+        .as_str()
+        .unwrap()
+        .contains("file-read* rule at line 3 matched (subpath \"/x\")"));
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 3, "{keys:?}");
 }
@@ -39,7 +64,17 @@ fn json_names_the_rule_that_allowed() {
 fn json_rule_is_null_when_the_default_decided() {
     let p = profile(PROFILE);
     let path = p.path().to_str().unwrap();
-    let out = beltcheck(&["explain", "--profile", path, "--op", "mach-lookup", "--global-name", "com.apple.b", "--format", "json"]);
+    let out = beltcheck(&[
+        "explain",
+        "--profile",
+        path,
+        "--op",
+        "mach-lookup",
+        "--global-name",
+        "com.apple.b",
+        "--format",
+        "json",
+    ]);
     let v = json(&out);
     assert_eq!(v["decision"], "deny");
     assert!(v["rule"].is_null());
@@ -50,7 +85,17 @@ fn unknown_is_reported_as_unknown() {
     let p = profile(PROFILE);
     let path = p.path().to_str().unwrap();
     // ROOT undefined: (subpath #f) cannot be decided, and would allow.
-    let out = beltcheck(&["explain", "--profile", path, "--op", "file-read-data", "--path", "/x/f", "--format", "json"]);
+    let out = beltcheck(&[
+        "explain",
+        "--profile",
+        path,
+        "--op",
+        "file-read-data",
+        "--path",
+        "/x/f",
+        "--format",
+        "json",
+    ]);
     assert_eq!(json(&out)["decision"], "unknown");
 }
 
@@ -58,7 +103,15 @@ fn unknown_is_reported_as_unknown() {
 fn text_output_has_decision_rule_and_reason() {
     let p = profile(PROFILE);
     let path = p.path().to_str().unwrap();
-    let out = beltcheck(&["explain", "--profile", path, "--op", "mach-lookup", "--global-name", "com.apple.a"]);
+    let out = beltcheck(&[
+        "explain",
+        "--profile",
+        path,
+        "--op",
+        "mach-lookup",
+        "--global-name",
+        "com.apple.a",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("decision: allow\nrule: line 4: (allow mach-lookup (global-name \"com.apple.a\"))\nreason: "), "{text}");
@@ -68,7 +121,15 @@ fn text_output_has_decision_rule_and_reason() {
 fn bad_define_is_a_usage_error_naming_it() {
     let p = profile(PROFILE);
     let path = p.path().to_str().unwrap();
-    let out = beltcheck(&["explain", "--profile", path, "-D", "ROOT", "--op", "file-read-data"]);
+    let out = beltcheck(&[
+        "explain",
+        "--profile",
+        path,
+        "-D",
+        "ROOT",
+        "--op",
+        "file-read-data",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ROOT") && err.contains("KEY=VALUE"), "{err}");
@@ -76,7 +137,13 @@ fn bad_define_is_a_usage_error_naming_it() {
 
 #[test]
 fn missing_profile_names_the_file() {
-    let out = beltcheck(&["explain", "--profile", "/nonexistent/p.sb", "--op", "file-read-data"]);
+    let out = beltcheck(&[
+        "explain",
+        "--profile",
+        "/nonexistent/p.sb",
+        "--op",
+        "file-read-data",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/p.sb"));
 }
@@ -95,6 +162,16 @@ fn unreadable_profile_reports_line_and_column() {
 fn two_filter_arguments_are_refused() {
     let p = profile(PROFILE);
     let path = p.path().to_str().unwrap();
-    let out = beltcheck(&["explain", "--profile", path, "--op", "x", "--path", "/a", "--global-name", "b"]);
+    let out = beltcheck(&[
+        "explain",
+        "--profile",
+        path,
+        "--op",
+        "x",
+        "--path",
+        "/a",
+        "--global-name",
+        "b",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -34,10 +34,14 @@ fn fixtures() -> Vec<(PathBuf, String)> {
 }
 
 fn params() -> BTreeMap<String, String> {
-    [("HOME_DIR", "/Users/u"), ("BUNDLE_PATH", "/Applications/A.app"), ("HOME", "/Users/u")]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    [
+        ("HOME_DIR", "/Users/u"),
+        ("BUNDLE_PATH", "/Applications/A.app"),
+        ("HOME", "/Users/u"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 /// Every fixture that reads, compiled once.
@@ -119,7 +123,8 @@ fn arg_strategy() -> impl Strategy<Value = Option<Arg>> {
 }
 
 fn request_strategy() -> impl Strategy<Value = Request> {
-    let op = prop_oneof![4 => prop::sample::select(OPS).prop_map(str::to_string), 1 => "[a-z*-]{0,20}"];
+    let op =
+        prop_oneof![4 => prop::sample::select(OPS).prop_map(str::to_string), 1 => "[a-z*-]{0,20}"];
     (op, arg_strategy()).prop_map(|(op, arg)| Request { op, arg })
 }
 
@@ -132,6 +137,7 @@ proptest! {
             for r in &reqs {
                 let e = m.decide(r);
                 prop_assert!(!e.reason.is_empty(), "{}: empty reason for {r:?}", path.display());
+                prop_assert_eq!(m.verdict(r), e.decision.clone(), "{}: verdict differs for {:?}", path.display(), r);
                 if e.decision != Decision::Unknown && e.rule.is_some() {
                     prop_assert!(e.rule.as_ref().is_some_and(|r| r.line > 0));
                 }
@@ -161,19 +167,61 @@ proptest! {
 }
 
 const TOKENS: &[&str] = &[
-    "(", ")", "(", ")", " ", "(version 1)", "(deny default)", "(allow default)", "allow ", "deny ",
-    "file-read* ", "file-write-data ", "mach-lookup ", "(subpath \"/a\")", "(literal \"/a/b\")",
-    "(regex #\"^/a\")", "(regex #\"(\")", "(require-not ", "(require-all ", "(require-any ",
-    "(param \"HOME\")", "(param \"NOPE\")", "(string-append ", "\"/x\"", "(define ", "(define (f x) ",
-    "(f ", "x ", "(if ", "(when ", "(cond ", "(else ", "(lambda (y) ", "(let ((z \"/z\")) ", "z ",
-    "#t ", "#f ", "42 ", "'sym ", "(with report)", "(global-name \"g\")", "(vnode-type DIRECTORY)",
-    "(target self)", "(import \"x.sb\")", "(regex-quote \"a.b\")", "(set! x 1)", "(begin ",
+    "(",
+    ")",
+    "(",
+    ")",
+    " ",
+    "(version 1)",
+    "(deny default)",
+    "(allow default)",
+    "allow ",
+    "deny ",
+    "file-read* ",
+    "file-write-data ",
+    "mach-lookup ",
+    "(subpath \"/a\")",
+    "(literal \"/a/b\")",
+    "(regex #\"^/a\")",
+    "(regex #\"(\")",
+    "(require-not ",
+    "(require-all ",
+    "(require-any ",
+    "(param \"HOME\")",
+    "(param \"NOPE\")",
+    "(string-append ",
+    "\"/x\"",
+    "(define ",
+    "(define (f x) ",
+    "(f ",
+    "x ",
+    "(if ",
+    "(when ",
+    "(cond ",
+    "(else ",
+    "(lambda (y) ",
+    "(let ((z \"/z\")) ",
+    "z ",
+    "#t ",
+    "#f ",
+    "42 ",
+    "'sym ",
+    "(with report)",
+    "(global-name \"g\")",
+    "(vnode-type DIRECTORY)",
+    "(target self)",
+    "(import \"x.sb\")",
+    "(regex-quote \"a.b\")",
+    "(set! x 1)",
+    "(begin ",
 ];
 
 // ---- concrete decisions on our own fixtures ----
 
 fn own(name: &str, extra: &[(&str, &str)]) -> Model {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/model")
+        .join(name);
     let text = std::fs::read_to_string(&path).expect("fixture");
     let mut p = params();
     for (k, v) in extra {
@@ -187,24 +235,86 @@ fn chromium_style_decisions() {
     let m = own("chromium_style.sb", &[]);
     let d = |op: &str, arg: Arg| m.decide(&Request::with(op, arg)).decision;
     use Decision::*;
-    assert_eq!(d("file-read-data", Arg::Path("/Users/u/Library/Preferences/p.plist".into())), Allow);
-    assert_eq!(d("file-read-data", Arg::Path("/Applications/A.app/Contents/MacOS/A".into())), Allow);
-    assert_eq!(d("file-read-data", Arg::Path("/Applications/A.app/Contents/Info.plist".into())), Deny);
-    assert_eq!(d("file-write-data", Arg::Path("/Users/u/.config/app.json".into())), Allow);
-    assert_eq!(d("file-write-data", Arg::Path("/private/var/log/app/x".into())), Deny);
-    assert_eq!(d("iokit-open", Arg::IokitClass("AGXDeviceUserClient".into())), Deny);
-    assert_eq!(d("mach-lookup", Arg::GlobalName("com.apple.logd".into())), Allow);
+    assert_eq!(
+        d(
+            "file-read-data",
+            Arg::Path("/Users/u/Library/Preferences/p.plist".into())
+        ),
+        Allow
+    );
+    assert_eq!(
+        d(
+            "file-read-data",
+            Arg::Path("/Applications/A.app/Contents/MacOS/A".into())
+        ),
+        Allow
+    );
+    assert_eq!(
+        d(
+            "file-read-data",
+            Arg::Path("/Applications/A.app/Contents/Info.plist".into())
+        ),
+        Deny
+    );
+    assert_eq!(
+        d(
+            "file-write-data",
+            Arg::Path("/Users/u/.config/app.json".into())
+        ),
+        Allow
+    );
+    assert_eq!(
+        d(
+            "file-write-data",
+            Arg::Path("/private/var/log/app/x".into())
+        ),
+        Deny
+    );
+    assert_eq!(
+        d("iokit-open", Arg::IokitClass("AGXDeviceUserClient".into())),
+        Deny
+    );
+    assert_eq!(
+        d("mach-lookup", Arg::GlobalName("com.apple.logd".into())),
+        Allow
+    );
     assert_eq!(m.decide(&Request::bare("mach-bootstrap")).decision, Allow);
-    assert_eq!(d("network-outbound", Arg::Path("/var/run/mDNSResponder".into())), Allow);
-    assert_eq!(d("ipc-posix-shm-write-data", Arg::IpcName("/app-1f".into())), Allow);
+    assert_eq!(
+        d(
+            "network-outbound",
+            Arg::Path("/var/run/mDNSResponder".into())
+        ),
+        Allow
+    );
+    assert_eq!(
+        d("ipc-posix-shm-write-data", Arg::IpcName("/app-1f".into())),
+        Allow
+    );
     assert_eq!(d("sysctl-read", Arg::SysctlName("hw.ncpu".into())), Allow);
     assert_eq!(d("file-ioctl", Arg::Path("/dev/ptmx".into())), Allow);
     // The preference-domain filter is not modelled and would allow.
-    assert_eq!(m.decide(&Request::bare("user-preference-read")).decision, Unknown);
+    assert_eq!(
+        m.decide(&Request::bare("user-preference-read")).decision,
+        Unknown
+    );
 
-    let gpu = own("chromium_style.sb", &[("GPU", "TRUE"), ("ENABLE_LOGGING", "TRUE")]);
-    assert_eq!(gpu.decide(&Request::with("iokit-open", Arg::IokitClass("AGXDeviceUserClient".into()))).decision, Allow);
-    assert_eq!(gpu.decide(&Request::path("file-write-data", "/private/var/log/app/x")).decision, Allow);
+    let gpu = own(
+        "chromium_style.sb",
+        &[("GPU", "TRUE"), ("ENABLE_LOGGING", "TRUE")],
+    );
+    assert_eq!(
+        gpu.decide(&Request::with(
+            "iokit-open",
+            Arg::IokitClass("AGXDeviceUserClient".into())
+        ))
+        .decision,
+        Allow
+    );
+    assert_eq!(
+        gpu.decide(&Request::path("file-write-data", "/private/var/log/app/x"))
+            .decision,
+        Allow
+    );
 }
 
 #[test]
@@ -222,5 +332,8 @@ fn odd_forms_survive_and_are_recorded() {
     // is unknown, and it would override the final (allow default).
     let deep = m.decide(&Request::path("file-read-data", "/deep//x"));
     assert_eq!(deep.decision, Decision::Unknown, "{}", deep.reason);
-    assert_eq!(m.decide(&Request::bare("job-creation")).decision, Decision::Allow);
+    assert_eq!(
+        m.decide(&Request::bare("job-creation")).decision,
+        Decision::Allow
+    );
 }

@@ -13,8 +13,12 @@ fn model(body: &str) -> Model {
 }
 
 fn model_with(body: &str, params: &[(&str, &str)]) -> Model {
-    let params: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Model::compile(body, &params).unwrap_or_else(|e| panic!("profile {body:?} does not compile: {e}"))
+    let params: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Model::compile(body, &params)
+        .unwrap_or_else(|e| panic!("profile {body:?} does not compile: {e}"))
 }
 
 fn arg(kind: &str, value: &str) -> Option<Arg> {
@@ -33,7 +37,10 @@ fn arg(kind: &str, value: &str) -> Option<Arg> {
 
 fn decide(profile: &str, op: &str, kind: &str, value: &str) -> Decision {
     let m = model(profile);
-    let e = m.decide(&Request { op: op.into(), arg: arg(kind, value) });
+    let e = m.decide(&Request {
+        op: op.into(),
+        arg: arg(kind, value),
+    });
     e.decision
 }
 
@@ -42,16 +49,66 @@ use Decision::{Allow, Deny, Unknown};
 // ---- issue 3, exactly as written ----
 
 #[rstest]
-#[case::subpath_deny_inside_allow("(allow file-read* (subpath \"/a\"))(deny file-read* (subpath \"/a/s\"))", "file-read-data", "/a/s/x", Deny)]
-#[case::subpath_allow_outside_deny("(allow file-read* (subpath \"/a\"))(deny file-read* (subpath \"/a/s\"))", "file-read-data", "/a/x", Allow)]
-#[case::subpath_swapped("(deny file-read* (subpath \"/a/s\"))(allow file-read* (subpath \"/a\"))", "file-read-data", "/a/s/x", Allow)]
-#[case::unix_literal_deny_then_allow("(deny network-outbound (literal \"/s\"))(allow network-outbound)", "network-outbound", "/s", Deny)]
-#[case::unix_literal_swapped("(allow network-outbound)(deny network-outbound (literal \"/s\"))", "network-outbound", "/s", Deny)]
-#[case::specific_op_beats_later_family("(allow file-read-data (subpath \"/x\"))(deny file-read* (subpath \"/x\"))", "file-read-data", "/x/f", Allow)]
-#[case::family_denies_other_children("(allow file-read-data (subpath \"/x\"))(deny file-read* (subpath \"/x\"))", "file-read-metadata", "/x/f", Deny)]
-#[case::unfiltered_child_beats_filtered_parent("(allow file-read-data)(deny file-read* (subpath \"/s\"))", "file-read-data", "/s/f", Allow)]
-#[case::later_allow_default_replaces_deny("(allow file-read* (literal \"/q\"))(allow default)", "file-read-data", "/z", Allow)]
-fn issue_vectors_after_deny_default(#[case] body: &str, #[case] op: &str, #[case] path: &str, #[case] want: Decision) {
+#[case::subpath_deny_inside_allow(
+    "(allow file-read* (subpath \"/a\"))(deny file-read* (subpath \"/a/s\"))",
+    "file-read-data",
+    "/a/s/x",
+    Deny
+)]
+#[case::subpath_allow_outside_deny(
+    "(allow file-read* (subpath \"/a\"))(deny file-read* (subpath \"/a/s\"))",
+    "file-read-data",
+    "/a/x",
+    Allow
+)]
+#[case::subpath_swapped(
+    "(deny file-read* (subpath \"/a/s\"))(allow file-read* (subpath \"/a\"))",
+    "file-read-data",
+    "/a/s/x",
+    Allow
+)]
+#[case::unix_literal_deny_then_allow(
+    "(deny network-outbound (literal \"/s\"))(allow network-outbound)",
+    "network-outbound",
+    "/s",
+    Deny
+)]
+#[case::unix_literal_swapped(
+    "(allow network-outbound)(deny network-outbound (literal \"/s\"))",
+    "network-outbound",
+    "/s",
+    Deny
+)]
+#[case::specific_op_beats_later_family(
+    "(allow file-read-data (subpath \"/x\"))(deny file-read* (subpath \"/x\"))",
+    "file-read-data",
+    "/x/f",
+    Allow
+)]
+#[case::family_denies_other_children(
+    "(allow file-read-data (subpath \"/x\"))(deny file-read* (subpath \"/x\"))",
+    "file-read-metadata",
+    "/x/f",
+    Deny
+)]
+#[case::unfiltered_child_beats_filtered_parent(
+    "(allow file-read-data)(deny file-read* (subpath \"/s\"))",
+    "file-read-data",
+    "/s/f",
+    Allow
+)]
+#[case::later_allow_default_replaces_deny(
+    "(allow file-read* (literal \"/q\"))(allow default)",
+    "file-read-data",
+    "/z",
+    Allow
+)]
+fn issue_vectors_after_deny_default(
+    #[case] body: &str,
+    #[case] op: &str,
+    #[case] path: &str,
+    #[case] want: Decision,
+) {
     assert_eq!(decide(&format!("{HEAD}{body}"), op, "path", path), want);
 }
 
@@ -59,7 +116,11 @@ fn issue_vectors_after_deny_default(#[case] body: &str, #[case] op: &str, #[case
 #[case::write_under_w("file-write-data", "/w/x", Allow)]
 #[case::write_elsewhere("file-write-data", "/z", Deny)]
 #[case::read_elsewhere("file-read-data", "/z", Allow)]
-fn issue_vector_allow_default_then_write_rules(#[case] op: &str, #[case] path: &str, #[case] want: Decision) {
+fn issue_vector_allow_default_then_write_rules(
+    #[case] op: &str,
+    #[case] path: &str,
+    #[case] want: Decision,
+) {
     let p = "(version 1)(allow default)(deny file-write*)(allow file-write* (subpath \"/w\"))";
     assert_eq!(decide(p, op, "path", path), want);
 }
@@ -85,13 +146,57 @@ fn deny_default_position_independent() {
 
 #[rstest]
 #[case::job_creation_own_fallback_deny("(allow default)", "job-creation", "none", "", Deny)]
-#[case::system_privilege_own_fallback("(version 1)(deny default)", "system-privilege", "none", "", Allow)]
+#[case::system_privilege_own_fallback(
+    "(version 1)(deny default)",
+    "system-privilege",
+    "none",
+    "",
+    Allow
+)]
 #[case::signal_others_denied("(version 1)(deny default)", "signal", "target", "others", Deny)]
-#[case::bootstrap_follows_lookup("(version 1)(deny default)(allow mach-lookup (global-name \"com.apple.x\"))", "mach-bootstrap", "none", "", Allow)]
+#[case::bootstrap_follows_lookup(
+    "(version 1)(deny default)(allow mach-lookup (global-name \"com.apple.x\"))",
+    "mach-bootstrap",
+    "none",
+    "",
+    Allow
+)]
 #[case::bootstrap_without_lookup("(version 1)(deny default)", "mach-bootstrap", "none", "", Deny)]
-#[case::no_default_rule_is_allow("(version 1)(deny network*)", "file-read-data", "path", "/x", Allow)]
-#[case::network_family("(version 1)(allow default)(deny network*)", "network-outbound", "path", "/s", Deny)]
-fn fallbacks_and_implicit_rules(#[case] p: &str, #[case] op: &str, #[case] kind: &str, #[case] v: &str, #[case] want: Decision) {
+#[case::explicit_signal_rule_beats_implicit(
+    "(version 1)(deny default)(deny signal (target same-sandbox))",
+    "signal",
+    "target",
+    "self",
+    Deny
+)]
+#[case::signal_children_is_not_self(
+    "(version 1)(deny default)(allow signal (target children))",
+    "signal",
+    "target",
+    "self",
+    Allow
+)]
+#[case::no_default_rule_is_allow(
+    "(version 1)(deny network*)",
+    "file-read-data",
+    "path",
+    "/x",
+    Allow
+)]
+#[case::network_family(
+    "(version 1)(allow default)(deny network*)",
+    "network-outbound",
+    "path",
+    "/s",
+    Deny
+)]
+fn fallbacks_and_implicit_rules(
+    #[case] p: &str,
+    #[case] op: &str,
+    #[case] kind: &str,
+    #[case] v: &str,
+    #[case] want: Decision,
+) {
     assert_eq!(decide(p, op, kind, v), want);
 }
 
@@ -102,32 +207,74 @@ fn fallbacks_and_implicit_rules(#[case] p: &str, #[case] op: &str, #[case] kind:
 #[case::subpath_component("(allow file-read* (subpath \"/a\"))", "/ab", Deny)]
 #[case::subpath_itself("(allow file-read* (subpath \"/a\"))", "/a", Allow)]
 #[case::prefix_bytes("(allow file-read* (prefix \"/a\"))", "/ab", Allow)]
-#[case::regex_anchored("(allow file-read* (regex #\"^/dev/ttys[0-9]+$\"))", "/dev/ttys003", Allow)]
+#[case::regex_anchored(
+    "(allow file-read* (regex #\"^/dev/ttys[0-9]+$\"))",
+    "/dev/ttys003",
+    Allow
+)]
 #[case::regex_no_sibling("(allow file-read* (regex #\"^/a/b(/|$)\"))", "/a/bc", Deny)]
 #[case::regex_plain_string("(allow file-read* (regex \"^/a\\\\.b$\"))", "/a.b", Allow)]
 #[case::regex_plain_string_dot_literal("(allow file-read* (regex \"^/a\\\\.b$\"))", "/axb", Deny)]
 #[case::several_filters_any("(allow file-read* (literal \"/q\") (subpath \"/a\"))", "/a/z", Allow)]
-#[case::require_all("(allow file-read* (require-all (subpath \"/a\") (regex #\"\\.txt$\")))", "/a/f.txt", Allow)]
-#[case::require_all_fails("(allow file-read* (require-all (subpath \"/a\") (regex #\"\\.txt$\")))", "/a/f.bin", Deny)]
-#[case::require_not("(allow file-read* (require-all (subpath \"/a\") (require-not (subpath \"/a/s\"))))", "/a/s/f", Deny)]
-#[case::require_not_outside("(allow file-read* (require-all (subpath \"/a\") (require-not (subpath \"/a/s\"))))", "/a/t", Allow)]
-#[case::require_any("(allow file-read* (require-any (literal \"/q\") (literal \"/r\")))", "/r", Allow)]
+#[case::require_all(
+    "(allow file-read* (require-all (subpath \"/a\") (regex #\"\\.txt$\")))",
+    "/a/f.txt",
+    Allow
+)]
+#[case::require_all_fails(
+    "(allow file-read* (require-all (subpath \"/a\") (regex #\"\\.txt$\")))",
+    "/a/f.bin",
+    Deny
+)]
+#[case::require_not(
+    "(allow file-read* (require-all (subpath \"/a\") (require-not (subpath \"/a/s\"))))",
+    "/a/s/f",
+    Deny
+)]
+#[case::require_not_outside(
+    "(allow file-read* (require-all (subpath \"/a\") (require-not (subpath \"/a/s\"))))",
+    "/a/t",
+    Allow
+)]
+#[case::require_any(
+    "(allow file-read* (require-any (literal \"/q\") (literal \"/r\")))",
+    "/r",
+    Allow
+)]
 #[case::tmp_resolves_to_private("(allow file-read* (subpath \"/private/tmp\"))", "/tmp/x", Allow)]
 #[case::spelled_tmp_never_matches("(allow file-read* (subpath \"/tmp\"))", "/tmp/x", Deny)]
 #[case::with_modifier_ignored("(deny file-read* (subpath \"/a\") (with message \"TAG\"))(allow file-read* (literal \"/b\") (with report))", "/a/x", Deny)]
-#[case::regex_quote("(allow file-read* (regex (string-append \"^\" (regex-quote \"/a.b\") \"$\")))", "/a.b", Allow)]
-#[case::regex_quote_no_wildcard("(allow file-read* (regex (string-append \"^\" (regex-quote \"/a.b\") \"$\")))", "/axb", Deny)]
+#[case::regex_quote(
+    "(allow file-read* (regex (string-append \"^\" (regex-quote \"/a.b\") \"$\")))",
+    "/a.b",
+    Allow
+)]
+#[case::regex_quote_no_wildcard(
+    "(allow file-read* (regex (string-append \"^\" (regex-quote \"/a.b\") \"$\")))",
+    "/axb",
+    Deny
+)]
 fn path_filters(#[case] body: &str, #[case] path: &str, #[case] want: Decision) {
-    assert_eq!(decide(&format!("{HEAD}{body}"), "file-read-data", "path", path), want);
+    assert_eq!(
+        decide(&format!("{HEAD}{body}"), "file-read-data", "path", path),
+        want
+    );
 }
 
 #[rstest]
 #[case::defined_param(&[("HOME", "/Users/u")], "/Users/u/x", Allow)]
 #[case::defined_param_outside(&[("HOME", "/Users/u")], "/Users/v/x", Deny)]
-fn param_and_string_append(#[case] params: &[(&str, &str)], #[case] path: &str, #[case] want: Decision) {
+fn param_and_string_append(
+    #[case] params: &[(&str, &str)],
+    #[case] path: &str,
+    #[case] want: Decision,
+) {
     let p = format!("{HEAD}(allow file-read* (subpath (string-append (param \"HOME\") \"/\")) (subpath (string-append (param \"HOME\") \"/x\")))");
     let m = model_with(&p, params);
-    assert_eq!(m.decide(&Request::path("file-read-data", path)).decision, want);
+    assert_eq!(
+        m.decide(&Request::path("file-read-data", path)).decision,
+        want
+    );
 }
 
 #[test]
@@ -138,68 +285,178 @@ fn undefined_param_makes_the_rule_unknown_never_a_guess() {
 }
 
 #[rstest]
-#[case::global_name("(allow mach-lookup (global-name \"com.apple.a\"))", "com.apple.a", Allow)]
-#[case::global_name_other("(allow mach-lookup (global-name \"com.apple.a\"))", "com.apple.b", Deny)]
-#[case::global_name_regex("(allow mach-lookup (global-name-regex #\"^com\\.apple\\.trustd\"))", "com.apple.trustd.agent", Allow)]
-#[case::local_name_never_matches_global("(allow mach-lookup (local-name \"com.apple.a\"))", "com.apple.a", Deny)]
+#[case::global_name(
+    "(allow mach-lookup (global-name \"com.apple.a\"))",
+    "com.apple.a",
+    Allow
+)]
+#[case::global_name_other(
+    "(allow mach-lookup (global-name \"com.apple.a\"))",
+    "com.apple.b",
+    Deny
+)]
+#[case::global_name_regex(
+    "(allow mach-lookup (global-name-regex #\"^com\\.apple\\.trustd\"))",
+    "com.apple.trustd.agent",
+    Allow
+)]
+#[case::local_name_never_matches_global(
+    "(allow mach-lookup (local-name \"com.apple.a\"))",
+    "com.apple.a",
+    Deny
+)]
 #[case::unfiltered_mach_family("(allow mach*)", "com.apple.z", Allow)]
 fn mach_lookup(#[case] body: &str, #[case] name: &str, #[case] want: Decision) {
-    assert_eq!(decide(&format!("{HEAD}{body}"), "mach-lookup", "global", name), want);
+    assert_eq!(
+        decide(&format!("{HEAD}{body}"), "mach-lookup", "global", name),
+        want
+    );
 }
 
 #[rstest]
-#[case::user_client_class("(allow iokit-open (iokit-user-client-class \"IOHIDLibUserClient\"))", "IOHIDLibUserClient", Allow)]
-#[case::registry_entry_alias("(allow iokit-open (iokit-registry-entry-class \"IOHIDLibUserClient\"))", "IOHIDLibUserClient", Allow)]
+#[case::user_client_class(
+    "(allow iokit-open (iokit-user-client-class \"IOHIDLibUserClient\"))",
+    "IOHIDLibUserClient",
+    Allow
+)]
+#[case::registry_entry_alias(
+    "(allow iokit-open (iokit-registry-entry-class \"IOHIDLibUserClient\"))",
+    "IOHIDLibUserClient",
+    Allow
+)]
 #[case::later_deny_wins("(allow iokit-open)(allow iokit-open (iokit-user-client-class \"X\"))(deny iokit-open (iokit-registry-entry-class \"IOHIDParamUserClient\"))", "IOHIDParamUserClient", Deny)]
 #[case::earlier_deny_loses_to_later_allow("(deny iokit-open (iokit-registry-entry-class \"IOHIDParamUserClient\"))(allow iokit-open (iokit-user-client-class \"IOHIDParamUserClient\"))", "IOHIDParamUserClient", Allow)]
 #[case::other_class("(allow iokit-open (iokit-user-client-class \"A\"))", "B", Deny)]
 fn iokit(#[case] body: &str, #[case] class: &str, #[case] want: Decision) {
-    assert_eq!(decide(&format!("{HEAD}{body}"), "iokit-open", "iokit", class), want);
+    assert_eq!(
+        decide(&format!("{HEAD}{body}"), "iokit-open", "iokit", class),
+        want
+    );
 }
 
 #[rstest]
-#[case::sem_name("ipc-posix-sem", "(allow ipc-posix-sem (ipc-posix-name \"/bc_1\"))", "/bc_1", Allow)]
-#[case::sem_prefix("ipc-posix-sem", "(allow ipc-posix-sem (ipc-posix-name-prefix \"/bc_\"))", "/bc_77", Allow)]
-#[case::sem_regex("ipc-posix-sem", "(allow ipc-posix-sem (ipc-posix-name-regex #\"^/mp-\"))", "/mp-abc", Allow)]
-#[case::sem_other("ipc-posix-sem", "(allow ipc-posix-sem (ipc-posix-name \"/bc_1\"))", "/bc_2", Deny)]
+#[case::sem_name(
+    "ipc-posix-sem",
+    "(allow ipc-posix-sem (ipc-posix-name \"/bc_1\"))",
+    "/bc_1",
+    Allow
+)]
+#[case::sem_prefix(
+    "ipc-posix-sem",
+    "(allow ipc-posix-sem (ipc-posix-name-prefix \"/bc_\"))",
+    "/bc_77",
+    Allow
+)]
+#[case::sem_regex(
+    "ipc-posix-sem",
+    "(allow ipc-posix-sem (ipc-posix-name-regex #\"^/mp-\"))",
+    "/mp-abc",
+    Allow
+)]
+#[case::sem_other(
+    "ipc-posix-sem",
+    "(allow ipc-posix-sem (ipc-posix-name \"/bc_1\"))",
+    "/bc_2",
+    Deny
+)]
 #[case::sem_star_alias("ipc-posix-sem", "(allow ipc-posix-sem*)", "/x", Allow)]
-#[case::shm_family("ipc-posix-shm-write-create", "(allow ipc-posix-shm* (ipc-posix-name-prefix \"/bc\"))", "/bc1", Allow)]
-#[case::shm_read_not_write("ipc-posix-shm-write-data", "(allow ipc-posix-shm-read*)", "/bc1", Deny)]
+#[case::shm_family(
+    "ipc-posix-shm-write-create",
+    "(allow ipc-posix-shm* (ipc-posix-name-prefix \"/bc\"))",
+    "/bc1",
+    Allow
+)]
+#[case::shm_read_not_write(
+    "ipc-posix-shm-write-data",
+    "(allow ipc-posix-shm-read*)",
+    "/bc1",
+    Deny
+)]
 fn posix_ipc(#[case] op: &str, #[case] body: &str, #[case] name: &str, #[case] want: Decision) {
     assert_eq!(decide(&format!("{HEAD}{body}"), op, "ipc", name), want);
 }
 
 #[rstest]
-#[case::exact("(allow sysctl-read (sysctl-name \"kern.ostype\"))", "kern.ostype", Allow)]
+#[case::exact(
+    "(allow sysctl-read (sysctl-name \"kern.ostype\"))",
+    "kern.ostype",
+    Allow
+)]
 #[case::prefix("(allow sysctl-read (sysctl-name-prefix \"hw.\"))", "hw.ncpu", Allow)]
 #[case::other("(allow sysctl-read (sysctl-name-prefix \"hw.\"))", "kern.x", Deny)]
 #[case::family("(allow sysctl*)", "kern.x", Allow)]
 fn sysctl(#[case] body: &str, #[case] name: &str, #[case] want: Decision) {
-    assert_eq!(decide(&format!("{HEAD}{body}"), "sysctl-read", "sysctl", name), want);
+    assert_eq!(
+        decide(&format!("{HEAD}{body}"), "sysctl-read", "sysctl", name),
+        want
+    );
 }
 
 #[rstest]
-#[case::literal_filtered_beats_unfiltered("(allow network-outbound)(deny network-outbound (literal \"/s\"))", "/t", Allow)]
-#[case::older_spelling("(allow network-outbound (remote unix-socket (path-literal \"/s\")))", "/s", Allow)]
-#[case::older_spelling_other("(allow network-outbound (remote unix-socket (path-literal \"/s\")))", "/t", Deny)]
-#[case::inet_rule_never_matches_unix("(allow network-outbound (remote ip \"localhost:*\"))", "/s", Deny)]
+#[case::literal_filtered_beats_unfiltered(
+    "(allow network-outbound)(deny network-outbound (literal \"/s\"))",
+    "/t",
+    Allow
+)]
+#[case::older_spelling(
+    "(allow network-outbound (remote unix-socket (path-literal \"/s\")))",
+    "/s",
+    Allow
+)]
+#[case::older_spelling_other(
+    "(allow network-outbound (remote unix-socket (path-literal \"/s\")))",
+    "/t",
+    Deny
+)]
+#[case::inet_rule_never_matches_unix(
+    "(allow network-outbound (remote ip \"localhost:*\"))",
+    "/s",
+    Deny
+)]
 #[case::socket_domain_unix("(allow network-outbound (socket-domain AF_UNIX))", "/s", Allow)]
-#[case::tmp_socket_resolves("(allow network-outbound (literal \"/private/tmp/s\"))", "/tmp/s", Allow)]
+#[case::tmp_socket_resolves(
+    "(allow network-outbound (literal \"/private/tmp/s\"))",
+    "/tmp/s",
+    Allow
+)]
 fn network_outbound(#[case] body: &str, #[case] path: &str, #[case] want: Decision) {
-    assert_eq!(decide(&format!("{HEAD}{body}"), "network-outbound", "path", path), want);
+    assert_eq!(
+        decide(&format!("{HEAD}{body}"), "network-outbound", "path", path),
+        want
+    );
 }
 
 // ---- evaluation of Scheme forms ----
 
 #[rstest]
 #[case::define_value("(define home \"/h\")(allow file-read* (subpath home))", "/h/x", Allow)]
-#[case::define_function("(define (dir p) (subpath (string-append \"/h\" p)))(allow file-read* (dir \"/d\"))", "/h/d/x", Allow)]
-#[case::function_emitting_rules("(define (grant p) (allow file-read* (literal p)))(grant \"/g\")", "/g", Allow)]
+#[case::define_function(
+    "(define (dir p) (subpath (string-append \"/h\" p)))(allow file-read* (dir \"/d\"))",
+    "/h/d/x",
+    Allow
+)]
+#[case::function_emitting_rules(
+    "(define (grant p) (allow file-read* (literal p)))(grant \"/g\")",
+    "/g",
+    Allow
+)]
 #[case::if_on_defined_param("(if (param \"ON\") (allow file-read* (literal \"/p\")))", "/p", Allow)]
-#[case::when_on_undefined_param("(when (param \"OFF\") (allow file-read* (literal \"/p\")))", "/p", Deny)]
-#[case::unless_on_undefined_param("(unless (param \"OFF\") (allow file-read* (literal \"/p\")))", "/p", Allow)]
+#[case::when_on_undefined_param(
+    "(when (param \"OFF\") (allow file-read* (literal \"/p\")))",
+    "/p",
+    Deny
+)]
+#[case::unless_on_undefined_param(
+    "(unless (param \"OFF\") (allow file-read* (literal \"/p\")))",
+    "/p",
+    Allow
+)]
 #[case::let_binding("(let ((d \"/l\")) (allow file-read* (subpath d)))", "/l/x", Allow)]
-#[case::lambda_rest_args("(define (any-of . ps) (apply-not-modelled ps))(allow file-read* (literal \"/p\"))", "/p", Allow)]
+#[case::lambda_rest_args(
+    "(define (any-of . ps) (apply-not-modelled ps))(allow file-read* (literal \"/p\"))",
+    "/p",
+    Allow
+)]
 fn scheme_forms(#[case] body: &str, #[case] path: &str, #[case] want: Decision) {
     let m = model_with(&format!("{HEAD}{body}"), &[("ON", "1")]);
     let e = m.decide(&Request::path("file-read-data", path));
@@ -210,7 +467,8 @@ fn scheme_forms(#[case] body: &str, #[case] path: &str, #[case] want: Decision) 
 
 #[test]
 fn undecidable_rule_above_the_decider_makes_unknown() {
-    let p = format!("{HEAD}(allow file-read* (subpath \"/a\"))(deny file-read* (vnode-type SYMLINK))");
+    let p =
+        format!("{HEAD}(allow file-read* (subpath \"/a\"))(deny file-read* (vnode-type SYMLINK))");
     let e = model(&p).decide(&Request::path("file-read-data", "/a/x"));
     assert_eq!(e.decision, Unknown);
     assert_eq!(e.rule.as_ref().map(|r| r.line), Some(1));
@@ -219,7 +477,8 @@ fn undecidable_rule_above_the_decider_makes_unknown() {
 
 #[test]
 fn undecidable_rule_below_the_decider_does_not_matter() {
-    let p = format!("{HEAD}(deny file-read* (vnode-type SYMLINK))(allow file-read* (subpath \"/a\"))");
+    let p =
+        format!("{HEAD}(deny file-read* (vnode-type SYMLINK))(allow file-read* (subpath \"/a\"))");
     assert_eq!(decide(&p, "file-read-data", "path", "/a/x"), Allow);
 }
 
@@ -231,7 +490,8 @@ fn undecidable_rule_ruled_out_by_other_filters_does_not_matter() {
 
 #[test]
 fn undecidable_rule_agreeing_with_the_decision_is_only_mentioned() {
-    let p = format!("{HEAD}(allow file-read* (subpath \"/a\"))(allow file-read* (extension \"x\"))");
+    let p =
+        format!("{HEAD}(allow file-read* (subpath \"/a\"))(allow file-read* (extension \"x\"))");
     let e = model(&p).decide(&Request::path("file-read-data", "/a/x"));
     assert_eq!(e.decision, Allow);
     assert!(e.reason.contains("would decide the same"), "{}", e.reason);
@@ -241,8 +501,14 @@ fn undecidable_rule_agreeing_with_the_decision_is_only_mentioned() {
 fn undecidable_condition_keeps_its_rules_as_possible() {
     let p = format!("{HEAD}(allow file-read* (subpath \"/a\"))(if (some-unknown-fn) (deny file-read* (literal \"/a/x\")))");
     let m = model(&p);
-    assert_eq!(m.decide(&Request::path("file-read-data", "/a/x")).decision, Unknown);
-    assert_eq!(m.decide(&Request::path("file-read-data", "/a/y")).decision, Allow);
+    assert_eq!(
+        m.decide(&Request::path("file-read-data", "/a/x")).decision,
+        Unknown
+    );
+    assert_eq!(
+        m.decide(&Request::path("file-read-data", "/a/y")).decision,
+        Allow
+    );
     assert!(!m.skipped_forms().is_empty());
 }
 
@@ -250,15 +516,25 @@ fn undecidable_condition_keeps_its_rules_as_possible() {
 fn untranslatable_regex_is_unknown_only_where_it_could_decide() {
     let p = format!("{HEAD}(allow file-read* (subpath \"/a\"))(deny file-read* (regex #\"\\d+\"))");
     let m = model(&p);
-    assert_eq!(m.decide(&Request::path("file-read-data", "/a/1")).decision, Unknown);
-    assert_eq!(m.decide(&Request::path("file-write-data", "/a/1")).decision, Deny);
+    assert_eq!(
+        m.decide(&Request::path("file-read-data", "/a/1")).decision,
+        Unknown
+    );
+    assert_eq!(
+        m.decide(&Request::path("file-write-data", "/a/1")).decision,
+        Deny
+    );
 }
 
 #[test]
 fn import_is_recorded_as_skipped() {
     let m = model("(version 1)(import \"bsd.sb\")(deny default)");
     assert_eq!(m.skipped_forms().len(), 1);
-    assert!(m.skipped_forms()[0].contains("import"), "{:?}", m.skipped_forms());
+    assert!(
+        m.skipped_forms()[0].contains("import"),
+        "{:?}",
+        m.skipped_forms()
+    );
 }
 
 // ---- explanations ----
@@ -269,7 +545,10 @@ fn explanation_names_the_deciding_rule_and_the_path_through_the_tree() {
     let e = model(p).decide(&Request::path("file-read-data", "/x/f"));
     assert_eq!(e.decision, Allow);
     let rule = e.rule.expect("a rule decided");
-    assert_eq!((rule.line, rule.text.as_str()), (3, "(allow file-read* (subpath \"/x\"))"));
+    assert_eq!(
+        (rule.line, rule.text.as_str()),
+        (3, "(allow file-read* (subpath \"/x\"))")
+    );
     assert_eq!(
         e.reason,
         "most specific operation file-read-data had no match; file-read* rule at line 3 matched (subpath \"/x\")"
@@ -281,18 +560,34 @@ fn default_decision_has_no_rule() {
     let e = model("(version 1)\n(deny default)").decide(&Request::path("file-read-data", "/x"));
     assert_eq!(e.decision, Deny);
     assert!(e.rule.is_none());
-    assert!(e.reason.contains("(deny default) at line 2"), "{}", e.reason);
+    assert!(
+        e.reason.contains("(deny default) at line 2"),
+        "{}",
+        e.reason
+    );
 }
 
 #[test]
 fn footprint_is_a_conjunction() {
-    let m = model(&format!("{HEAD}(allow file-read* (literal \"/dev/ptmx\"))(allow pseudo-tty)"));
-    let ok = [Request::path("file-read-data", "/dev/ptmx"), Request::bare("pseudo-tty")];
+    let m = model(&format!(
+        "{HEAD}(allow file-read* (literal \"/dev/ptmx\"))(allow pseudo-tty)"
+    ));
+    let ok = [
+        Request::path("file-read-data", "/dev/ptmx"),
+        Request::bare("pseudo-tty"),
+    ];
     assert_eq!(m.decide_all(&ok).decision, Allow);
-    let denied = [Request::bare("pseudo-tty"), Request::path("file-write-data", "/dev/ptmx")];
+    let denied = [
+        Request::bare("pseudo-tty"),
+        Request::path("file-write-data", "/dev/ptmx"),
+    ];
     let e = m.decide_all(&denied);
     assert_eq!(e.decision, Deny);
-    assert!(e.reason.starts_with("file-write-data /dev/ptmx"), "{}", e.reason);
+    assert!(
+        e.reason.starts_with("file-write-data /dev/ptmx"),
+        "{}",
+        e.reason
+    );
     let unknown = [Request::bare("pseudo-tty"), Request::bare("file-read-data")];
     assert_eq!(m.decide_all(&unknown).decision, Unknown);
     assert_eq!(m.decide_all(&[]).decision, Unknown);
@@ -300,14 +595,23 @@ fn footprint_is_a_conjunction() {
 
 #[test]
 fn read_errors_carry_line_and_column() {
-    let err = Model::compile("(version 1)\n(allow file-read* (subpath \"/x\")", &BTreeMap::new()).unwrap_err();
+    let err = Model::compile(
+        "(version 1)\n(allow file-read* (subpath \"/x\")",
+        &BTreeMap::new(),
+    )
+    .unwrap_err();
     let text = err.to_string();
     assert!(text.starts_with("2:"), "{text}");
 }
 
 #[test]
 fn unbounded_recursion_ends_without_crashing() {
-    let m = model(&format!("{HEAD}(define (f x) (f x))(f 1)(allow file-read* (literal \"/r\"))"));
-    assert_eq!(m.decide(&Request::path("file-read-data", "/r")).decision, Allow);
+    let m = model(&format!(
+        "{HEAD}(define (f x) (f x))(f 1)(allow file-read* (literal \"/r\"))"
+    ));
+    assert_eq!(
+        m.decide(&Request::path("file-read-data", "/r")).decision,
+        Allow
+    );
     assert!(!m.skipped_forms().is_empty());
 }

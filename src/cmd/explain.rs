@@ -46,6 +46,11 @@ pub struct Args {
     #[arg(long, value_name = "N", group = "argument")]
     sysctl_name: Option<String>,
 
+    /// The target of a signal: "self" or "others" (an extension of the
+    /// contract's filter arguments).
+    #[arg(long, value_name = "WHO", group = "argument")]
+    target: Option<String>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -71,7 +76,10 @@ pub fn run(args: Args) -> CliResult {
         return Err(CliError::usage("--op: the operation name is empty"));
     }
     let model = load(&args)?;
-    let request = Request { op: args.op.clone(), arg: argument(&args) };
+    let request = Request {
+        op: args.op.clone(),
+        arg: argument(&args),
+    };
     let explanation = model.decide(&request);
     match args.format {
         Format::Json => println!("{}", json(&explanation)),
@@ -100,6 +108,7 @@ fn argument(args: &Args) -> Option<Arg> {
         .or_else(|| args.iokit_class.clone().map(Arg::IokitClass))
         .or_else(|| args.ipc_name.clone().map(Arg::IpcName))
         .or_else(|| args.sysctl_name.clone().map(Arg::SysctlName))
+        .or_else(|| args.target.clone().map(Arg::Target))
 }
 
 /// Exactly the contract's keys, in the contract's order.
@@ -109,7 +118,10 @@ fn json(e: &Explanation) -> String {
         None => serde_json::Value::Null,
     };
     let mut map = serde_json::Map::new();
-    map.insert("decision".into(), serde_json::Value::String(e.decision.to_string()));
+    map.insert(
+        "decision".into(),
+        serde_json::Value::String(e.decision.to_string()),
+    );
     map.insert("rule".into(), rule);
     map.insert("reason".into(), serde_json::Value::String(e.reason.clone()));
     serde_json::Value::Object(map).to_string()

@@ -16,8 +16,10 @@ pub struct Compiled {
 }
 
 /// Forms whose value at top level is not a sign of something skipped.
-const STATEMENTS: &[&str] =
-    &["define", "if", "when", "unless", "cond", "begin", "let", "let*", "letrec", "set!", "allow", "deny"];
+const STATEMENTS: &[&str] = &[
+    "define", "if", "when", "unless", "cond", "begin", "let", "let*", "letrec", "set!", "allow",
+    "deny",
+];
 
 pub fn compile(text: &str, params: &BTreeMap<String, String>) -> Result<Compiled, ReadError> {
     let forms = reader::read(text)?;
@@ -26,7 +28,10 @@ pub fn compile(text: &str, params: &BTreeMap<String, String>) -> Result<Compiled
     for form in &forms {
         let value = ev.eval(form, &env);
         if let Value::Unknown(why) = value {
-            let head = form.as_list().and_then(|l| l.first()).and_then(Node::as_symbol);
+            let head = form
+                .as_list()
+                .and_then(|l| l.first())
+                .and_then(Node::as_symbol);
             if !head.is_some_and(|h| STATEMENTS.contains(&h)) {
                 ev.skip(form.span, why);
             }
@@ -34,7 +39,10 @@ pub fn compile(text: &str, params: &BTreeMap<String, String>) -> Result<Compiled
     }
     let mut rules = implicit_rules(&ev.rules);
     rules.append(&mut ev.rules);
-    Ok(Compiled { rules, skipped: ev.skipped })
+    Ok(Compiled {
+        rules,
+        skipped: ev.skipped,
+    })
 }
 
 /// SOURCE (10.10): `(allow signal (target self))` always, and
@@ -50,8 +58,10 @@ fn implicit_rules(rules: &[Rule]) -> Vec<Rule> {
         text: "(allow signal (target self))".into(),
         origin: Origin::Implicit("implicit rule (allow signal (target self))"),
     }];
-    let lookups: Vec<&Rule> =
-        rules.iter().filter(|r| r.action == Action::Allow && r.ops.iter().any(|o| o == "mach-lookup")).collect();
+    let lookups: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| r.action == Action::Allow && r.ops.iter().any(|o| o == "mach-lookup"))
+        .collect();
     if !lookups.is_empty() {
         // Granted for sure when one mach-lookup allow is unconditional.
         let guard = match lookups.iter().any(|r| r.guard.is_none()) {
@@ -65,7 +75,9 @@ fn implicit_rules(rules: &[Rule]) -> Vec<Rule> {
             guard,
             line: 0,
             text: "(allow mach-bootstrap)".into(),
-            origin: Origin::Implicit("implicit: mach-bootstrap is allowed because the profile allows mach-lookup"),
+            origin: Origin::Implicit(
+                "implicit: mach-bootstrap is allowed because the profile allows mach-lookup",
+            ),
         });
     }
     out
@@ -75,7 +87,11 @@ impl Evaluator<'_> {
     /// Evaluates `(allow|deny OPERATION... FILTER... MODIFIER...)` into a
     /// rule. Operations are the bare symbols that are not bound variables.
     pub fn rule(&mut self, verb: &str, node: &Node, args: &[Node], env: &super::eval::Env) {
-        let action = if verb == "allow" { Action::Allow } else { Action::Deny };
+        let action = if verb == "allow" {
+            Action::Allow
+        } else {
+            Action::Deny
+        };
         let mut ops = Vec::new();
         let mut filters = Vec::new();
         for a in args {

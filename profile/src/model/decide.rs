@@ -24,6 +24,8 @@ pub struct Chain {
     pub steps: Vec<Step>,
     /// The own fallback of the last step, when it does not reach default.
     pub own_fallback: Option<Action>,
+    /// Whether the request operation is one the model knows by name.
+    pub known: bool,
 }
 
 /// What decided, before it is put into words.
@@ -58,7 +60,10 @@ impl Trace<'_> {
     /// The first undecidable rule above the decider that would decide
     /// differently: when there is one the answer is unknown.
     pub fn conflict(&self, rules: &[Rule]) -> Option<Pending<'_>> {
-        self.pending.iter().copied().find(|p| rules[p.rule].action != self.action)
+        self.pending
+            .iter()
+            .copied()
+            .find(|p| rules[p.rule].action != self.action)
     }
 }
 
@@ -70,7 +75,16 @@ pub fn trace<'m>(rules: &'m [Rule], chain: &Chain, arg: Option<&super::Arg>) -> 
             let rule = &rules[id];
             let Some(filter) = &rule.filter else { continue };
             match guarded(filter.matches(arg), rule) {
-                Tri::Yes => return done(rule.action, Decider::Filtered { rule: id, step: step_no }, pending),
+                Tri::Yes => {
+                    return done(
+                        rule.action,
+                        Decider::Filtered {
+                            rule: id,
+                            step: step_no,
+                        },
+                        pending,
+                    )
+                }
                 Tri::No => {}
                 Tri::Maybe(why) => pending.push(Pending { rule: id, why }),
             }
@@ -79,7 +93,16 @@ pub fn trace<'m>(rules: &'m [Rule], chain: &Chain, arg: Option<&super::Arg>) -> 
             let rule = &rules[id];
             match &rule.guard {
                 Some(why) => pending.push(Pending { rule: id, why }),
-                None => return done(rule.action, Decider::Unfiltered { rule: id, step: step_no }, pending),
+                None => {
+                    return done(
+                        rule.action,
+                        Decider::Unfiltered {
+                            rule: id,
+                            step: step_no,
+                        },
+                        pending,
+                    )
+                }
             }
         }
     }
@@ -90,7 +113,11 @@ pub fn trace<'m>(rules: &'m [Rule], chain: &Chain, arg: Option<&super::Arg>) -> 
 }
 
 fn done(action: Action, decider: Decider, pending: Vec<Pending<'_>>) -> Trace<'_> {
-    Trace { action, decider, pending }
+    Trace {
+        action,
+        decider,
+        pending,
+    }
 }
 
 /// A rule under an undecidable condition matches at most "maybe".

@@ -53,7 +53,10 @@ impl Frame {
     }
 
     fn child(parent: &Env) -> Env {
-        Rc::new(Frame { vars: RefCell::default(), parent: Some(parent.clone()) })
+        Rc::new(Frame {
+            vars: RefCell::default(),
+            parent: Some(parent.clone()),
+        })
     }
 
     pub fn lookup(&self, name: &str) -> Option<Value> {
@@ -93,7 +96,15 @@ pub struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     pub fn new(text: &'a str, params: &'a BTreeMap<String, String>) -> Self {
-        Evaluator { text, params, rules: Vec::new(), skipped: Vec::new(), guards: Vec::new(), fuel: FUEL, depth: 0 }
+        Evaluator {
+            text,
+            params,
+            rules: Vec::new(),
+            skipped: Vec::new(),
+            guards: Vec::new(),
+            fuel: FUEL,
+            depth: 0,
+        }
     }
 
     /// Source text of `span`, on one line, for messages and rule text.
@@ -105,11 +116,15 @@ impl<'a> Evaluator<'a> {
     pub fn skip(&mut self, span: Span, why: impl std::fmt::Display) {
         let mut form = self.source(span);
         if form.len() > 80 {
-            let cut = (0..=77).rev().find(|&i| form.is_char_boundary(i)).unwrap_or(0);
+            let cut = (0..=77)
+                .rev()
+                .find(|&i| form.is_char_boundary(i))
+                .unwrap_or(0);
             form.truncate(cut);
             form.push_str("...");
         }
-        self.skipped.push(format!("line {}: {form}: {why}", span.line));
+        self.skipped
+            .push(format!("line {}: {form}: {why}", span.line));
     }
 
     pub fn eval(&mut self, node: &Node, env: &Env) -> Value {
@@ -130,7 +145,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn eval_list(&mut self, node: &Node, items: &[Node], env: &Env) -> Value {
-        let Some(head) = items.first() else { return Value::List(Vec::new()) };
+        let Some(head) = items.first() else {
+            return Value::List(Vec::new());
+        };
         let args = &items[1..];
         if let Some(name) = head.as_symbol() {
             if let Some(bound) = env.lookup(name) {
@@ -178,7 +195,11 @@ impl<'a> Evaluator<'a> {
         let frame = Frame::child(&f.env);
         let mut args = args.into_iter();
         for p in &f.params {
-            frame.define(p, args.next().unwrap_or_else(|| Value::Unknown(format!("missing argument {p}"))));
+            frame.define(
+                p,
+                args.next()
+                    .unwrap_or_else(|| Value::Unknown(format!("missing argument {p}"))),
+            );
         }
         if let Some(rest) = &f.rest {
             frame.define(rest, Value::List(args.collect()));
@@ -221,7 +242,10 @@ impl<'a> Evaluator<'a> {
                 Value::Void
             }
             "import" => {
-                self.skip(node.span, "import not followed: the imported profile's rules are not in the model");
+                self.skip(
+                    node.span,
+                    "import not followed: the imported profile's rules are not in the model",
+                );
                 Value::Void
             }
             "version" | "debug" | "trace" => Value::Void,
@@ -239,9 +263,15 @@ impl<'a> Evaluator<'a> {
                 let value = rest.first().map_or(Value::Void, |e| self.eval(e, env));
                 env.define(name, value);
             }
-            NodeKind::List(sig) => match sig.split_first().and_then(|(n, p)| Some((n.as_symbol()?, p))) {
+            NodeKind::List(sig) => match sig
+                .split_first()
+                .and_then(|(n, p)| Some((n.as_symbol()?, p)))
+            {
                 Some((name, params)) => {
-                    let params_node = Node { kind: NodeKind::List(params.to_vec()), span: target.span };
+                    let params_node = Node {
+                        kind: NodeKind::List(params.to_vec()),
+                        span: target.span,
+                    };
                     let mut f = lambda(&params_node, rest, env);
                     if let (Value::Lambda(l), Once::Yes) = (&mut f, once) {
                         if let Some(l) = Rc::get_mut(l) {
@@ -278,7 +308,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn when_form(&mut self, negate: bool, args: &[Node], env: &Env) -> Value {
-        let Some((test, body)) = args.split_first() else { return Value::Void };
+        let Some((test, body)) = args.split_first() else {
+            return Value::Void;
+        };
         let cond = self.eval(test, env);
         match truth(&cond).map(|t| t != negate) {
             Some(true) => self.body(body, env),
@@ -296,8 +328,14 @@ impl<'a> Evaluator<'a> {
         let depth = self.guards.len();
         let mut result = Value::Void;
         for clause in clauses {
-            let Some((test, body)) = clause.as_list().and_then(|c| c.split_first()) else { continue };
-            let cond = if test.as_symbol() == Some("else") { Value::Bool(true) } else { self.eval(test, env) };
+            let Some((test, body)) = clause.as_list().and_then(|c| c.split_first()) else {
+                continue;
+            };
+            let cond = if test.as_symbol() == Some("else") {
+                Value::Bool(true)
+            } else {
+                self.eval(test, env)
+            };
             match truth(&cond) {
                 Some(false) => continue,
                 Some(true) => {
@@ -305,7 +343,10 @@ impl<'a> Evaluator<'a> {
                     break;
                 }
                 None => {
-                    self.skip(test.span, "condition undecidable; rules under it are kept as possibly present");
+                    self.skip(
+                        test.span,
+                        "condition undecidable; rules under it are kept as possibly present",
+                    );
                     // Later clauses run only if this one did not: they too
                     // stay under this guard.
                     self.guards.push(guard_reason(self.text, test, &cond));
@@ -319,7 +360,10 @@ impl<'a> Evaluator<'a> {
     }
 
     fn guarded(&mut self, test: &Node, cond: &Value, run: impl FnOnce(&mut Self)) {
-        self.skip(test.span, "condition undecidable; rules under it are kept as possibly present");
+        self.skip(
+            test.span,
+            "condition undecidable; rules under it are kept as possibly present",
+        );
         self.guards.push(guard_reason(self.text, test, cond));
         run(self);
         self.guards.pop();
@@ -341,13 +385,20 @@ impl<'a> Evaluator<'a> {
     }
 
     fn let_form(&mut self, args: &[Node], env: &Env) -> Value {
-        let Some((bindings, body)) = args.split_first() else { return Value::Void };
+        let Some((bindings, body)) = args.split_first() else {
+            return Value::Void;
+        };
         let Some(bindings) = bindings.as_list() else {
             return Value::Unknown("named let is not evaluated by the model".into());
         };
         let frame = Frame::child(env);
         for b in bindings {
-            let Some([name, expr]) = b.as_list().map(|l| l.get(..2)).flatten().and_then(|s| <&[Node; 2]>::try_from(s).ok()) else {
+            let Some([name, expr]) = b
+                .as_list()
+                .map(|l| l.get(..2))
+                .flatten()
+                .and_then(|s| <&[Node; 2]>::try_from(s).ok())
+            else {
                 continue;
             };
             if let Some(name) = name.as_symbol() {
@@ -411,10 +462,14 @@ impl<'a> Evaluator<'a> {
 
     fn map(&mut self, collect: bool, args: Vec<Value>) -> Value {
         let mut args = args.into_iter();
-        let (Some(f), Some(Value::List(items)), None) = (args.next(), args.next(), args.next()) else {
+        let (Some(f), Some(Value::List(items)), None) = (args.next(), args.next(), args.next())
+        else {
             return Value::Unknown("map/for-each over other than one list".into());
         };
-        let out: Vec<Value> = items.into_iter().map(|x| self.call_value(&f, vec![x], Span::default())).collect();
+        let out: Vec<Value> = items
+            .into_iter()
+            .map(|x| self.call_value(&f, vec![x], Span::default()))
+            .collect();
         if collect {
             Value::List(out)
         } else {
@@ -464,7 +519,13 @@ fn lambda(params: &Node, body: &[Node], env: &Env) -> Value {
         }
         _ => return Value::Unknown("lambda with unreadable parameters".into()),
     };
-    Value::Lambda(Rc::new(Lambda { params: names, rest, body: body.to_vec(), env: env.clone(), once: None }))
+    Value::Lambda(Rc::new(Lambda {
+        params: names,
+        rest,
+        body: body.to_vec(),
+        env: env.clone(),
+        once: None,
+    }))
 }
 
 fn guard_reason(text: &str, test: &Node, cond: &Value) -> String {
@@ -473,7 +534,10 @@ fn guard_reason(text: &str, test: &Node, cond: &Value) -> String {
         Value::Unknown(r) => r.as_str(),
         _ => "undecidable",
     };
-    format!("rule sits under the condition {src} at line {}, which the model cannot decide ({why})", test.span.line)
+    format!(
+        "rule sits under the condition {src} at line {}, which the model cannot decide ({why})",
+        test.span.line
+    )
 }
 
 /// Scheme truth: only #f is false. `None` when the value is unknown.
@@ -503,11 +567,10 @@ fn string_append(args: Vec<Value>) -> Value {
         match a {
             Value::Str(s) => out.extend_from_slice(&s),
             Value::Unknown(r) => return Value::Unknown(r),
-            Value::Bool(false) => {
-                return Value::Unknown(
-                    "string-append of #f (an undefined param?): sandbox-exec would refuse the profile".into(),
-                )
-            }
+            Value::Bool(false) => return Value::Unknown(
+                "string-append of #f (an undefined param?): sandbox-exec would refuse the profile"
+                    .into(),
+            ),
             _ => return Value::Unknown("string-append of a non-string".into()),
         }
     }
@@ -535,9 +598,10 @@ fn equal(args: &[Value]) -> Value {
             (Value::Bool(x), Value::Bool(y)) => Value::Bool(x == y),
             (Value::Int(x), Value::Int(y)) => Value::Bool(x == y),
             (Value::Sym(x), Value::Sym(y)) => Value::Bool(x == y),
-            (Value::Str(_) | Value::Bool(_) | Value::Int(_) | Value::Sym(_), Value::Str(_) | Value::Bool(_) | Value::Int(_) | Value::Sym(_)) => {
-                Value::Bool(false)
-            }
+            (
+                Value::Str(_) | Value::Bool(_) | Value::Int(_) | Value::Sym(_),
+                Value::Str(_) | Value::Bool(_) | Value::Int(_) | Value::Sym(_),
+            ) => Value::Bool(false),
             _ => Value::Unknown("comparison of values the model does not compare".into()),
         },
         _ => Value::Unknown("comparison with other than two arguments".into()),
@@ -600,7 +664,10 @@ mod tests {
 
     #[test]
     fn one_line_collapses_outside_strings() {
-        assert_eq!(one_line("(allow file-read*\n   ; why\n  (subpath \"/a  b\"))"), "(allow file-read* (subpath \"/a  b\"))");
+        assert_eq!(
+            one_line("(allow file-read*\n   ; why\n  (subpath \"/a  b\"))"),
+            "(allow file-read* (subpath \"/a  b\"))"
+        );
     }
 }
 
@@ -612,8 +679,22 @@ enum Once {
 
 /// Procedures [`Evaluator::builtin`] evaluates.
 const BUILTINS: &[&str] = &[
-    "param", "string-append", "regex-quote", "not", "string=?", "equal?", "eq?", "eqv?", "string?", "boolean?", "null?",
-    "list", "map", "for-each", "apply", "with",
+    "param",
+    "string-append",
+    "regex-quote",
+    "not",
+    "string=?",
+    "equal?",
+    "eq?",
+    "eqv?",
+    "string?",
+    "boolean?",
+    "null?",
+    "list",
+    "map",
+    "for-each",
+    "apply",
+    "with",
 ];
 
 fn is_builtin(name: &str) -> bool {

@@ -74,13 +74,22 @@ fn under(path: &[u8], root: &[u8]) -> bool {
 /// parameters already substituted, for explanations.
 #[derive(Debug, Clone)]
 pub enum Filter {
-    Test { subject: Subject, test: Test, display: String },
+    Test {
+        subject: Subject,
+        test: Test,
+        display: String,
+    },
     /// `(target ...)` of `signal`: only `self` and `others` are decided.
     Target(String),
     /// A socket filter on inet addresses: never matches an AF_UNIX path.
-    InetAddress { display: String },
+    InetAddress {
+        display: String,
+    },
     /// `(socket-domain N)`: decided for AF_UNIX paths only.
-    SocketDomain { unix: bool, display: String },
+    SocketDomain {
+        unix: bool,
+        display: String,
+    },
     Any(Vec<Filter>),
     All(Vec<Filter>),
     Not(Box<Filter>),
@@ -100,10 +109,17 @@ impl Filter {
                 Err(()) => Tri::Maybe(NO_ARG),
             },
             Filter::Target(who) => match (who.as_str(), arg) {
-                ("self", Some(Arg::Target(t))) => bool_tri(t == "self"),
-                ("others", Some(Arg::Target(t))) if t == "self" => Tri::No,
+                // The process itself is in its own sandbox and process group
+                // and is not its own child.
+                ("self" | "same-sandbox" | "pgrp", Some(Arg::Target(t))) if t == "self" => Tri::Yes,
+                ("children" | "others", Some(Arg::Target(t))) if t == "self" => Tri::No,
+                ("self", Some(Arg::Target(_))) => Tri::No,
                 ("others", Some(Arg::Target(t))) if t == "others" => Tri::Yes,
-                _ => Tri::Maybe("the signal target filter is decided only for self and others"),
+                (_, Some(Arg::Target(_))) => {
+                    Tri::Maybe("this target filter is decided only for the process itself")
+                }
+                (_, None) => Tri::Maybe("the request names no signal target"),
+                (_, Some(_)) => Tri::No,
             },
             Filter::InetAddress { .. } => match arg {
                 Some(Arg::Path(_)) => Tri::No,
@@ -136,12 +152,22 @@ impl Filter {
         }
     }
 
+    /// Appends the SBPL-like text of the filter to `out`.
+    pub fn write_display(&self, out: &mut String) {
+        match self {
+            Filter::Test { display, .. }
+            | Filter::InetAddress { display }
+            | Filter::SocketDomain { display, .. } => out.push_str(display),
+            other => out.push_str(&other.display()),
+        }
+    }
+
     /// SBPL-like text of the filter.
     pub fn display(&self) -> String {
         match self {
-            Filter::Test { display, .. } | Filter::InetAddress { display } | Filter::SocketDomain { display, .. } => {
-                display.clone()
-            }
+            Filter::Test { display, .. }
+            | Filter::InetAddress { display }
+            | Filter::SocketDomain { display, .. } => display.clone(),
             Filter::Target(who) => format!("(target {who})"),
             Filter::Any(items) => join("require-any", items),
             Filter::All(items) => join("require-all", items),
@@ -199,7 +225,11 @@ mod tests {
     }
 
     fn subpath(root: &str) -> Filter {
-        Filter::Test { subject: Subject::Path, test: Test::Subpath(root.into()), display: String::new() }
+        Filter::Test {
+            subject: Subject::Path,
+            test: Test::Subpath(root.into()),
+            display: String::new(),
+        }
     }
 
     #[test]
@@ -223,10 +253,22 @@ mod tests {
         let u = Filter::Undecidable("x".into());
         let a = subpath("/a");
         let arg = path("/a/1");
-        assert_eq!(Filter::Any(vec![u.clone(), a.clone()]).matches(Some(&arg)), Tri::Yes);
-        assert_eq!(Filter::All(vec![u.clone(), subpath("/b")]).matches(Some(&arg)), Tri::No);
-        assert!(matches!(Filter::All(vec![u.clone(), a.clone()]).matches(Some(&arg)), Tri::Maybe(_)));
+        assert_eq!(
+            Filter::Any(vec![u.clone(), a.clone()]).matches(Some(&arg)),
+            Tri::Yes
+        );
+        assert_eq!(
+            Filter::All(vec![u.clone(), subpath("/b")]).matches(Some(&arg)),
+            Tri::No
+        );
+        assert!(matches!(
+            Filter::All(vec![u.clone(), a.clone()]).matches(Some(&arg)),
+            Tri::Maybe(_)
+        ));
         assert_eq!(Filter::Not(Box::new(a)).matches(Some(&arg)), Tri::No);
-        assert!(matches!(Filter::Not(Box::new(u)).matches(Some(&arg)), Tri::Maybe(_)));
+        assert!(matches!(
+            Filter::Not(Box::new(u)).matches(Some(&arg)),
+            Tri::Maybe(_)
+        ));
     }
 }

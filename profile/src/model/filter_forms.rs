@@ -34,9 +34,21 @@ const STRING_FILTERS: &[(&str, Subject, Kind)] = &[
     // SOURCE/MEASURED-ELSEWHERE: the user-client spelling is an alias of the
     // registry-entry one since 10.15.
     ("iokit-user-client-class", Subject::IokitClass, Kind::Exact),
-    ("iokit-registry-entry-class", Subject::IokitClass, Kind::Exact),
-    ("iokit-registry-entry-class-prefix", Subject::IokitClass, Kind::Prefix),
-    ("iokit-registry-entry-class-regex", Subject::IokitClass, Kind::Regex),
+    (
+        "iokit-registry-entry-class",
+        Subject::IokitClass,
+        Kind::Exact,
+    ),
+    (
+        "iokit-registry-entry-class-prefix",
+        Subject::IokitClass,
+        Kind::Prefix,
+    ),
+    (
+        "iokit-registry-entry-class-regex",
+        Subject::IokitClass,
+        Kind::Regex,
+    ),
     ("ipc-posix-name", Subject::IpcName, Kind::Exact),
     ("ipc-posix-name-prefix", Subject::IpcName, Kind::Prefix),
     ("ipc-posix-name-regex", Subject::IpcName, Kind::Regex),
@@ -47,13 +59,25 @@ const STRING_FILTERS: &[(&str, Subject, Kind)] = &[
 
 /// Filters that depend on run-time state the model does not have.
 const RUNTIME_FILTERS: &[(&str, &str)] = &[
-    ("vnode-type", "vnode-type depends on the file's type at run time"),
+    (
+        "vnode-type",
+        "vnode-type depends on the file's type at run time",
+    ),
     ("extension", "sandbox extensions are issued at run time"),
-    ("extension-class", "sandbox extensions are issued at run time"),
-    ("file-mode", "file-mode depends on the file's permissions at run time"),
+    (
+        "extension-class",
+        "sandbox extensions are issued at run time",
+    ),
+    (
+        "file-mode",
+        "file-mode depends on the file's permissions at run time",
+    ),
     ("xattr", "xattr filters are not modelled"),
     ("ioctl-command", "the request carries no ioctl command"),
-    ("appleevent-destination", "appleevent destinations are not modelled"),
+    (
+        "appleevent-destination",
+        "appleevent destinations are not modelled",
+    ),
     ("preference-domain", "preference domains are not modelled"),
     ("entitlement-is-present", "entitlements are not modelled"),
     ("entitlement-is-bool-true", "entitlements are not modelled"),
@@ -64,14 +88,26 @@ const RUNTIME_FILTERS: &[(&str, &str)] = &[
     ("kext-bundle-id", "kext bundle ids are not modelled"),
     ("require-entitlement", "entitlements are not modelled"),
     ("storage-class", "storage classes are not modelled"),
-    ("mount-relative-path", "mount-relative paths are not modelled"),
+    (
+        "mount-relative-path",
+        "mount-relative paths are not modelled",
+    ),
 ];
 
 /// Whether `name` is a filter form [`build`] knows.
 pub fn is_filter(name: &str) -> bool {
     STRING_FILTERS.iter().any(|(n, _, _)| *n == name)
         || RUNTIME_FILTERS.iter().any(|(n, _)| *n == name)
-        || matches!(name, "require-all" | "require-any" | "require-not" | "target" | "socket-domain" | "remote" | "local")
+        || matches!(
+            name,
+            "require-all"
+                | "require-any"
+                | "require-not"
+                | "target"
+                | "socket-domain"
+                | "remote"
+                | "local"
+        )
 }
 
 /// Builds the filter `name` names from `args`; `None` when `name` is not a
@@ -81,7 +117,9 @@ pub fn build(name: &str, args: &[Value]) -> Option<Value> {
         return Some(Value::Filter(strings(name, subject, kind, args)));
     }
     if let Some((_, why)) = RUNTIME_FILTERS.iter().find(|(n, _)| *n == name) {
-        return Some(Value::Filter(Filter::Undecidable(format!("({name} ...): {why}"))));
+        return Some(Value::Filter(Filter::Undecidable(format!(
+            "({name} ...): {why}"
+        ))));
     }
     let f = match name {
         "require-all" => Filter::All(args.iter().map(as_filter).collect()),
@@ -123,7 +161,10 @@ fn describe(v: &Value) -> String {
 }
 
 fn strings(name: &str, subject: Subject, kind: Kind, args: &[Value]) -> Filter {
-    let mut alternatives: Vec<Filter> = args.iter().map(|a| one_string(name, subject, kind, a)).collect();
+    let mut alternatives: Vec<Filter> = args
+        .iter()
+        .map(|a| one_string(name, subject, kind, a))
+        .collect();
     match alternatives.len() {
         1 => alternatives.remove(0),
         0 => Filter::Undecidable(format!("({name}) without an argument")),
@@ -150,7 +191,11 @@ fn one_string(name: &str, subject: Subject, kind: Kind, arg: &Value) -> Filter {
         Kind::Regex => regex::show(&value),
         _ => quote(&value),
     };
-    Filter::Test { subject, test, display: format!("({name} {shown})") }
+    Filter::Test {
+        subject,
+        test,
+        display: format!("({name} {shown})"),
+    }
 }
 
 fn subpath(name: &str, value: Vec<u8>) -> Filter {
@@ -160,11 +205,21 @@ fn subpath(name: &str, value: Vec<u8>) -> Filter {
         // one is not known, so only "not under it at all" is decided.
         let trimmed = value[..value.len() - 1].to_vec();
         return Filter::All(vec![
-            Filter::Undecidable(format!("{display} ends with \"/\", whose meaning is not known")),
-            Filter::Test { subject: Subject::Path, test: Test::Subpath(trimmed), display },
+            Filter::Undecidable(format!(
+                "{display} ends with \"/\", whose meaning is not known"
+            )),
+            Filter::Test {
+                subject: Subject::Path,
+                test: Test::Subpath(trimmed),
+                display,
+            },
         ]);
     }
-    Filter::Test { subject: Subject::Path, test: Test::Subpath(value), display }
+    Filter::Test {
+        subject: Subject::Path,
+        test: Test::Subpath(value),
+        display,
+    }
 }
 
 fn socket_domain(args: &[Value]) -> Filter {
@@ -176,7 +231,13 @@ fn socket_domain(args: &[Value]) -> Filter {
         [Value::Int(n)] => *n == 1,
         _ => return Filter::Undecidable("socket-domain with an unexpected argument".into()),
     };
-    Filter::SocketDomain { unix, display: format!("(socket-domain {})", args.first().map(describe).unwrap_or_default()) }
+    Filter::SocketDomain {
+        unix,
+        display: format!(
+            "(socket-domain {})",
+            args.first().map(describe).unwrap_or_default()
+        ),
+    }
 }
 
 /// `(remote unix-socket (path-literal ...))`, `(local ip "*:80")`, ...
@@ -186,12 +247,17 @@ fn socket_address(name: &str, args: &[Value]) -> Filter {
     };
     match family.as_str() {
         "unix-socket" | "unix" => match rest {
-            [] => Filter::SocketDomain { unix: true, display: format!("({name} {family})") },
+            [] => Filter::SocketDomain {
+                unix: true,
+                display: format!("({name} {family})"),
+            },
             _ => Filter::Any(rest.iter().map(as_filter).collect()),
         },
         "ip" | "ip4" | "ip6" | "tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6" => {
             let addr = rest.iter().map(describe).collect::<Vec<_>>().join(" ");
-            Filter::InetAddress { display: format!("({name} {family} {addr})") }
+            Filter::InetAddress {
+                display: format!("({name} {family} {addr})"),
+            }
         }
         other => Filter::Undecidable(format!("({name} {other} ...) is not modelled")),
     }

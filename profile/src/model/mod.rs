@@ -162,9 +162,17 @@ impl Model {
                 }
             }
         }
-        let mut model = Model { rules, chains: HashMap::new(), index, skipped };
-        let names: Vec<String> =
-            ops::known().iter().map(|s| s.to_string()).chain(model.index.keys().cloned()).collect();
+        let mut model = Model {
+            rules,
+            chains: HashMap::new(),
+            index,
+            skipped,
+        };
+        let names: Vec<String> = ops::known()
+            .iter()
+            .map(|s| s.to_string())
+            .chain(model.index.keys().cloned())
+            .collect();
         for name in names {
             let chain = model.build_chain(&name);
             model.chains.insert(name, chain);
@@ -183,10 +191,18 @@ impl Model {
             .filter(|(i, name)| *i == 0 || ops::is_known(name) || self.index.contains_key(name))
             .map(|(_, name)| {
                 let (filtered, unfiltered) = self.index.get(&name).cloned().unwrap_or_default();
-                Step { op: name, filtered, unfiltered }
+                Step {
+                    op: name,
+                    filtered,
+                    unfiltered,
+                }
             })
             .collect();
-        Chain { steps, own_fallback }
+        Chain {
+            steps,
+            own_fallback,
+            known: ops::is_known(op),
+        }
     }
 
     fn chain(&self, op: &str) -> Cow<'_, Chain> {
@@ -210,16 +226,37 @@ impl Model {
         let chain = self.chain(&req.op);
         let t = decide::trace(&self.rules, &chain, arg.as_deref());
         let mut exp = self.explain(&chain, &t, arg.as_deref());
-        if let (Some(Arg::Path(orig)), Some(Cow::Owned(Arg::Path(now)))) = (req.arg.as_ref(), arg.as_ref()) {
-            exp.reason.push_str(&format!("; {orig} is {now} once the kernel resolves it"));
+        if let (Some(Arg::Path(orig)), Some(Cow::Owned(Arg::Path(now)))) =
+            (req.arg.as_ref(), arg.as_ref())
+        {
+            exp.reason
+                .push_str(&format!("; {orig} is {now} once the kernel resolves it"));
         }
-        if !ops::is_known(&req.op) {
-            exp.reason.push_str(&format!("; note: {} is not an operation the model knows", req.op));
+        if !chain.known {
+            exp.reason.push_str(&format!(
+                "; note: {} is not an operation the model knows",
+                req.op
+            ));
         }
         if !self.skipped.is_empty() {
-            exp.reason.push_str(&format!("; caution: {} form(s) not fully evaluated", self.skipped.len()));
+            exp.reason.push_str(&format!(
+                "; caution: {} form(s) not fully evaluated",
+                self.skipped.len()
+            ));
         }
         exp
+    }
+
+    /// The decision alone, without building the explanation: what
+    /// [`Model::decide`] would answer, for callers that only need the verdict.
+    pub fn verdict(&self, req: &Request) -> Decision {
+        let arg = resolved(req.arg.as_ref());
+        let chain = self.chain(&req.op);
+        let t = decide::trace(&self.rules, &chain, arg.as_deref());
+        match t.conflict(&self.rules) {
+            Some(_) => Decision::Unknown,
+            None => t.action.decision(),
+        }
     }
 
     /// Decides a probe footprint, the conjunction of its requests: deny if
@@ -259,55 +296,85 @@ impl Model {
     }
 
     fn explain(&self, chain: &Chain, t: &Trace<'_>, arg: Option<&Arg>) -> Explanation {
+        use std::fmt::Write as _;
         let steps = &chain.steps;
-        let passed = |n: usize| -> String {
-            let names: Vec<&str> = steps[..n].iter().map(|s| s.op.as_str()).collect();
-            match names.as_slice() {
-                [] => String::new(),
-                [one] => format!("most specific operation {one} had no match; "),
-                [first, rest @ ..] => format!("most specific operation {first} had no match, nor did {}; ", rest.join(", ")),
+        // One buffer for the whole reason: explanations are on the hot path.
+        let mut reason = String::with_capacity(160);
+        let passed = |reason: &mut String, n: usize| {
+            let names = &steps[..n];
+            if let Some((first, rest)) = names.split_first() {
+                let _ = write!(reason, "most specific operation {} had no match", first.op);
+                for (i, s) in rest.iter().enumerate() {
+                    reason.push_str(if i == 0 { ", nor did " } else { ", " });
+                    reason.push_str(&s.op);
+                }
+                reason.push_str("; ");
             }
         };
-        let (rule, mut reason) = match t.decider {
+        let rule = match t.decider {
             Decider::Filtered { rule, step } => {
                 let r = &self.rules[rule];
-                let witness = r.filter.as_ref().map(|f| f.witness(arg).display()).unwrap_or_default();
-                let what = match r.origin {
-                    Origin::Implicit(words) => format!("{words} matched"),
-                    Origin::Text => format!("{} matched {witness}", decide::rule_words(r, &steps[step].op)),
-                };
-                (self.rule_ref(rule), format!("{}{what}", passed(step)))
+                passed(&mut reason, step);
+                match r.origin {
+                    Origin::Implicit(words) => {
+                        let _ = write!(reason, "{words} matched");
+                    }
+                    Origin::Text => {
+                        let _ = write!(
+                            reason,
+                            "{} rule at line {} matched ",
+                            steps[step].op, r.line
+                        );
+                        if let Some(f) = &r.filter {
+                            f.witness(arg).write_display(&mut reason);
+                        }
+                    }
+                }
+                self.rule_ref(rule)
             }
             Decider::Unfiltered { rule, step } => {
                 let r = &self.rules[rule];
                 let op = &steps[step].op;
+                passed(&mut reason, step);
                 if op == "default" {
-                    let what = format!("{}({} default) at line {} decided", passed(step), r.action.verb(), r.line);
-                    (None, what)
+                    let _ = write!(
+                        reason,
+                        "({} default) at line {} decided",
+                        r.action.verb(),
+                        r.line
+                    );
+                    None
                 } else {
-                    let what = match r.origin {
-                        Origin::Implicit(words) => words.to_string(),
-                        Origin::Text => format!(
-                            "{} has no filter, so it decides {op} when no filtered rule matches",
-                            decide::rule_words(r, op)
-                        ),
-                    };
-                    (self.rule_ref(rule), format!("{}{what}", passed(step)))
+                    match r.origin {
+                        Origin::Implicit(words) => reason.push_str(words),
+                        Origin::Text => {
+                            let _ = write!(
+                                reason,
+                                "{} has no filter, so it decides {op} when no filtered rule matches",
+                                decide::rule_words(r, op)
+                            );
+                        }
+                    }
+                    self.rule_ref(rule)
                 }
             }
             Decider::OwnFallback => {
                 let last = steps.last().map_or("?", |s| s.op.as_str());
-                let what = format!(
-                    "{}{last} has its own fallback ({}) and never reaches default",
-                    passed(steps.len()),
+                passed(&mut reason, steps.len());
+                let _ = write!(
+                    reason,
+                    "{last} has its own fallback ({}) and never reaches default",
                     t.action.verb()
                 );
-                (None, what)
+                None
             }
-            Decider::Builtin => (
-                None,
-                format!("{}the profile has no default rule; Seatbelt's built-in default allows", passed(steps.len())),
-            ),
+            Decider::Builtin => {
+                passed(&mut reason, steps.len());
+                reason.push_str(
+                    "the profile has no default rule; Seatbelt's built-in default allows",
+                );
+                None
+            }
         };
         if let Some(c) = t.conflict(&self.rules) {
             let r = &self.rules[c.rule];
@@ -328,14 +395,21 @@ impl Model {
                 self.rules[p.rule].line, p.why
             ));
         }
-        Explanation { decision: t.action.decision(), rule, reason }
+        Explanation {
+            decision: t.action.decision(),
+            rule,
+            reason,
+        }
     }
 
     fn rule_ref(&self, id: usize) -> Option<RuleRef> {
         let r = &self.rules[id];
         match r.origin {
             Origin::Implicit(_) => None,
-            Origin::Text => Some(RuleRef { line: r.line, text: r.text.clone() }),
+            Origin::Text => Some(RuleRef {
+                line: r.line,
+                text: r.text.clone(),
+            }),
         }
     }
 }
@@ -346,7 +420,9 @@ fn resolved(arg: Option<&Arg>) -> Option<Cow<'_, Arg>> {
     let arg = arg?;
     if let Arg::Path(p) = arg {
         for short in ["/tmp", "/var", "/etc"] {
-            if p.strip_prefix(short).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
+            if p.strip_prefix(short)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            {
                 return Some(Cow::Owned(Arg::Path(format!("/private{p}"))));
             }
         }
@@ -369,17 +445,26 @@ fn describe(req: &Request) -> String {
 impl Request {
     /// A request with no argument.
     pub fn bare(op: &str) -> Request {
-        Request { op: op.to_string(), arg: None }
+        Request {
+            op: op.to_string(),
+            arg: None,
+        }
     }
 
     /// A request on a path (files, AF_UNIX socket paths).
     pub fn path(op: &str, path: &str) -> Request {
-        Request { op: op.to_string(), arg: Some(Arg::Path(path.to_string())) }
+        Request {
+            op: op.to_string(),
+            arg: Some(Arg::Path(path.to_string())),
+        }
     }
 
     /// A request with any argument.
     pub fn with(op: &str, arg: Arg) -> Request {
-        Request { op: op.to_string(), arg: Some(arg) }
+        Request {
+            op: op.to_string(),
+            arg: Some(arg),
+        }
     }
 }
 

@@ -166,7 +166,10 @@ const PARENT_OVERRIDES: &[(&str, &str)] = &[
 ];
 
 /// Names a rule may use that mean another node of the tree.
-const ALIASES: &[(&str, &str)] = &[("ipc-posix-sem*", "ipc-posix-sem"), ("process-exec", "process-exec*")];
+const ALIASES: &[(&str, &str)] = &[
+    ("ipc-posix-sem*", "ipc-posix-sem"),
+    ("process-exec", "process-exec*"),
+];
 
 /// SOURCE (10.10 sbpl1.scm): operations whose fallback is their own and
 /// never reaches `default`.
@@ -191,12 +194,18 @@ pub fn is_known(op: &str) -> bool {
 
 /// The tree node a rule on `op` attaches to.
 pub fn canonical(op: &str) -> &str {
-    ALIASES.iter().find(|(alias, _)| *alias == op).map_or(op, |(_, to)| to)
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == op)
+        .map_or(op, |(_, to)| to)
 }
 
 /// The fallback `op` has instead of its parent, if it has one.
 pub fn own_fallback(op: &str) -> Option<Action> {
-    OWN_FALLBACK.iter().find(|(name, _)| *name == op).map(|(_, a)| *a)
+    OWN_FALLBACK
+        .iter()
+        .find(|(name, _)| *name == op)
+        .map(|(_, a)| *a)
 }
 
 /// The next operation consulted when nothing at `op` matched; `None` for
@@ -249,29 +258,57 @@ mod tests {
 
     #[test]
     fn file_read_data_reaches_default_through_its_families() {
-        assert_eq!(chain("file-read-data"), ["file-read-data", "file-read*", "file*", "default"]);
+        assert_eq!(
+            chain("file-read-data"),
+            ["file-read-data", "file-read*", "file*", "default"]
+        );
     }
 
     #[test]
     fn shm_ops_walk_every_family() {
         assert_eq!(
             chain("ipc-posix-shm-write-create"),
-            ["ipc-posix-shm-write-create", "ipc-posix-shm-write*", "ipc-posix-shm*", "ipc-posix*", "ipc*", "default"]
+            [
+                "ipc-posix-shm-write-create",
+                "ipc-posix-shm-write*",
+                "ipc-posix-shm*",
+                "ipc-posix*",
+                "ipc*",
+                "default"
+            ]
         );
     }
 
     #[test]
     fn own_fallbacks_stop_the_chain() {
-        assert_eq!(chain("process-info-pidinfo"), ["process-info-pidinfo", "process-info*"]);
+        assert_eq!(
+            chain("process-info-pidinfo"),
+            ["process-info-pidinfo", "process-info*"]
+        );
         assert_eq!(chain("file-map-executable"), ["file-map-executable"]);
         assert_eq!(chain("job-creation"), ["job-creation"]);
     }
 
     #[test]
     fn concrete_names_with_families_and_aliases() {
-        assert_eq!(chain("process-exec"), ["process-exec*", "process*", "default"]);
-        assert_eq!(chain("ipc-posix-sem-open"), ["ipc-posix-sem-open", "ipc-posix-sem", "ipc-posix*", "ipc*", "default"]);
+        assert_eq!(
+            chain("process-exec"),
+            ["process-exec*", "process*", "default"]
+        );
+        assert_eq!(
+            chain("ipc-posix-sem-open"),
+            [
+                "ipc-posix-sem-open",
+                "ipc-posix-sem",
+                "ipc-posix*",
+                "ipc*",
+                "default"
+            ]
+        );
         assert_eq!(chain("signal"), ["signal", "default"]);
-        assert_eq!(chain("iokit-open-user-client"), ["iokit-open-user-client", "iokit-open", "iokit*", "default"]);
+        assert_eq!(
+            chain("iokit-open-user-client"),
+            ["iokit-open-user-client", "iokit-open", "iokit*", "default"]
+        );
     }
 }

@@ -11,11 +11,19 @@ pub fn compile(pattern: &[u8]) -> Result<Regex, String> {
         .unicode(false)
         .dot_matches_new_line(true)
         .build()
-        .map_err(|e| format!("regex {} does not compile: {}", show(pattern), first_line(&e.to_string())))
+        .map_err(|e| {
+            format!(
+                "regex {} does not compile: {}",
+                show(pattern),
+                first_line(&e.to_string())
+            )
+        })
 }
 
 fn first_line(s: &str) -> &str {
-    s.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| s.lines().next().unwrap_or(s))
+    s.lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| s.lines().next().unwrap_or(s))
 }
 
 /// The pattern as typed, for messages.
@@ -57,7 +65,10 @@ fn translate(p: &[u8]) -> Result<String, String> {
                 }
             },
             b'(' if p.get(i + 1) == Some(&b'?') => {
-                return Err(format!("regex {} uses (? which POSIX regexes do not have", show(p)));
+                return Err(format!(
+                    "regex {} uses (? which POSIX regexes do not have",
+                    show(p)
+                ));
             }
             b'(' | b')' | b'|' | b'*' | b'+' | b'?' | b'^' | b'$' | b'.' => {
                 out.push(b as char);
@@ -123,7 +134,10 @@ fn bracket(p: &[u8], start: usize, out: &mut String) -> Result<usize, String> {
                 i += class.len();
             }
             b'[' if matches!(p.get(i + 1), Some(b'.' | b'=')) => {
-                return Err(format!("regex {} uses a collating element which the model does not handle", show(p)));
+                return Err(format!(
+                    "regex {} uses a collating element which the model does not handle",
+                    show(p)
+                ));
             }
             b'-' => {
                 out.push('-');
