@@ -9,7 +9,10 @@ use runner::launch::CommandSpec;
 use runner::pty::{self, SessionOptions, SignalPolicy};
 
 fn overhead(c: &mut Criterion) {
-    let truth = CommandSpec { program: "/bin/true".into(), args: vec![] };
+    let truth = CommandSpec {
+        program: "/bin/true".into(),
+        args: vec![],
+    };
     let mut group = c.benchmark_group("session_overhead");
     group.bench_function("std_command_true", |b| {
         b.iter(|| {
@@ -27,7 +30,10 @@ fn overhead(c: &mut Criterion) {
         b.iter(|| assert_eq!(pty::run(&truth, &opts).unwrap().code, 0))
     });
     group.bench_function("pty_run_true_signal_registration", |b| {
-        let opts = SessionOptions { signals: SignalPolicy::TerminateSession, ..SessionOptions::detached() };
+        let opts = SessionOptions {
+            signals: SignalPolicy::TerminateSession,
+            ..SessionOptions::detached()
+        };
         b.iter(|| assert_eq!(pty::run(&truth, &opts).unwrap().code, 0))
     });
     group.finish();

@@ -8,7 +8,10 @@ use runner::launch::CommandSpec;
 use runner::pty::{self, ExitKind, RaiseNofile, SessionOptions, Winsize};
 
 fn sh(script: &str) -> CommandSpec {
-    CommandSpec { program: "/bin/sh".into(), args: vec!["-c".into(), script.into()] }
+    CommandSpec {
+        program: "/bin/sh".into(),
+        args: vec!["-c".into(), script.into()],
+    }
 }
 
 fn run(script: &str, opts: &SessionOptions) -> pty::SessionOutcome {
@@ -29,7 +32,8 @@ fn status_fields(text: &str) -> HashMap<String, String> {
 
 fn proc_state(pid: i32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
 }
 
 fn alive(pid: i32) -> bool {
@@ -40,9 +44,15 @@ fn alive(pid: i32) -> bool {
 fn group_members(pgid: i32) -> Vec<i32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let Some((_, rest)) = stat.rsplit_once(") ") else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
         let f: Vec<&str> = rest.split(' ').collect();
         if f[2].parse::<i32>() == Ok(pgid) && f[0] != "Z" && f[0] != "X" {
             out.push(pid);
@@ -54,18 +64,27 @@ fn group_members(pgid: i32) -> Vec<i32> {
 #[test]
 fn exit_code_and_signal_status() {
     let out = run("exit 7", &SessionOptions::detached());
-    assert_eq!((out.code, out.exit, out.timed_out), (7, ExitKind::Exited(7), false));
+    assert_eq!(
+        (out.code, out.exit, out.timed_out),
+        (7, ExitKind::Exited(7), false)
+    );
     let out = run("kill -KILL $$", &SessionOptions::detached());
     assert_eq!((out.code, out.exit), (137, ExitKind::Signaled(9)));
 }
 
 #[test]
 fn output_is_captured_byte_exact_and_complete() {
-    let out = run("seq 1 100000; printf 'tail-without-newline'", &SessionOptions::detached());
+    let out = run(
+        "seq 1 100000; printf 'tail-without-newline'",
+        &SessionOptions::detached(),
+    );
     let mut want: String = (1..=100000).map(|i| format!("{i}\n")).collect();
     want.push_str("tail-without-newline");
     assert_eq!(out.output.len(), want.len());
-    assert!(out.output == want.as_bytes(), "output differs from the expected bytes");
+    assert!(
+        out.output == want.as_bytes(),
+        "output differs from the expected bytes"
+    );
 }
 
 #[test]
@@ -75,44 +94,95 @@ fn child_has_empty_mask_default_dispositions_and_owns_its_tty() {
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for s in [libc::SIGUSR1, libc::SIGWINCH, libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        for s in [
+            libc::SIGUSR1,
+            libc::SIGWINCH,
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+        ] {
             libc::sigaddset(&mut set, s);
         }
-        assert_eq!(libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()), 0);
+        assert_eq!(
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+            0
+        );
     }
-    let out = run("cat /proc/$$/status; echo STAT; cat /proc/$$/stat", &SessionOptions::detached());
+    let out = run(
+        "cat /proc/$$/status; echo STAT; cat /proc/$$/stat",
+        &SessionOptions::detached(),
+    );
     let t = text(&out);
     let (status, stat) = t.split_once("STAT\n").expect("both files printed");
     let fields = status_fields(status);
     assert_eq!(fields["SigBlk"], "0000000000000000", "child signal mask");
     // Rust ignores SIGPIPE in this process; none of these may stay ignored.
     let ignored = u64::from_str_radix(&fields["SigIgn"], 16).unwrap();
-    for s in [libc::SIGPIPE, libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGWINCH] {
-        assert_eq!(ignored & (1 << (s - 1)), 0, "signal {s} ignored in the child");
+    for s in [
+        libc::SIGPIPE,
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGWINCH,
+    ] {
+        assert_eq!(
+            ignored & (1 << (s - 1)),
+            0,
+            "signal {s} ignored in the child"
+        );
     }
     let (_, rest) = stat.trim().rsplit_once(") ").unwrap();
-    let f: Vec<i64> = rest.split(' ').skip(1).take(6).map(|x| x.parse().unwrap()).collect();
+    let f: Vec<i64> = rest
+        .split(' ')
+        .skip(1)
+        .take(6)
+        .map(|x| x.parse().unwrap())
+        .collect();
     let (pid, pgrp, session, tty_nr, tpgid) = (out.pid as i64, f[1], f[2], f[3], f[4]);
-    assert_eq!((pgrp, session), (pid, pid), "child leads its own session and group");
+    assert_eq!(
+        (pgrp, session),
+        (pid, pid),
+        "child leads its own session and group"
+    );
     assert_ne!(tty_nr, 0, "child has a controlling terminal");
-    assert_eq!(tpgid, pgrp, "child's group is the terminal's foreground group");
+    assert_eq!(
+        tpgid, pgrp,
+        "child's group is the terminal's foreground group"
+    );
 }
 
 #[test]
 fn nofile_soft_is_raised_to_hard_only_when_asked() {
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open").unwrap().trim().parse().unwrap();
+    let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let hard = (lim.rlim_max as u64).min(nr_open);
     assert!(hard > 64, "hard NOFILE limit too low to test");
     // Lower our soft limit (this process only) so the raise is observable.
-    let lowered = libc::rlimit { rlim_cur: 64, rlim_max: lim.rlim_max };
+    let lowered = libc::rlimit {
+        rlim_cur: 64,
+        rlim_max: lim.rlim_max,
+    };
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lowered) }, 0);
     let script = "echo $(ulimit -Sn) $(ulimit -Hn)";
     let kept = run(script, &SessionOptions::detached());
-    let raised = run(script, &SessionOptions { raise_nofile: RaiseNofile::SoftToHard, ..SessionOptions::detached() });
+    let raised = run(
+        script,
+        &SessionOptions {
+            raise_nofile: RaiseNofile::SoftToHard,
+            ..SessionOptions::detached()
+        },
+    );
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-    let hard_text = if lim.rlim_max == libc::RLIM_INFINITY { "unlimited".to_string() } else { hard.to_string() };
+    let hard_text = if lim.rlim_max == libc::RLIM_INFINITY {
+        "unlimited".to_string()
+    } else {
+        hard.to_string()
+    };
     assert_eq!(text(&kept).trim(), format!("64 {hard_text}"));
     assert_eq!(text(&raised).trim(), format!("{hard} {hard_text}"));
 }
@@ -121,19 +191,31 @@ fn nofile_soft_is_raised_to_hard_only_when_asked() {
 fn detached_size_is_the_option_or_80x24() {
     let out = run("stty size", &SessionOptions::detached());
     assert_eq!(text(&out).trim(), "24 80");
-    let opts = SessionOptions { winsize: Some(Winsize { rows: 51, cols: 132 }), ..SessionOptions::detached() };
+    let opts = SessionOptions {
+        winsize: Some(Winsize {
+            rows: 51,
+            cols: 132,
+        }),
+        ..SessionOptions::detached()
+    };
     assert_eq!(text(&run("stty size", &opts)).trim(), "51 132");
 }
 
 #[test]
 fn environment_is_added() {
-    let opts = SessionOptions { env: vec![("BELTCHECK_T".into(), "v a l".into())], ..SessionOptions::detached() };
+    let opts = SessionOptions {
+        env: vec![("BELTCHECK_T".into(), "v a l".into())],
+        ..SessionOptions::detached()
+    };
     assert_eq!(text(&run("printf %s \"$BELTCHECK_T\"", &opts)), "v a l");
 }
 
 #[test]
 fn missing_program_is_a_spawn_error() {
-    let cmd = CommandSpec { program: "/nonexistent/beltcheck-none".into(), args: vec![] };
+    let cmd = CommandSpec {
+        program: "/nonexistent/beltcheck-none".into(),
+        args: vec![],
+    };
     let err = pty::run(&cmd, &SessionOptions::detached()).unwrap_err();
     assert!(matches!(err, pty::RunError::Spawn { .. }), "{err:?}");
     assert!(err.to_string().contains("/nonexistent/beltcheck-none"));
@@ -148,26 +230,43 @@ fn timeout_terminates_the_whole_group() {
     };
     let started = Instant::now();
     // The grandchild ignores SIGTERM and SIGHUP: only SIGKILL ends it.
-    let out = run("(trap '' TERM HUP; exec sleep 30) & echo $!; exec sleep 30", &opts);
+    let out = run(
+        "(trap '' TERM HUP; exec sleep 30) & echo $!; exec sleep 30",
+        &opts,
+    );
     let took = started.elapsed();
     assert!(out.timed_out);
     assert_eq!(out.exit, ExitKind::Signaled(libc::SIGTERM));
     assert_eq!(out.code, 143);
-    assert!(took < Duration::from_millis(300 + 300 + 200 + 700), "took {took:?}");
+    assert!(
+        took < Duration::from_millis(300 + 300 + 200 + 700),
+        "took {took:?}"
+    );
     let grandchild: i32 = text(&out).trim().parse().unwrap();
     assert!(!alive(grandchild), "grandchild {grandchild} survived");
-    assert!(group_members(out.pid as i32).is_empty(), "group {} not empty", out.pid);
+    assert!(
+        group_members(out.pid as i32).is_empty(),
+        "group {} not empty",
+        out.pid
+    );
 }
 
 #[test]
 fn grandchild_holding_the_slave_does_not_hang_the_session() {
     let grace = Duration::from_millis(300);
-    let opts = SessionOptions { timeout: Some(Duration::from_secs(5)), grace, ..SessionOptions::detached() };
+    let opts = SessionOptions {
+        timeout: Some(Duration::from_secs(5)),
+        grace,
+        ..SessionOptions::detached()
+    };
     let started = Instant::now();
     let out = run("(trap '' TERM HUP; exec sleep 30) & echo $!; exit 3", &opts);
     let took = started.elapsed();
     assert_eq!((out.code, out.timed_out), (3, false));
-    assert!(took < grace + Duration::from_millis(200 + 700), "took {took:?}");
+    assert!(
+        took < grace + Duration::from_millis(200 + 700),
+        "took {took:?}"
+    );
     let grandchild: i32 = text(&out).trim().parse().unwrap();
     assert!(!alive(grandchild), "grandchild {grandchild} survived");
     assert!(group_members(out.pid as i32).is_empty());
@@ -176,7 +275,11 @@ fn grandchild_holding_the_slave_does_not_hang_the_session() {
 #[test]
 fn escaped_daemon_holding_the_slave_is_let_go_after_grace() {
     let grace = Duration::from_millis(300);
-    let opts = SessionOptions { timeout: Some(Duration::from_secs(5)), grace, ..SessionOptions::detached() };
+    let opts = SessionOptions {
+        timeout: Some(Duration::from_secs(5)),
+        grace,
+        ..SessionOptions::detached()
+    };
     let started = Instant::now();
     // setsid: a new session, out of reach of the group kill, slave kept open.
     let out = run("setsid sleep 30 & echo $!; exit 0", &opts);
@@ -185,5 +288,8 @@ fn escaped_daemon_holding_the_slave_is_let_go_after_grace() {
     // SAFETY: cleaning up the process this test started.
     unsafe { libc::kill(daemon, libc::SIGKILL) };
     assert_eq!(out.code, 0);
-    assert!(took < grace + Duration::from_millis(200 + 700), "took {took:?}");
+    assert!(
+        took < grace + Duration::from_millis(200 + 700),
+        "took {took:?}"
+    );
 }

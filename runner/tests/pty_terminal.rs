@@ -23,7 +23,12 @@ struct Outer {
 }
 
 fn winsize(rows: u16, cols: u16) -> libc::winsize {
-    libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 }
+    libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    }
 }
 
 fn termios(fd: BorrowedFd<'_>) -> libc::termios {
@@ -36,7 +41,12 @@ fn termios(fd: BorrowedFd<'_>) -> libc::termios {
 
 fn bytes_of(t: &libc::termios) -> &[u8] {
     // SAFETY: viewing a plain-data struct as bytes.
-    unsafe { std::slice::from_raw_parts((t as *const libc::termios).cast::<u8>(), std::mem::size_of::<libc::termios>()) }
+    unsafe {
+        std::slice::from_raw_parts(
+            (t as *const libc::termios).cast::<u8>(),
+            std::mem::size_of::<libc::termios>(),
+        )
+    }
 }
 
 fn is_raw(t: &libc::termios) -> bool {
@@ -46,9 +56,17 @@ fn is_raw(t: &libc::termios) -> bool {
 impl Outer {
     fn start(driver_args: &[&str], rows: u16, cols: u16) -> Outer {
         let (mut m, mut s) = (-1, -1);
-        let mut ws = winsize(rows, cols);
+        let ws = winsize(rows, cols);
         // SAFETY: openpty writes two fds.
-        let rc = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null_mut(), &mut ws) };
+        let rc = unsafe {
+            libc::openpty(
+                &mut m,
+                &mut s,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &ws as *const libc::winsize as _,
+            )
+        };
         assert_eq!(rc, 0, "openpty");
         // SAFETY: fresh fds we own.
         let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
@@ -73,16 +91,27 @@ impl Outer {
             });
         }
         let child = cmd.spawn().expect("driver starts");
-        Outer { master, slave, child, seen: Vec::new(), before }
+        Outer {
+            master,
+            slave,
+            child,
+            seen: Vec::new(),
+            before,
+        }
     }
 
     fn read_some(&mut self, wait: Duration) {
-        let mut pfd = libc::pollfd { fd: self.master.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd.
         unsafe { libc::poll(&mut pfd, 1, wait.as_millis() as i32) };
         let mut buf = [0u8; 4096];
         loop {
-            let n = unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let n =
+                unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
                 break;
             }
@@ -115,7 +144,13 @@ impl Outer {
     fn resize(&self, rows: u16, cols: u16) {
         // SAFETY: TIOCSWINSZ reads one winsize; the kernel then signals the
         // terminal's foreground group (the runner) with SIGWINCH.
-        let rc = unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &winsize(rows, cols)) };
+        let rc = unsafe {
+            libc::ioctl(
+                self.master.as_raw_fd(),
+                libc::TIOCSWINSZ,
+                &winsize(rows, cols),
+            )
+        };
         assert_eq!(rc, 0);
     }
 
@@ -153,16 +188,32 @@ const SECS_10: Duration = Duration::from_secs(10);
 
 #[test]
 fn inherits_outer_size_is_raw_during_and_restores_exact_termios() {
-    let mut outer = Outer::start(&["--", "sh", "-c", "stty size; echo READY; read l; echo GOT:$l"], 33, 101);
+    let mut outer = Outer::start(
+        &[
+            "--",
+            "sh",
+            "-c",
+            "stty size; echo READY; read l; echo GOT:$l",
+        ],
+        33,
+        101,
+    );
     let before = outer.before;
     assert!(!is_raw(&before), "outer pty starts cooked");
     outer.expect("33 101", SECS_10);
     outer.expect("READY", SECS_10);
-    assert!(is_raw(&outer.termios()), "outer terminal raw during the session");
+    assert!(
+        is_raw(&outer.termios()),
+        "outer terminal raw during the session"
+    );
     outer.type_bytes(b"hello\r");
     outer.expect("GOT:hello", SECS_10);
     assert_eq!(outer.wait(SECS_10).code(), Some(0));
-    assert_eq!(bytes_of(&outer.termios()), bytes_of(&before), "termios restored byte for byte");
+    assert_eq!(
+        bytes_of(&outer.termios()),
+        bytes_of(&before),
+        "termios restored byte for byte"
+    );
 }
 
 #[test]
@@ -195,7 +246,18 @@ fn ctrl_c_interrupts_the_child_and_the_runner_exits_130() {
 #[case::int(libc::SIGINT)]
 #[case::hup(libc::SIGHUP)]
 fn termination_signal_to_the_runner_ends_the_group_and_restores_termios(#[case] sig: libc::c_int) {
-    let mut outer = Outer::start(&["--grace-ms", "500", "--", "sh", "-c", "echo PID=$$; exec sleep 30"], 24, 80);
+    let mut outer = Outer::start(
+        &[
+            "--grace-ms",
+            "500",
+            "--",
+            "sh",
+            "-c",
+            "echo PID=$$; exec sleep 30",
+        ],
+        24,
+        80,
+    );
     let before = outer.before;
     outer.expect("PID=", SECS_10);
     outer.read_some(Duration::from_millis(50));
@@ -207,24 +269,60 @@ fn termination_signal_to_the_runner_ends_the_group_and_restores_termios(#[case] 
     let status = outer.wait(SECS_10);
     // The child was sent SIGTERM by the runner, which exits with its status.
     assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status:?}");
-    assert_eq!(bytes_of(&outer.termios()), bytes_of(&before), "termios restored");
-    assert_eq!(unsafe { libc::kill(child, 0) }, -1, "child {child} survived");
+    assert_eq!(
+        bytes_of(&outer.termios()),
+        bytes_of(&before),
+        "termios restored"
+    );
+    assert_eq!(
+        unsafe { libc::kill(child, 0) },
+        -1,
+        "child {child} survived"
+    );
 }
 
 #[test]
 fn panic_in_the_runner_restores_termios() {
-    let mut outer = Outer::start(&["--panic-when-raw", "--", "sh", "-c", "echo READY; exec sleep 30"], 24, 80);
+    let mut outer = Outer::start(
+        &[
+            "--panic-when-raw",
+            "--",
+            "sh",
+            "-c",
+            "echo READY; exec sleep 30",
+        ],
+        24,
+        80,
+    );
     let before = outer.before;
     let status = outer.wait(SECS_10);
-    assert_eq!(status.code(), Some(101), "{status:?}: {}", String::from_utf8_lossy(&outer.seen));
+    assert_eq!(
+        status.code(),
+        Some(101),
+        "{status:?}: {}",
+        String::from_utf8_lossy(&outer.seen)
+    );
     assert!(status.signal().is_none());
     assert!(find(&outer.seen, b"deliberate panic").is_some());
-    assert_eq!(bytes_of(&outer.termios()), bytes_of(&before), "termios restored after panic");
+    assert_eq!(
+        bytes_of(&outer.termios()),
+        bytes_of(&before),
+        "termios restored after panic"
+    );
 }
 
 #[test]
 fn resize_storm_does_not_deadlock_and_the_last_size_wins() {
-    let mut outer = Outer::start(&["--", "sh", "-c", "echo READY; while read x; do stty size; done"], 24, 80);
+    let mut outer = Outer::start(
+        &[
+            "--",
+            "sh",
+            "-c",
+            "echo READY; while read x; do stty size; done",
+        ],
+        24,
+        80,
+    );
     outer.expect("READY", SECS_10);
     let started = Instant::now();
     for i in 0..10_000u16 {
@@ -241,7 +339,10 @@ fn resize_storm_does_not_deadlock_and_the_last_size_wins() {
         if find(&outer.seen, b"50 150").is_some() {
             break;
         }
-        assert!(Instant::now() < deadline, "final size never reached the child");
+        assert!(
+            Instant::now() < deadline,
+            "final size never reached the child"
+        );
     }
     outer.type_bytes(&[0x04]);
     assert_eq!(outer.wait(SECS_10).code(), Some(0));
@@ -257,7 +358,12 @@ fn piped_stdin_is_bridged_and_its_end_reaches_the_child() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"one line\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"one line\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);

@@ -33,13 +33,23 @@ fn settled_counts(want: (usize, usize)) -> (usize, usize) {
 
 fn opts(i: usize) -> SessionOptions {
     // Alternate with and without a signal registration so both paths churn.
-    let signals = if i % 2 == 0 { SignalPolicy::TerminateSession } else { SignalPolicy::Untouched };
-    SessionOptions { signals, timeout: Some(Duration::from_secs(10)), ..SessionOptions::detached() }
+    let signals = match i % 2 {
+        0 => SignalPolicy::TerminateSession,
+        _ => SignalPolicy::Untouched,
+    };
+    SessionOptions {
+        signals,
+        timeout: Some(Duration::from_secs(10)),
+        ..SessionOptions::detached()
+    }
 }
 
 #[test]
 fn sequential_and_concurrent_sessions_leak_no_fds_or_threads() {
-    let t = CommandSpec { program: "/bin/true".into(), args: vec![] };
+    let t = CommandSpec {
+        program: "/bin/true".into(),
+        args: vec![],
+    };
     assert_eq!(pty::run(&t, &opts(0)).unwrap().code, 0);
     assert!(pty::dispatcher_started());
     let start = counts();
@@ -48,18 +58,28 @@ fn sequential_and_concurrent_sessions_leak_no_fds_or_threads() {
         let out = pty::run(&t, &opts(i)).unwrap();
         assert_eq!(out.code, 0, "session {i}");
     }
-    assert_eq!(settled_counts(start), start, "(fds, threads) after 1,000 sequential sessions");
+    assert_eq!(
+        settled_counts(start),
+        start,
+        "(fds, threads) after 1,000 sequential sessions"
+    );
 
     let workers: Vec<_> = (0..8)
         .map(|w| {
             std::thread::spawn(move || {
                 for i in 0..25 {
                     let script = format!("printf 'worker-{w}-{i}'");
-                    let cmd = CommandSpec { program: "/bin/sh".into(), args: vec!["-c".into(), script.clone().into()] };
+                    let cmd = CommandSpec {
+                        program: "/bin/sh".into(),
+                        args: vec!["-c".into(), script.clone().into()],
+                    };
                     let out = pty::run(&cmd, &opts(i)).unwrap();
                     assert_eq!(out.code, 0);
                     // Concurrent sessions never see each other's output.
-                    assert_eq!(String::from_utf8_lossy(&out.output), format!("worker-{w}-{i}"));
+                    assert_eq!(
+                        String::from_utf8_lossy(&out.output),
+                        format!("worker-{w}-{i}")
+                    );
                 }
             })
         })
@@ -67,5 +87,9 @@ fn sequential_and_concurrent_sessions_leak_no_fds_or_threads() {
     for w in workers {
         w.join().unwrap();
     }
-    assert_eq!(settled_counts(start), start, "(fds, threads) after 8 concurrent sessions");
+    assert_eq!(
+        settled_counts(start),
+        start,
+        "(fds, threads) after 8 concurrent sessions"
+    );
 }

@@ -60,9 +60,14 @@ impl From<BackendArg> for Backend {
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text.trim().parse().map_err(|_| format!("--timeout: {text:?} is not a number of seconds"))?;
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("--timeout: {text:?} is not a number of seconds"))?;
     if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
-        return Err(format!("--timeout: {text:?} must be a positive number of seconds"));
+        return Err(format!(
+            "--timeout: {text:?} must be a positive number of seconds"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -72,45 +77,75 @@ pub fn run(args: Args) -> CliResult {
         Some(path) => Config::load(path).map_err(CliError::usage)?,
         None => Config::default(),
     };
-    let backend = args.backend.map_or_else(Backend::host_default, Backend::from);
+    let backend = args
+        .backend
+        .map_or_else(Backend::host_default, Backend::from);
     let launcher = launch::launcher(backend);
     if backend != Backend::None {
         if let Availability::Unavailable { reason } = launcher.availability() {
-            return Err(CliError::failed(format!("run: backend {backend} is unavailable: {reason}")));
+            return Err(CliError::failed(format!(
+                "run: backend {backend} is unavailable: {reason}"
+            )));
         }
     }
     let profile = match backend {
-        Backend::None => Profile { sbpl: String::new(), params: Default::default() },
-        _ => build(&config, &BuildOptions { mode: ValueMode::Param, env: HostEnv::current() }).map_err(|e| {
-            match &args.config {
-                Some(path) => CliError::usage(format!("{}: {e}", path.display())),
-                None => CliError::usage(e),
-            }
+        Backend::None => Profile {
+            sbpl: String::new(),
+            params: Default::default(),
+        },
+        _ => build(
+            &config,
+            &BuildOptions {
+                mode: ValueMode::Param,
+                env: HostEnv::current(),
+            },
+        )
+        .map_err(|e| match &args.config {
+            Some(path) => CliError::usage(format!("{}: {e}", path.display())),
+            None => CliError::usage(e),
         })?,
     };
     let mut words = args.command.into_iter();
-    let program = words.next().ok_or_else(|| CliError::usage("run: missing CMD after --"))?;
-    let cmd = CommandSpec { program: program.into(), args: words.collect() };
+    let program = words
+        .next()
+        .ok_or_else(|| CliError::usage("run: missing CMD after --"))?;
+    let cmd = CommandSpec {
+        program: program.into(),
+        args: words.collect(),
+    };
     let opts = SessionOptions {
         timeout: args.timeout,
         grace: GRACE,
-        raise_nofile: if config.limits.raise_nofile { RaiseNofile::SoftToHard } else { RaiseNofile::Keep },
+        raise_nofile: if config.limits.raise_nofile {
+            RaiseNofile::SoftToHard
+        } else {
+            RaiseNofile::Keep
+        },
         ..SessionOptions::terminal()
     };
-    let sandbox = Sandbox { config: &config, profile: &profile };
-    let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &sandbox, &cmd, &opts).map_err(|e| match e {
-        RunError::Launch { .. } => CliError::failed(format!("run: {e}")),
-        other => CliError::failed(format!("run: backend {backend}: {other}")),
-    })?;
+    let sandbox = Sandbox {
+        config: &config,
+        profile: &profile,
+    };
+    let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &sandbox, &cmd, &opts)
+        .map_err(|e| match e {
+            RunError::Launch { .. } => CliError::failed(format!("run: {e}")),
+            other => CliError::failed(format!("run: backend {backend}: {other}")),
+        })?;
     match verdict {
-        LaunchVerdict::ProfileError { message } => eprintln!("beltcheck: run: the sandbox refused the profile: {message}"),
+        LaunchVerdict::ProfileError { message } => {
+            eprintln!("beltcheck: run: the sandbox refused the profile: {message}")
+        }
         LaunchVerdict::Nested { message } => {
             eprintln!("beltcheck: run: already inside a sandbox, nothing new enforced: {message}")
         }
         LaunchVerdict::Enforced | LaunchVerdict::NotEnforced => {}
     }
     if outcome.timed_out {
-        eprintln!("beltcheck: run: timed out after {:.3} s; the command's process group was terminated", outcome.duration.as_secs_f64());
+        eprintln!(
+            "beltcheck: run: timed out after {:.3} s; the command's process group was terminated",
+            outcome.duration.as_secs_f64()
+        );
     }
     Ok(ExitCode::from(outcome.code.clamp(0, 255) as u8))
 }

@@ -27,7 +27,10 @@ fn parse() -> Result<Args, String> {
     let mut it = std::env::args_os().skip(1);
     let millis = |v: Option<OsString>, flag: &str| -> Result<Duration, String> {
         let v = v.ok_or(format!("{flag} needs a value"))?;
-        let n: u64 = v.to_str().and_then(|s| s.parse().ok()).ok_or(format!("{flag}: bad value {v:?}"))?;
+        let n: u64 = v
+            .to_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or(format!("{flag}: bad value {v:?}"))?;
         Ok(Duration::from_millis(n))
     };
     while let Some(arg) = it.next() {
@@ -41,7 +44,14 @@ fn parse() -> Result<Args, String> {
         }
     }
     let program = it.next().ok_or("missing command after --")?;
-    Ok(Args { opts, panic_when_raw, cmd: CommandSpec { program: program.into(), args: it.collect() } })
+    Ok(Args {
+        opts,
+        panic_when_raw,
+        cmd: CommandSpec {
+            program: program.into(),
+            args: it.collect(),
+        },
+    })
 }
 
 fn stdin_is_raw() -> bool {

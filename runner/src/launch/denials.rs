@@ -9,8 +9,7 @@
 use std::io;
 
 /// `log stream` predicate selecting Sandbox denial reports.
-pub const LOG_PREDICATE: &str =
-    r#"(((processID == 0) AND (senderImagePath CONTAINS "/Sandbox")) OR (subsystem == "com.apple.sandbox.reporting"))"#;
+pub const LOG_PREDICATE: &str = r#"(((processID == 0) AND (senderImagePath CONTAINS "/Sandbox")) OR (subsystem == "com.apple.sandbox.reporting"))"#;
 /// Always this binary, never one found on PATH.
 pub const LOG_BIN: &str = "/usr/bin/log";
 
@@ -27,14 +26,19 @@ pub fn log_stream_args() -> Vec<&'static str> {
 pub fn filter_denials(ndjson: &str, pids: &[u32]) -> Vec<String> {
     let mut out = Vec::new();
     for line in ndjson.lines() {
-        let Ok(serde_json::Value::Object(event)) = serde_json::from_str::<serde_json::Value>(line) else {
+        let Ok(serde_json::Value::Object(event)) = serde_json::from_str::<serde_json::Value>(line)
+        else {
             continue;
         };
-        let message = event.get("eventMessage").and_then(|m| m.as_str()).unwrap_or("");
+        let message = event
+            .get("eventMessage")
+            .and_then(|m| m.as_str())
+            .unwrap_or("");
         let process = event.get("processID").and_then(|p| p.as_u64());
         let by_pid = process.is_some_and(|p| pids.iter().any(|&q| u64::from(q) == p));
         let by_text = pids.iter().any(|pid| {
-            message.contains(&format!("({pid}) deny")) || message.contains(&format!("({pid}) allow"))
+            message.contains(&format!("({pid}) deny"))
+                || message.contains(&format!("({pid}) allow"))
         });
         if by_pid || by_text {
             out.push(message.to_string());
@@ -57,11 +61,16 @@ impl DenialCapture {
     pub fn start() -> io::Result<DenialCapture> {
         #[cfg(target_os = "macos")]
         {
-            Ok(DenialCapture { inner: macos::Capture::start()? })
+            Ok(DenialCapture {
+                inner: macos::Capture::start()?,
+            })
         }
         #[cfg(not(target_os = "macos"))]
         {
-            Err(io::Error::new(io::ErrorKind::Unsupported, "denial capture needs macOS `log stream`"))
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "denial capture needs macOS `log stream`",
+            ))
         }
     }
 
@@ -103,14 +112,19 @@ mod macos {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()?;
-            let mut stdout = child.stdout.take().ok_or_else(|| io::Error::other("log stream has no stdout"))?;
-            let reader = std::thread::Builder::new().name("beltcheck-denials".into()).spawn(move || {
-                let mut text = String::new();
-                let mut bytes = Vec::new();
-                let _ = stdout.read_to_end(&mut bytes);
-                text.push_str(&String::from_utf8_lossy(&bytes));
-                text
-            })?;
+            let mut stdout = child
+                .stdout
+                .take()
+                .ok_or_else(|| io::Error::other("log stream has no stdout"))?;
+            let reader = std::thread::Builder::new()
+                .name("beltcheck-denials".into())
+                .spawn(move || {
+                    let mut text = String::new();
+                    let mut bytes = Vec::new();
+                    let _ = stdout.read_to_end(&mut bytes);
+                    text.push_str(&String::from_utf8_lossy(&bytes));
+                    text
+                })?;
             Ok(Capture { child, reader })
         }
 
@@ -144,7 +158,10 @@ mod tests {
         );
         assert_eq!(
             filter_denials(stream, &[123]),
-            ["Sandbox: probe(123) deny(1) mach-lookup com.apple.securityd", "own report"]
+            [
+                "Sandbox: probe(123) deny(1) mach-lookup com.apple.securityd",
+                "own report"
+            ]
         );
         assert!(filter_denials(stream, &[999]).is_empty());
     }
@@ -160,6 +177,9 @@ mod tests {
     #[cfg(not(target_os = "macos"))]
     #[test]
     fn start_is_unsupported_off_macos() {
-        assert_eq!(DenialCapture::start().err().map(|e| e.kind()), Some(io::ErrorKind::Unsupported));
+        assert_eq!(
+            DenialCapture::start().err().map(|e| e.kind()),
+            Some(io::ErrorKind::Unsupported)
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Backend `none`: the workload runs as is. For the pty itself and for the
 //! matrix's control runs; it never claims enforcement.
 
-use super::{Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox};
+use super::{
+    Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox,
+};
 
 /// Runs the command unchanged. [`Launcher::classify`] always answers
 /// [`LaunchVerdict::NotEnforced`].
@@ -16,11 +18,17 @@ impl Launcher for NoneLauncher {
     /// Never enforcing (it applies no sandbox), yet always able to run:
     /// [`Launcher::prepare`] never fails.
     fn availability(&self) -> Availability {
-        Availability::Unavailable { reason: "backend none applies no sandbox".into() }
+        Availability::Unavailable {
+            reason: "backend none applies no sandbox".into(),
+        }
     }
 
     fn prepare(&self, _sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
-        Ok(Prepared { command: cmd.clone(), env: Vec::new(), keep_alive: Vec::new() })
+        Ok(Prepared {
+            command: cmd.clone(),
+            env: Vec::new(),
+            keep_alive: Vec::new(),
+        })
     }
 
     fn classify(&self, _code: i32, _output: &[u8]) -> LaunchVerdict {

@@ -14,7 +14,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox};
+use super::{
+    Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox,
+};
 
 /// Always this binary, never one found on PATH.
 pub const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
@@ -32,7 +34,9 @@ pub struct SeatbeltLauncher {
 
 impl Default for SeatbeltLauncher {
     fn default() -> Self {
-        SeatbeltLauncher { sandbox_exec: PathBuf::from(SANDBOX_EXEC) }
+        SeatbeltLauncher {
+            sandbox_exec: PathBuf::from(SANDBOX_EXEC),
+        }
     }
 }
 
@@ -55,7 +59,9 @@ pub fn sandbox_exec_argv(
     let mut argv: Vec<OsString> = vec![sandbox_exec.into(), "-f".into(), profile_file.into()];
     for (key, value) in params {
         if key.is_empty() || key.contains('=') {
-            return Err(LaunchError::Config { message: format!("parameter name {key:?} is empty or contains '='") });
+            return Err(LaunchError::Config {
+                message: format!("parameter name {key:?} is empty or contains '='"),
+            });
         }
         argv.push("-D".into());
         argv.push(format!("{key}={value}").into());
@@ -75,12 +81,16 @@ pub fn classify_launch(code: i32, output: &[u8]) -> LaunchVerdict {
     let lines = || text.lines().map(|l| l.trim_end_matches('\r'));
     if code == EXIT_PROFILE_ERROR {
         if let Some(line) = lines().find(|l| l.starts_with("sandbox-exec:") && names_a_line(l)) {
-            return LaunchVerdict::ProfileError { message: line.to_string() };
+            return LaunchVerdict::ProfileError {
+                message: line.to_string(),
+            };
         }
     }
     if code == EXIT_APPLY_FAILED {
         if let Some(line) = lines().find(|l| l.contains(NESTED_MARKER)) {
-            return LaunchVerdict::Nested { message: line.to_string() };
+            return LaunchVerdict::Nested {
+                message: line.to_string(),
+            };
         }
     }
     LaunchVerdict::Enforced
@@ -88,14 +98,21 @@ pub fn classify_launch(code: i32, output: &[u8]) -> LaunchVerdict {
 
 /// Whether `text` contains `line N` with N a number.
 fn names_a_line(text: &str) -> bool {
-    text.match_indices("line ").any(|(i, m)| text[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+    text.match_indices("line ")
+        .any(|(i, m)| text[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// Writes the profile to a private temp file (mode 0600, unique name),
 /// removed when the returned path is dropped.
 fn write_profile(sbpl: &str) -> Result<tempfile::TempPath, LaunchError> {
-    let io_err = |e: std::io::Error| LaunchError::Io { message: format!("cannot write the profile file: {e}") };
-    let mut file = tempfile::Builder::new().prefix("beltcheck-profile-").suffix(".sb").tempfile().map_err(io_err)?;
+    let io_err = |e: std::io::Error| LaunchError::Io {
+        message: format!("cannot write the profile file: {e}"),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix("beltcheck-profile-")
+        .suffix(".sb")
+        .tempfile()
+        .map_err(io_err)?;
     file.write_all(sbpl.as_bytes()).map_err(io_err)?;
     file.flush().map_err(io_err)?;
     Ok(file.into_temp_path())
@@ -115,10 +132,18 @@ impl Launcher for SeatbeltLauncher {
             return Err(LaunchError::Unavailable { reason });
         }
         let profile_file = write_profile(&sandbox.profile.sbpl)?;
-        let mut argv = sandbox_exec_argv(&self.sandbox_exec, &profile_file, &sandbox.profile.params, cmd)?;
+        let mut argv = sandbox_exec_argv(
+            &self.sandbox_exec,
+            &profile_file,
+            &sandbox.profile.params,
+            cmd,
+        )?;
         let args = argv.split_off(1);
         Ok(Prepared {
-            command: CommandSpec { program: self.sandbox_exec.clone(), args },
+            command: CommandSpec {
+                program: self.sandbox_exec.clone(),
+                args,
+            },
             env: Vec::new(),
             keep_alive: vec![Box::new(profile_file)],
         })
@@ -136,18 +161,28 @@ impl Launcher for SeatbeltLauncher {
 #[cfg(target_os = "macos")]
 fn availability(sandbox_exec: &Path) -> Availability {
     if let Some(message) = already_sandboxed() {
-        return Availability::Unavailable { reason: format!("nested: no enforcement ({message})") };
+        return Availability::Unavailable {
+            reason: format!("nested: no enforcement ({message})"),
+        };
     }
     match std::fs::metadata(sandbox_exec) {
-        Ok(m) if m.is_file() => Availability::Enforcing { detail: format!("{}", sandbox_exec.display()) },
-        Ok(_) => Availability::Unavailable { reason: format!("{} is not a file", sandbox_exec.display()) },
-        Err(e) => Availability::Unavailable { reason: format!("{}: {e}", sandbox_exec.display()) },
+        Ok(m) if m.is_file() => Availability::Enforcing {
+            detail: format!("{}", sandbox_exec.display()),
+        },
+        Ok(_) => Availability::Unavailable {
+            reason: format!("{} is not a file", sandbox_exec.display()),
+        },
+        Err(e) => Availability::Unavailable {
+            reason: format!("{}: {e}", sandbox_exec.display()),
+        },
     }
 }
 
 #[cfg(not(target_os = "macos"))]
 fn availability(_sandbox_exec: &Path) -> Availability {
-    Availability::Unavailable { reason: "sandbox-exec exists only on macOS".into() }
+    Availability::Unavailable {
+        reason: "sandbox-exec exists only on macOS".into(),
+    }
 }
 
 #[cfg(target_os = "macos")]
@@ -159,7 +194,12 @@ mod ffi {
         /// Declared in libsandbox's <sandbox.h> (private but stable since
         /// 10.7); with a NULL operation it answers "is this process
         /// sandboxed at all" (non-zero = yes). Variadic in the header.
-        pub fn sandbox_check(pid: libc::pid_t, operation: *const libc::c_char, filter: libc::c_int, ...) -> libc::c_int;
+        pub fn sandbox_check(
+            pid: libc::pid_t,
+            operation: *const libc::c_char,
+            filter: libc::c_int,
+            ...
+        ) -> libc::c_int;
     }
 }
 
@@ -169,7 +209,8 @@ mod ffi {
 pub fn already_sandboxed() -> Option<String> {
     // SAFETY: sandbox_check only reads its arguments; NULL operation is the
     // documented "any sandbox" query.
-    let rc = unsafe { ffi::sandbox_check(libc::getpid(), std::ptr::null(), ffi::SANDBOX_FILTER_NONE) };
+    let rc =
+        unsafe { ffi::sandbox_check(libc::getpid(), std::ptr::null(), ffi::SANDBOX_FILTER_NONE) };
     (rc != 0).then(|| "sandbox_check reports this process is already sandboxed".to_string())
 }
 
@@ -185,7 +226,10 @@ mod tests {
     use super::*;
 
     fn cmd(program: &str, args: &[&str]) -> CommandSpec {
-        CommandSpec { program: program.into(), args: args.iter().map(OsString::from).collect() }
+        CommandSpec {
+            program: program.into(),
+            args: args.iter().map(OsString::from).collect(),
+        }
     }
 
     fn strs(v: &[OsString]) -> Vec<&str> {
@@ -226,18 +270,33 @@ mod tests {
 
     #[test]
     fn argv_without_params_or_args() {
-        let argv =
-            sandbox_exec_argv(Path::new(SANDBOX_EXEC), Path::new("/p"), &BTreeMap::new(), &cmd("true", &[])).unwrap();
-        assert_eq!(strs(&argv), ["/usr/bin/sandbox-exec", "-f", "/p", "--", "true"]);
+        let argv = sandbox_exec_argv(
+            Path::new(SANDBOX_EXEC),
+            Path::new("/p"),
+            &BTreeMap::new(),
+            &cmd("true", &[]),
+        )
+        .unwrap();
+        assert_eq!(
+            strs(&argv),
+            ["/usr/bin/sandbox-exec", "-f", "/p", "--", "true"]
+        );
     }
 
     #[test]
     fn argv_refuses_bad_param_names() {
         for key in ["", "A=B"] {
             let params = BTreeMap::from([(key.to_string(), "v".to_string())]);
-            let err = sandbox_exec_argv(Path::new(SANDBOX_EXEC), Path::new("/p"), &params, &cmd("true", &[]))
-                .unwrap_err();
-            assert!(matches!(err, LaunchError::Config { ref message } if message.contains(&format!("{key:?}"))));
+            let err = sandbox_exec_argv(
+                Path::new(SANDBOX_EXEC),
+                Path::new("/p"),
+                &params,
+                &cmd("true", &[]),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, LaunchError::Config { ref message } if message.contains(&format!("{key:?}")))
+            );
         }
     }
 
@@ -245,26 +304,44 @@ mod tests {
     fn non_utf8_arguments_pass_through() {
         use std::os::unix::ffi::OsStringExt;
         let odd = OsString::from_vec(vec![b'a', 0xff, b'b']);
-        let spec = CommandSpec { program: "/bin/cat".into(), args: vec![odd.clone()] };
-        let argv = sandbox_exec_argv(Path::new(SANDBOX_EXEC), Path::new("/p"), &BTreeMap::new(), &spec).unwrap();
+        let spec = CommandSpec {
+            program: "/bin/cat".into(),
+            args: vec![odd.clone()],
+        };
+        let argv = sandbox_exec_argv(
+            Path::new(SANDBOX_EXEC),
+            Path::new("/p"),
+            &BTreeMap::new(),
+            &spec,
+        )
+        .unwrap();
         assert_eq!(argv.last(), Some(&odd));
     }
 
     #[test]
     fn exit_65_with_line_is_a_profile_error() {
-        let out = b"sandbox-exec: unbound variable: TIOCSTI at (ioctl-command TIOCSTI), line 12\r\n";
+        let out =
+            b"sandbox-exec: unbound variable: TIOCSTI at (ioctl-command TIOCSTI), line 12\r\n";
         assert_eq!(
             classify_launch(65, out),
             LaunchVerdict::ProfileError {
-                message: "sandbox-exec: unbound variable: TIOCSTI at (ioctl-command TIOCSTI), line 12".into()
+                message:
+                    "sandbox-exec: unbound variable: TIOCSTI at (ioctl-command TIOCSTI), line 12"
+                        .into()
             }
         );
     }
 
     #[test]
     fn exit_65_without_the_message_is_the_workloads_own() {
-        assert_eq!(classify_launch(65, b"my tool failed\n"), LaunchVerdict::Enforced);
-        assert_eq!(classify_launch(65, b"sandbox-exec: no line here\n"), LaunchVerdict::Enforced);
+        assert_eq!(
+            classify_launch(65, b"my tool failed\n"),
+            LaunchVerdict::Enforced
+        );
+        assert_eq!(
+            classify_launch(65, b"sandbox-exec: no line here\n"),
+            LaunchVerdict::Enforced
+        );
     }
 
     #[test]
@@ -272,17 +349,25 @@ mod tests {
         let out = b"noise\nsandbox_apply: Operation not permitted\n";
         assert_eq!(
             classify_launch(71, out),
-            LaunchVerdict::Nested { message: "sandbox_apply: Operation not permitted".into() }
+            LaunchVerdict::Nested {
+                message: "sandbox_apply: Operation not permitted".into()
+            }
         );
     }
 
     #[test]
     fn exit_71_for_other_reasons_and_other_codes_are_enforced() {
         assert_eq!(
-            classify_launch(71, b"sandbox-exec: execvp() of 'nope' failed: No such file or directory\n"),
+            classify_launch(
+                71,
+                b"sandbox-exec: execvp() of 'nope' failed: No such file or directory\n"
+            ),
             LaunchVerdict::Enforced
         );
-        assert_eq!(classify_launch(0, b"sandbox_apply: Operation not permitted\n"), LaunchVerdict::Enforced);
+        assert_eq!(
+            classify_launch(0, b"sandbox_apply: Operation not permitted\n"),
+            LaunchVerdict::Enforced
+        );
         assert_eq!(classify_launch(1, b""), LaunchVerdict::Enforced);
         assert_eq!(classify_launch(137, b"line 3"), LaunchVerdict::Enforced);
     }
@@ -293,7 +378,10 @@ mod tests {
         let path = write_profile("(version 1)\n(allow default)\n").unwrap();
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "(version 1)\n(allow default)\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "(version 1)\n(allow default)\n"
+        );
         let p = path.to_path_buf();
         drop(path);
         assert!(!p.exists());

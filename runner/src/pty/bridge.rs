@@ -23,7 +23,10 @@ pub(crate) struct Stop {
 impl Stop {
     pub(crate) fn new() -> io::Result<Stop> {
         let (read_end, write_end) = fd::cloexec_pipe()?;
-        Ok(Stop { read_end, write_end })
+        Ok(Stop {
+            read_end,
+            write_end,
+        })
     }
 
     pub(crate) fn waiter(&self) -> io::Result<OwnedFd> {
@@ -55,39 +58,45 @@ pub(crate) fn spawn_output(
     stop: OwnedFd,
     on_closed: Box<dyn FnOnce() + Send>,
 ) -> io::Result<JoinHandle<Vec<u8>>> {
-    std::thread::Builder::new().name("beltcheck-pty-out".into()).spawn(move || {
-        let mut out = Output { sink, kept: Vec::new(), stdout_ok: true };
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let ready = match fd::wait_ready(&[(master.as_fd(), Interest::Read), (stop.as_fd(), Interest::Read)], None) {
-                Ok(r) => r,
-                Err(_) => break,
+    std::thread::Builder::new()
+        .name("beltcheck-pty-out".into())
+        .spawn(move || {
+            let mut out = Output {
+                sink,
+                kept: Vec::new(),
+                stdout_ok: true,
             };
-            if ready[0] {
-                match fd::read(master.as_fd(), &mut buf) {
-                    Ok(0) => {
-                        on_closed();
-                        break;
-                    }
-                    Ok(n) => {
-                        out.emit(&buf[..n]);
-                        continue;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    // EIO: the last slave fd closed, everything is read.
-                    Err(_) => {
-                        on_closed();
-                        break;
+            let mut buf = vec![0u8; CHUNK];
+            let watched = [
+                (master.as_fd(), Interest::Read),
+                (stop.as_fd(), Interest::Read),
+            ];
+            while let Ok(ready) = fd::wait_ready(&watched, None) {
+                if ready[0] {
+                    match fd::read(master.as_fd(), &mut buf) {
+                        Ok(0) => {
+                            on_closed();
+                            break;
+                        }
+                        Ok(n) => {
+                            out.emit(&buf[..n]);
+                            continue;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        // EIO: the last slave fd closed, everything is read.
+                        Err(_) => {
+                            on_closed();
+                            break;
+                        }
                     }
                 }
+                if ready[1] {
+                    drain(master.as_fd(), &mut buf, &mut out);
+                    break;
+                }
             }
-            if ready[1] {
-                drain(master.as_fd(), &mut buf, &mut out);
-                break;
-            }
-        }
-        out.kept
-    })
+            out.kept
+        })
 }
 
 /// Reads what the (non-blocking) master holds right now.
@@ -145,28 +154,33 @@ fn write_stdout(mut bytes: &[u8]) -> io::Result<()> {
 /// description is shared with the parent shell); it is only read after it
 /// polled readable.
 pub(crate) fn spawn_input(master: OwnedFd, stop: OwnedFd) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("beltcheck-pty-in".into()).spawn(move || {
-        // SAFETY: fd 0 stays open for the life of the process.
-        let stdin = unsafe { BorrowedFd::borrow_raw(libc::STDIN_FILENO) };
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let ready = match fd::wait_ready(&[(stdin, Interest::Read), (stop.as_fd(), Interest::Read)], None) {
-                Ok(r) => r,
-                Err(_) => return,
-            };
-            if ready[1] {
-                return;
+    std::thread::Builder::new()
+        .name("beltcheck-pty-in".into())
+        .spawn(move || {
+            // SAFETY: fd 0 stays open for the life of the process.
+            let stdin = unsafe { BorrowedFd::borrow_raw(libc::STDIN_FILENO) };
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let ready = match fd::wait_ready(
+                    &[(stdin, Interest::Read), (stop.as_fd(), Interest::Read)],
+                    None,
+                ) {
+                    Ok(r) => r,
+                    Err(_) => return,
+                };
+                if ready[1] {
+                    return;
+                }
+                let n = match fd::read(stdin, &mut buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(_) => 0,
+                };
+                let chunk: &[u8] = if n == 0 { &[VEOF] } else { &buf[..n] };
+                match fd::write_all_until(master.as_fd(), chunk, stop.as_fd()) {
+                    Ok(true) if n > 0 => {}
+                    _ => return,
+                }
             }
-            let n = match fd::read(stdin, &mut buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(_) => 0,
-            };
-            let chunk: &[u8] = if n == 0 { &[VEOF] } else { &buf[..n] };
-            match fd::write_all_until(master.as_fd(), chunk, stop.as_fd()) {
-                Ok(true) if n > 0 => {}
-                _ => return,
-            }
-        }
-    })
+        })
 }

@@ -77,7 +77,10 @@ pub(crate) fn wait_ready(
 }
 
 #[cfg(not(target_os = "macos"))]
-fn wait_once(fds: &[(BorrowedFd<'_>, Interest)], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
+fn wait_once(
+    fds: &[(BorrowedFd<'_>, Interest)],
+    timeout: Option<Duration>,
+) -> io::Result<Vec<bool>> {
     let mut pfds: Vec<libc::pollfd> = fds
         .iter()
         .map(|(fd, interest)| libc::pollfd {
@@ -104,7 +107,10 @@ fn wait_once(fds: &[(BorrowedFd<'_>, Interest)], timeout: Option<Duration>) -> i
 }
 
 #[cfg(target_os = "macos")]
-fn wait_once(fds: &[(BorrowedFd<'_>, Interest)], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
+fn wait_once(
+    fds: &[(BorrowedFd<'_>, Interest)],
+    timeout: Option<Duration>,
+) -> io::Result<Vec<bool>> {
     // SAFETY: fd_set is plain data; FD_* only touch the sets we own, and
     // every fd is checked against FD_SETSIZE first.
     unsafe {
@@ -134,7 +140,9 @@ fn wait_once(fds: &[(BorrowedFd<'_>, Interest)], timeout: Option<Duration>) -> i
             tv_sec: t.as_secs().min(i32::MAX as u64) as libc::time_t,
             tv_usec: t.subsec_micros() as libc::suseconds_t,
         });
-        let tvp = tv.as_mut().map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
+        let tvp = tv
+            .as_mut()
+            .map_or(std::ptr::null_mut(), |t| t as *mut libc::timeval);
         let rc = libc::select(max + 1, &mut read, &mut write, &mut error, tvp);
         if rc < 0 {
             return Err(io::Error::last_os_error());
@@ -143,7 +151,9 @@ fn wait_once(fds: &[(BorrowedFd<'_>, Interest)], timeout: Option<Duration>) -> i
             .iter()
             .map(|(fd, _)| {
                 let raw = fd.as_raw_fd();
-                libc::FD_ISSET(raw, &read) || libc::FD_ISSET(raw, &write) || libc::FD_ISSET(raw, &error)
+                libc::FD_ISSET(raw, &read)
+                    || libc::FD_ISSET(raw, &write)
+                    || libc::FD_ISSET(raw, &error)
             })
             .collect())
     }
@@ -181,7 +191,11 @@ pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 
 /// Writes all of `buf`, waiting for writability when the fd is non-blocking,
 /// until `stop` becomes readable. Returns `false` when stopped first.
-pub(crate) fn write_all_until(fd: BorrowedFd<'_>, mut buf: &[u8], stop: BorrowedFd<'_>) -> io::Result<bool> {
+pub(crate) fn write_all_until(
+    fd: BorrowedFd<'_>,
+    mut buf: &[u8],
+    stop: BorrowedFd<'_>,
+) -> io::Result<bool> {
     while !buf.is_empty() {
         match write(fd, buf) {
             Ok(n) => buf = &buf[n..],

@@ -138,7 +138,11 @@ impl SessionOptions {
     /// Interactive: bridge the terminal, terminate the session on SIGINT,
     /// SIGTERM, SIGHUP.
     pub fn terminal() -> Self {
-        SessionOptions { input: Input::Terminal, signals: SignalPolicy::TerminateSession, ..Self::default() }
+        SessionOptions {
+            input: Input::Terminal,
+            signals: SignalPolicy::TerminateSession,
+            ..Self::default()
+        }
     }
 
     /// Captured output, nothing on our terminal.
@@ -183,7 +187,10 @@ pub enum RunError {
     /// The command could not be started.
     Spawn { program: PathBuf, source: io::Error },
     /// The launcher could not prepare the sandboxed command.
-    Launch { backend: Backend, error: LaunchError },
+    Launch {
+        backend: Backend,
+        error: LaunchError,
+    },
     /// Threads, pipes or signal plumbing failed.
     Io(io::Error),
 }
@@ -193,7 +200,9 @@ impl fmt::Display for RunError {
         match self {
             RunError::Pty(e) => write!(f, "cannot open a pty: {e}"),
             RunError::Terminal(e) => write!(f, "cannot put the terminal in raw mode: {e}"),
-            RunError::Spawn { program, source } => write!(f, "cannot start {}: {source}", program.display()),
+            RunError::Spawn { program, source } => {
+                write!(f, "cannot start {}: {source}", program.display())
+            }
             RunError::Launch { backend, error } => write!(f, "backend {backend}: {error}"),
             RunError::Io(e) => write!(f, "session plumbing failed: {e}"),
         }
@@ -221,7 +230,11 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     let start = Instant::now();
     let terminal = opts.input == Input::Terminal;
     let outer_tty = terminal && raw::stdin_is_tty();
-    let inherited = if outer_tty { winsize::read_raw(stdin()) } else { None };
+    let inherited = if outer_tty {
+        winsize::read_raw(stdin())
+    } else {
+        None
+    };
     let size = opts.winsize.unwrap_or(Winsize::DEFAULT);
 
     let pair = open::open(size).map_err(RunError::Pty)?;
@@ -229,7 +242,8 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         winsize::write_raw(pair.master.as_fd(), &ws).map_err(RunError::Pty)?;
     }
     if !terminal {
-        raw::disable_output_processing(std::os::fd::AsRawFd::as_raw_fd(&pair.slave)).map_err(RunError::Pty)?;
+        raw::disable_output_processing(std::os::fd::AsRawFd::as_raw_fd(&pair.slave))
+            .map_err(RunError::Pty)?;
     }
     fd::set_nonblocking(pair.master.as_fd()).map_err(RunError::Pty)?;
     let nofile = match opts.raise_nofile {
@@ -237,12 +251,20 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         RaiseNofile::SoftToHard => spawn::raised_nofile().map_err(RunError::Io)?,
     };
     // Raw before the child starts, so it never sees a cooked outer terminal.
-    let raw_guard = if terminal { raw::RawGuard::engage().map_err(RunError::Terminal)? } else { None };
+    let raw_guard = if terminal {
+        raw::RawGuard::engage().map_err(RunError::Terminal)?
+    } else {
+        None
+    };
 
     let (events_tx, events) = mpsc::channel();
     let signal_tx = events_tx.clone();
     let registration = signals::register(signals::Subscription {
-        resize: if outer_tty { Some(pair.master.try_clone().map_err(RunError::Io)?) } else { None },
+        resize: if outer_tty {
+            Some(pair.master.try_clone().map_err(RunError::Io)?)
+        } else {
+            None
+        },
         termination: match opts.signals {
             SignalPolicy::Untouched => None,
             SignalPolicy::TerminateSession => Some(Box::new(move |sig| {
@@ -252,13 +274,26 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     })
     .map_err(RunError::Io)?;
 
-    let setup = spawn::ChildSetup { cmd, env: &opts.env, slave: &pair.slave, nofile };
-    let mut child = spawn::spawn(&setup)
-        .map_err(|source| RunError::Spawn { program: cmd.program.clone(), source })?;
+    let setup = spawn::ChildSetup {
+        cmd,
+        env: &opts.env,
+        slave: &pair.slave,
+        nofile,
+    };
+    let mut child = spawn::spawn(&setup).map_err(|source| RunError::Spawn {
+        program: cmd.program.clone(),
+        source,
+    })?;
     // Only the child may hold the slave now, or EIO never comes.
     drop(pair.slave);
     let pid = child.id();
-    let mut sup = Supervisor { pgid: pid as libc::pid_t, events, exited: false, output_closed: false, interrupted: None };
+    let mut sup = Supervisor {
+        pgid: pid as libc::pid_t,
+        events,
+        exited: false,
+        output_closed: false,
+        interrupted: None,
+    };
 
     let threads = Threads::start(&pair.master, terminal, pid, events_tx);
     let threads = match threads {
@@ -275,7 +310,11 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     match sup.wait_until(Until::ChildExited, deadline, SignalWake::Return) {
         Wake::Done => {
             // Leftovers that still hold the slave get `grace` to let go.
-            sup.wait_until(Until::OutputClosed, Some(Instant::now() + opts.grace), SignalWake::Continue);
+            sup.wait_until(
+                Until::OutputClosed,
+                Some(Instant::now() + opts.grace),
+                SignalWake::Continue,
+            );
         }
         Wake::Deadline => {
             timed_out = true;
@@ -288,7 +327,11 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     // leftovers of this session.
     sup.signal_group(libc::SIGTERM);
     sup.signal_group(libc::SIGKILL);
-    sup.wait_until(Until::OutputClosed, Some(Instant::now() + DRAIN_AFTER_KILL), SignalWake::Continue);
+    sup.wait_until(
+        Until::OutputClosed,
+        Some(Instant::now() + DRAIN_AFTER_KILL),
+        SignalWake::Continue,
+    );
     let output = threads.finish();
     let status = child.wait().map_err(RunError::Io)?;
     drop(raw_guard);
@@ -329,7 +372,13 @@ impl Threads {
         events: mpsc::Sender<Event>,
     ) -> io::Result<Threads> {
         let stop = bridge::Stop::new()?;
-        let sink = if terminal { bridge::Sink::Stdout { head: TERMINAL_OUTPUT_HEAD } } else { bridge::Sink::Capture };
+        let sink = if terminal {
+            bridge::Sink::Stdout {
+                head: TERMINAL_OUTPUT_HEAD,
+            }
+        } else {
+            bridge::Sink::Capture
+        };
         let closed_tx = events.clone();
         let output = bridge::spawn_output(
             master.try_clone()?,
@@ -339,7 +388,11 @@ impl Threads {
                 let _ = closed_tx.send(Event::OutputClosed);
             }),
         )?;
-        let input = if terminal { Some(bridge::spawn_input(master.try_clone()?, stop.waiter()?)) } else { None };
+        let input = if terminal {
+            Some(bridge::spawn_input(master.try_clone()?, stop.waiter()?))
+        } else {
+            None
+        };
         let waiter = supervise::spawn_waiter(pid as libc::pid_t, events);
         let (input, waiter) = match (input.transpose(), waiter) {
             (Ok(i), Ok(w)) => (i, w),
@@ -349,10 +402,17 @@ impl Threads {
                 if let Ok(Some(i)) = i {
                     let _ = i.join();
                 }
-                return Err(w.err().unwrap_or_else(|| io::Error::other("cannot start the input thread")));
+                return Err(w
+                    .err()
+                    .unwrap_or_else(|| io::Error::other("cannot start the input thread")));
             }
         };
-        Ok(Threads { stop, waiter, output, input })
+        Ok(Threads {
+            stop,
+            waiter,
+            output,
+            input,
+        })
     }
 
     /// Stops and joins every thread (each returns promptly once stopped; the

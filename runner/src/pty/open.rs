@@ -40,12 +40,18 @@ pub(crate) fn open(size: Winsize) -> io::Result<PtyPair> {
             return Err(io::Error::from_raw_os_error(rc));
         }
         let path = CStr::from_ptr(name.as_ptr());
-        let s = libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        let s = libc::open(
+            path.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
         if s < 0 {
             return Err(io::Error::last_os_error());
         }
         let slave = OwnedFd::from_raw_fd(s);
-        super::winsize::write_raw(std::os::fd::BorrowedFd::borrow_raw(master.as_raw_fd()), &size.to_raw())?;
+        super::winsize::write_raw(
+            std::os::fd::BorrowedFd::borrow_raw(master.as_raw_fd()),
+            &size.to_raw(),
+        )?;
         Ok(PtyPair { master, slave })
     }
 }
@@ -55,15 +61,28 @@ pub(crate) fn open(size: Winsize) -> io::Result<PtyPair> {
     use std::os::fd::FromRawFd;
 
     let _no_fork = FORK_LOCK.write().unwrap_or_else(|p| p.into_inner());
-    let mut ws = size.to_raw();
+    let ws = size.to_raw();
     let (mut m, mut s) = (-1, -1);
     // SAFETY: openpty writes two fds; the name and termios pointers may be null.
-    let rc = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null_mut(), &mut ws) };
+    let rc = unsafe {
+        libc::openpty(
+            &mut m,
+            &mut s,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &ws as *const libc::winsize as _,
+        )
+    };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: both fds were just created by openpty and are ours.
-    let pair = unsafe { PtyPair { master: OwnedFd::from_raw_fd(m), slave: OwnedFd::from_raw_fd(s) } };
+    let pair = unsafe {
+        PtyPair {
+            master: OwnedFd::from_raw_fd(m),
+            slave: OwnedFd::from_raw_fd(s),
+        }
+    };
     super::fd::set_cloexec(m)?;
     super::fd::set_cloexec(s)?;
     Ok(pair)

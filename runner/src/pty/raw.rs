@@ -61,7 +61,10 @@ impl RawGuard {
                 // SAFETY: cfmakeraw edits the struct we own.
                 unsafe { libc::cfmakeraw(&mut raw) };
                 set(STDIN, &raw)?;
-                *state = Some(Engaged { original, holders: 1 });
+                *state = Some(Engaged {
+                    original,
+                    holders: 1,
+                });
             }
         }
         Ok(Some(RawGuard { _private: () }))

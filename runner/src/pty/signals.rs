@@ -95,7 +95,13 @@ pub(crate) fn register(sub: Subscription) -> io::Result<Registration> {
             install(libc::SIGWINCH)?;
             reg.winch_installed = true;
         }
-        reg.resize.insert(id, ResizeTarget { outer: libc::STDIN_FILENO, master });
+        reg.resize.insert(
+            id,
+            ResizeTarget {
+                outer: libc::STDIN_FILENO,
+                master,
+            },
+        );
     }
     if let Some(cb) = sub.termination {
         if reg.termination.is_empty() {
@@ -142,7 +148,10 @@ fn start() -> io::Result<()> {
             .spawn(move || dispatch(read_end))?;
         // The write end lives for the rest of the process: a handler may run
         // at any time.
-        WRITE_END.store(std::os::fd::IntoRawFd::into_raw_fd(write_end), Ordering::SeqCst);
+        WRITE_END.store(
+            std::os::fd::IntoRawFd::into_raw_fd(write_end),
+            Ordering::SeqCst,
+        );
         Ok(())
     });
     match result {
@@ -233,4 +242,3 @@ fn deliver_termination(reg: &mut Registry, sig: libc::c_int) {
 pub fn dispatcher_started() -> bool {
     STARTED.get().is_some_and(|r| r.is_ok())
 }
-

@@ -49,7 +49,9 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Child> {
         command.pre_exec(move || child_setup(nofile));
     }
     #[cfg(not(target_os = "linux"))]
-    let _no_cloexec_race = super::open::FORK_LOCK.read().unwrap_or_else(|p| p.into_inner());
+    let _no_cloexec_race = super::open::FORK_LOCK
+        .read()
+        .unwrap_or_else(|p| p.into_inner());
     command.spawn()
 }
 
@@ -104,12 +106,19 @@ pub(crate) fn raised_nofile() -> io::Result<Option<libc::rlimit>> {
     if target <= lim.rlim_cur {
         return Ok(None);
     }
-    Ok(Some(libc::rlimit { rlim_cur: target, rlim_max: lim.rlim_max }))
+    Ok(Some(libc::rlimit {
+        rlim_cur: target,
+        rlim_max: lim.rlim_max,
+    }))
 }
 
 #[cfg(target_os = "linux")]
 fn kernel_nofile_cap() -> Option<libc::rlim_t> {
-    std::fs::read_to_string("/proc/sys/fs/nr_open").ok()?.trim().parse().ok()
+    std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[cfg(target_os = "macos")]

@@ -26,19 +26,26 @@ pub(crate) enum Event {
 /// for the reaper) and then sends [`Event::Exited`]. It returns as soon as the
 /// child is gone, so joining it after the child exited is immediate.
 pub(crate) fn spawn_waiter(pid: libc::pid_t, events: Sender<Event>) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name("beltcheck-pty-wait".into()).spawn(move || {
-        loop {
-            // SAFETY: siginfo_t is plain data filled by waitid.
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            let rc = unsafe {
-                libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT)
-            };
-            if rc == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                break;
+    std::thread::Builder::new()
+        .name("beltcheck-pty-wait".into())
+        .spawn(move || {
+            loop {
+                // SAFETY: siginfo_t is plain data filled by waitid.
+                let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+                let rc = unsafe {
+                    libc::waitid(
+                        libc::P_PID,
+                        pid as libc::id_t,
+                        &mut info,
+                        libc::WEXITED | libc::WNOWAIT,
+                    )
+                };
+                if rc == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    break;
+                }
             }
-        }
-        let _ = events.send(Event::Exited);
-    })
+            let _ = events.send(Event::Exited);
+        })
 }
 
 /// The supervisor's view of the session.
@@ -71,7 +78,12 @@ pub(crate) enum Until {
 impl Supervisor {
     /// Waits for `until` or the deadline; a termination signal ends the wait
     /// only when `on_signal` says so (it is always recorded).
-    pub(crate) fn wait_until(&mut self, until: Until, deadline: Option<Instant>, on_signal: SignalWake) -> Wake {
+    pub(crate) fn wait_until(
+        &mut self,
+        until: Until,
+        deadline: Option<Instant>,
+        on_signal: SignalWake,
+    ) -> Wake {
         loop {
             let holds = match until {
                 Until::ChildExited => self.exited,
@@ -81,8 +93,13 @@ impl Supervisor {
                 return Wake::Done;
             }
             let event = match deadline {
-                None => self.events.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(d) => self.events.recv_timeout(d.saturating_duration_since(Instant::now())),
+                None => self
+                    .events
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+                Some(d) => self
+                    .events
+                    .recv_timeout(d.saturating_duration_since(Instant::now())),
             };
             match event {
                 Ok(Event::Exited) => self.exited = true,

@@ -16,7 +16,12 @@ impl Winsize {
     pub const DEFAULT: Winsize = Winsize { rows: 24, cols: 80 };
 
     pub(crate) fn to_raw(self) -> libc::winsize {
-        libc::winsize { ws_row: self.rows, ws_col: self.cols, ws_xpixel: 0, ws_ypixel: 0 }
+        libc::winsize {
+            ws_row: self.rows,
+            ws_col: self.cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }
     }
 }
 
