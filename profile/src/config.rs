@@ -123,15 +123,10 @@ pub enum Outbound {
     Proxy { proxy_port: u16 },
 }
 
-impl Default for OutboundMode {
-    fn default() -> Self {
-        OutboundMode::Deny
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutboundMode {
+    #[default]
     Deny,
     Allow,
 }

@@ -47,8 +47,11 @@ fn default_profile(#[values(Baseline::Strict, Baseline::Permissive)] baseline: B
     insta::assert_snapshot!(format!("default_{}", name(baseline)), p.sbpl);
 }
 
+/// Changes one option of a config.
+type Toggle = fn(&mut Config);
+
 /// Each option changed alone from the defaults.
-fn toggles() -> Vec<(&'static str, fn(&mut Config))> {
+fn toggles() -> Vec<(&'static str, Toggle)> {
     vec![
         ("nested_pty_off", |c| c.nested_pty = false),
         ("keychain_access_on", |c| c.keychain_access = true),
@@ -312,8 +315,10 @@ fn inline_refuses_unwritable_values(#[case] raw: &str, #[case] why: &str) {
 
 #[rstest]
 fn nul_is_refused_in_both_modes(#[values(ValueMode::Param, ValueMode::Inline)] mode: ValueMode) {
-    let mut c = Config::default();
-    c.unix_socket_connects = vec!["/tmp/a\0b".into()];
+    let c = Config {
+        unix_socket_connects: vec!["/tmp/a\0b".into()],
+        ..Config::default()
+    };
     let e = build(&c, &opts(mode)).unwrap_err();
     assert_eq!(e.key, "unix_socket_connects[0]");
     assert!(e.message.contains("NUL"), "{e}");
