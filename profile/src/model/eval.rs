@@ -393,12 +393,7 @@ impl<'a> Evaluator<'a> {
         };
         let frame = Frame::child(env);
         for b in bindings {
-            let Some([name, expr]) = b
-                .as_list()
-                .map(|l| l.get(..2))
-                .flatten()
-                .and_then(|s| <&[Node; 2]>::try_from(s).ok())
-            else {
+            let Some([name, expr, ..]) = b.as_list() else {
                 continue;
             };
             if let Some(name) = name.as_symbol() {

@@ -224,10 +224,7 @@ fn subpath(name: &str, value: Vec<u8>) -> Filter {
 
 fn socket_domain(args: &[Value]) -> Filter {
     let unix = match args {
-        [Value::Sym(s)] => match s.as_str() {
-            "AF_UNIX" | "AF_LOCAL" => true,
-            _ => false,
-        },
+        [Value::Sym(s)] => matches!(s.as_str(), "AF_UNIX" | "AF_LOCAL"),
         [Value::Int(n)] => *n == 1,
         _ => return Filter::Undecidable("socket-domain with an unexpected argument".into()),
     };
