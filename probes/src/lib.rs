@@ -16,6 +16,8 @@ pub mod cli;
 pub mod context;
 pub mod footprint;
 pub mod journal;
+#[cfg(target_os = "macos")]
+pub mod mach;
 pub mod names;
 pub mod outcome;
 pub mod probe;

@@ -102,7 +102,7 @@ fn sweep_invalidates_stale_keyring_keys() {
         "{summary}"
     );
     assert!(
-        key_usable(desc.to_str().unwrap()) == false,
+        !key_usable(desc.to_str().unwrap()),
         "stale key still usable"
     );
 }

@@ -106,6 +106,7 @@ const K_IOHID_PARAM_CONNECT_TYPE: u32 = 1;
 #[cfg(target_os = "macos")]
 fn param_client(ctx: &Ctx) -> Result<Success, Failure> {
     use crate::classify::{failure, RawCode};
+    use io_kit_sys::types::io_connect_t;
     use io_kit_sys::*;
 
     const STEP: &str = "IOServiceOpen(IOHIDParamUserClient)";
@@ -131,7 +132,7 @@ fn param_client(ctx: &Ctx) -> Result<Success, Failure> {
     let kr = unsafe {
         let kr = IOServiceOpen(
             service,
-            libc::mach_task_self(),
+            crate::mach::task_self(),
             K_IOHID_PARAM_CONNECT_TYPE,
             &mut connect,
         );

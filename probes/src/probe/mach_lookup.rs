@@ -17,10 +17,6 @@ pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
             service_name: *const libc::c_char,
             sp: *mut libc::mach_port_t,
         ) -> libc::kern_return_t;
-        fn mach_port_deallocate(
-            task: libc::mach_port_t,
-            name: libc::mach_port_t,
-        ) -> libc::kern_return_t;
     }
 
     let name = args.name.as_deref().unwrap_or_default();
@@ -32,8 +28,7 @@ pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
     if kr != 0 {
         return Err(failure("bootstrap_look_up", RawCode::Bootstrap(kr), name));
     }
-    // SAFETY: releases the send right we were given.
-    unsafe { mach_port_deallocate(libc::mach_task_self(), port) };
+    crate::mach::deallocate(port);
     allowed("bootstrap_look_up", format!("{name}: got a send right"))
 }
 

@@ -22,7 +22,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
     check("getrlimit", unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim)
     })?;
-    let (soft, hard) = (lim.rlim_cur as u64, lim.rlim_max as u64);
+    let (soft, hard): (u64, u64) = (lim.rlim_cur, lim.rlim_max);
     let limits = format!("soft={} hard={}", show(soft), show(hard));
     if soft > MAX_EXHAUST {
         return Err(Failure::plain(
@@ -84,7 +84,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
 }
 
 fn show(v: u64) -> String {
-    if v == libc::RLIM_INFINITY as u64 {
+    if v == libc::RLIM_INFINITY {
         "unlimited".to_string()
     } else {
         v.to_string()

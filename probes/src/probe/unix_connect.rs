@@ -9,7 +9,7 @@ use crate::outcome::{allowed, Outcome};
 use crate::sys::{check, last_failure, sockaddr_un, unix_socket, wait_readable};
 
 /// How long to wait for the peer's optional greeting byte.
-const GREETING_WAIT: Duration = Duration::from_millis(200);
+const GREETING_WAIT: Duration = Duration::from_millis(50);
 
 pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
     let path = args.path.as_deref().unwrap_or_default();
@@ -24,7 +24,7 @@ pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
     ctx.step("read-greeting");
     let wait = ctx.remaining().min(GREETING_WAIT);
     if !wait_readable("read-greeting", sock.0, wait)? {
-        return allowed("connect", "connected; peer sent nothing within 200 ms");
+        return allowed("connect", "connected; peer sent nothing within 50 ms");
     }
     let mut byte = [0u8; 1];
     // SAFETY: reads one byte into a valid buffer.
