@@ -85,24 +85,26 @@ fn missing_sysctl_is_error_enoent_and_a_traversal_is_einval() {
 }
 
 #[test]
-fn a_timeout_comes_back_as_error_timeout() {
-    // A peer that never writes and never closes; a 1 ms budget cannot
-    // cover the greeting wait, so the deadline or the empty wait decides.
+fn a_hanging_call_comes_back_as_error_timeout() {
+    // open(2) of a FIFO with no writer blocks forever: a real hang.
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("slow.sock");
-    let _listener = UnixListener::bind(&path).unwrap();
+    let fifo = dir.path().join("no-writer");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let started = std::time::Instant::now();
     let r = run(&[
-        "unix-connect",
+        "file-read",
         "--path",
-        path.to_str().unwrap(),
+        fifo.to_str().unwrap(),
         "--timeout-ms",
-        "1",
+        "200",
     ]);
-    // Either the body finished inside 1 ms (allowed, no greeting) or the
-    // supervisor gave up: both are legitimate, anything else is not.
-    match r.verdict {
-        Verdict::Allowed => assert_eq!(r.step, "connect"),
-        Verdict::Error => assert_eq!(r.detail, "timeout"),
-        other => panic!("unexpected {other:?}: {r:?}"),
-    }
+    let took = started.elapsed();
+    assert_verdict(&r, Verdict::Error);
+    assert_eq!(r.detail, "timeout");
+    assert_eq!(r.step, "open");
+    assert_eq!(r.errno, None);
+    assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
+    assert!(r.duration_us >= 200_000, "{r:?}");
 }
