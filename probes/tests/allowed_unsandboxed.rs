@@ -18,6 +18,7 @@ fn pty_round_trips_winsize_and_a_byte() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn sem_and_shm_are_allowed() {
     for name in ["sem", "shm"] {
         let r = run(&[name]);
@@ -27,6 +28,7 @@ fn sem_and_shm_are_allowed() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn keychain_uses_the_kernel_keyring_on_linux() {
     let r = run(&["keychain"]);
     assert_verdict(&r, Verdict::Allowed);
@@ -135,6 +137,7 @@ fn nofile_hits_emfile_exactly_at_the_soft_limit() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn sysctl_reads_proc_sys() {
     let r = run(&["sysctl", "--name", "kernel.ostype"]);
     assert_verdict(&r, Verdict::Allowed);

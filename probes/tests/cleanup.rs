@@ -1,4 +1,6 @@
 //! Probes leave nothing behind, and `--sweep` removes what crashed runs left.
+// Linux behaviour (keyring, /dev/shm, legacy_tiocsti); macOS is settled by the matrix.
+#![cfg(target_os = "linux")]
 
 mod common;
 

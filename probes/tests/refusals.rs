@@ -51,6 +51,7 @@ fn file_read_of_a_root_only_file_as_nobody_is_denied() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn hid_is_unsupported_without_input_devices() {
     let any_device = std::path::Path::new("/dev/uinput").exists()
         || std::path::Path::new("/dev/input").exists()
@@ -69,12 +70,14 @@ fn hid_is_unsupported_without_input_devices() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn mach_lookup_is_unsupported_on_linux() {
     let r = run(&["mach-lookup", "--name", "com.apple.SecurityServer"]);
     assert_verdict(&r, Verdict::Unsupported);
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn missing_sysctl_is_error_enoent_and_a_traversal_is_einval() {
     let r = run(&["sysctl", "--name", "kernel.no_such_knob_beltcheck"]);
     assert_verdict(&r, Verdict::Error);
