@@ -62,7 +62,7 @@ pub mod codes {
 
 /// The verdict for a raw failure code.
 ///
-/// Guarantees: EPERM and EACCES (and the listed Security/IOKit/bootstrap
+/// Guarantees: EPERM, EACCES and EROFS (and the listed Security/IOKit/bootstrap
 /// permission codes) are `Denied`; ENOSYS, ENODEV, EOPNOTSUPP, EAFNOSUPPORT,
 /// EPROTONOSUPPORT and the IOKit "no device / unsupported" codes are
 /// `Unsupported`; everything else is `Error`.
@@ -70,7 +70,10 @@ pub fn verdict(code: RawCode) -> Verdict {
     use codes::*;
     match code {
         RawCode::Errno(e) => match e {
-            libc::EPERM | libc::EACCES => Verdict::Denied,
+            // EROFS: a read-only view is how a sandbox (the Linux backend's
+            // read-only bind of /) refuses writes; the matrix's control run
+            // shows the path is writable unsandboxed, so inside it is a refusal.
+            libc::EPERM | libc::EACCES | libc::EROFS => Verdict::Denied,
             libc::ENOSYS
             | libc::ENODEV
             | libc::EOPNOTSUPP
@@ -157,6 +160,11 @@ mod tests {
     fn permission_errnos_are_denied() {
         assert_eq!(verdict(RawCode::Errno(libc::EPERM)), Verdict::Denied);
         assert_eq!(verdict(RawCode::Errno(libc::EACCES)), Verdict::Denied);
+    }
+
+    #[test]
+    fn read_only_filesystem_is_denied() {
+        assert_eq!(verdict(RawCode::Errno(libc::EROFS)), Verdict::Denied);
     }
 
     #[test]
