@@ -149,9 +149,11 @@ impl Prefix {
     }
 }
 
-/// An open list or prefix on the explicit parse stack.
+/// An open list or prefix on the explicit parse stack. A list's items are
+/// the tail of the shared item buffer from the index it records, so building
+/// a list costs one exact-size allocation instead of repeated growth.
 enum Frame {
-    List(Mark, Vec<Node>),
+    List(Mark, usize),
     Prefix(Mark, Prefix),
 }
 
@@ -210,13 +212,14 @@ impl<'a> Reader<'a> {
     }
 
     fn read_all(mut self) -> Result<Vec<Node>, ReadError> {
-        let mut top = Vec::new();
+        // Top-level data, then the items of every open list, innermost last.
+        let mut items: Vec<Node> = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
         loop {
             self.skip_atmosphere()?;
             let Some(&b) = self.src.get(self.pos) else {
                 return match stack.pop() {
-                    None => Ok(top),
+                    None => Ok(items),
                     Some(Frame::List(m, _)) => {
                         Err(m.error("unterminated list: this `(` is never closed"))
                     }
@@ -229,11 +232,11 @@ impl<'a> Reader<'a> {
             let node = match b {
                 b'(' => {
                     self.check_depth(&stack)?;
-                    stack.push(Frame::List(self.mark(), Vec::new()));
+                    stack.push(Frame::List(self.mark(), items.len()));
                     self.pos += 1;
                     continue;
                 }
-                b')' => self.close_list(&mut stack)?,
+                b')' => self.close_list(&mut stack, &mut items)?,
                 b'\'' | b'`' | b',' => {
                     self.check_depth(&stack)?;
                     let mark = self.mark();
@@ -245,7 +248,7 @@ impl<'a> Reader<'a> {
                 b'#' => self.read_sharp()?,
                 _ => self.read_atom()?,
             };
-            emit(node, &mut stack, &mut top);
+            emit(node, &mut stack, &mut items);
         }
     }
 
@@ -269,17 +272,22 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn close_list(&mut self, stack: &mut Vec<Frame>) -> Result<Node, ReadError> {
+    fn close_list(
+        &mut self,
+        stack: &mut Vec<Frame>,
+        items: &mut Vec<Node>,
+    ) -> Result<Node, ReadError> {
         match stack.pop() {
             None => Err(self.error_here("unexpected `)` with no open list")),
             Some(Frame::Prefix(m, p)) => Err(m.error(format!(
                 "`{}` is followed by `)` instead of a datum",
                 p.spelling()
             ))),
-            Some(Frame::List(m, items)) => {
+            Some(Frame::List(m, first)) => {
                 self.pos += 1;
+                let children: Vec<Node> = items.drain(first..).collect();
                 Ok(Node {
-                    kind: NodeKind::List(items),
+                    kind: NodeKind::List(children),
                     span: m.span_to(self.pos),
                 })
             }
@@ -543,26 +551,15 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Pops finished prefixes off the stack, wrapping `node`, then stores it in
-/// the innermost open list (or at top level).
-fn emit(mut node: Node, stack: &mut Vec<Frame>, top: &mut Vec<Node>) {
-    loop {
-        match stack.last_mut() {
-            None => {
-                top.push(node);
-                return;
-            }
-            Some(Frame::List(_, items)) => {
-                items.push(node);
-                return;
-            }
-            Some(Frame::Prefix(..)) => {
-                if let Some(Frame::Prefix(mark, prefix)) = stack.pop() {
-                    node = prefix.wrap(mark, node);
-                }
-            }
+/// Pops finished prefixes off the stack, wrapping `node`, then appends it
+/// to the item buffer: to the innermost open list, or the top level.
+fn emit(mut node: Node, stack: &mut Vec<Frame>, items: &mut Vec<Node>) {
+    while let Some(Frame::Prefix(..)) = stack.last() {
+        if let Some(Frame::Prefix(mark, prefix)) = stack.pop() {
+            node = prefix.wrap(mark, node);
         }
     }
+    items.push(node);
 }
 
 /// Length of the UTF-8 sequence starting with `b` (1 for ASCII and for
