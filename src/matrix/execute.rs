@@ -99,11 +99,15 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-/// A config ready to run: its profile built once, its model compiled once.
+/// A config ready to run: its profile built once, and the model's verdict
+/// for every probe. The compiled model is dropped right after, so at most
+/// `jobs` of them are alive at a time (they are the harness's biggest
+/// allocation).
 struct Prepared {
     config: Config,
     profile: Result<Profile, String>,
-    model: Result<CompiledModel, String>,
+    /// One per probe, in plan order.
+    models: Vec<ModelOutcome>,
 }
 
 /// Runs every cell of `plan`.
@@ -119,8 +123,19 @@ pub fn run(
     let env = DimensionEnv {
         unix_socket: fixtures.unix_socket().to_string_lossy().into_owned(),
     };
+    let home = profile::path::HostEnv::current()
+        .home
+        .unwrap_or_else(|| "/".into());
+    let contexts: Vec<ProbeContext> = plan
+        .probes
+        .iter()
+        .map(|p| ProbeContext {
+            args: p.args.iter().map(|a| fixtures.expand(a)).collect(),
+            home: home.clone(),
+        })
+        .collect();
     let prepared = par_map(jobs, plan.assignments.len(), |c| {
-        prepare(&plan.assignments[c], source, &env)
+        prepare(&plan.assignments[c], source, &env, plan, &contexts)
     });
     let none = BackendHandle::resolve(Backend::None);
     let controls = par_map(jobs, plan.probes.len(), |p| {
@@ -155,9 +170,6 @@ pub fn run(
         opts,
         prepared: &prepared,
         controls: &controls,
-        home: profile::path::HostEnv::current()
-            .home
-            .unwrap_or_else(|| "/".into()),
     };
     // One denial log for the whole run (macOS): a `log stream` per cell
     // would cost more than the cells.
@@ -185,7 +197,13 @@ pub fn run(
     }
 }
 
-fn prepare(bits: &[bool], source: &ProfileSource, env: &DimensionEnv) -> Prepared {
+fn prepare(
+    bits: &[bool],
+    source: &ProfileSource,
+    env: &DimensionEnv,
+    plan: &Plan,
+    contexts: &[ProbeContext],
+) -> Prepared {
     let (config, profile) = match source {
         ProfileSource::Builtin { base } => {
             let config = dimension::config_for(base, bits, env);
@@ -214,14 +232,27 @@ fn prepare(bits: &[bool], source: &ProfileSource, env: &DimensionEnv) -> Prepare
             )
         }
     };
-    let model = match &profile {
+    let model: Result<CompiledModel, String> = match &profile {
         Ok(p) => adapter::compile_model(p),
         Err(e) => Err(e.clone()),
     };
+    let models = plan
+        .probes
+        .iter()
+        .zip(contexts)
+        .map(|(spec, ctx)| match &model {
+            Ok(m) => adapter::model_verdict(m, &spec.name, ctx),
+            Err(e) => ModelOutcome {
+                decision: None,
+                rule: None,
+                reason: e.clone(),
+            },
+        })
+        .collect();
     Prepared {
         config,
         profile,
-        model,
+        models,
     }
 }
 
@@ -233,7 +264,6 @@ struct RunCtx<'a> {
     opts: &'a Options,
     prepared: &'a [Prepared],
     controls: &'a [Control],
-    home: String,
 }
 
 impl RunCtx<'_> {
@@ -242,14 +272,7 @@ impl RunCtx<'_> {
         let prepared = &self.prepared[index.config];
         let expected = Access::from_allowed(self.plan.expected(index));
         let args: Vec<String> = spec.args.iter().map(|a| self.fixtures.expand(a)).collect();
-        let model = match &prepared.model {
-            Ok(m) => adapter::model_verdict(m, &spec.name, &self.probe_context(&args)),
-            Err(e) => ModelOutcome {
-                decision: None,
-                rule: None,
-                reason: e.clone(),
-            },
-        };
+        let model = prepared.models[index.probe].clone();
         let meaningless = self.meaningless(index);
         let (observation, pid) = self.observe(index, prepared, &args, meaningless.is_some());
         let (status, reason) = match &prepared.profile {
@@ -270,13 +293,6 @@ impl RunCtx<'_> {
             status,
             reason,
             pid,
-        }
-    }
-
-    fn probe_context(&self, args: &[String]) -> ProbeContext {
-        ProbeContext {
-            args: args.to_vec(),
-            home: self.home.clone(),
         }
     }
 
