@@ -168,11 +168,22 @@ struct Reader<'a> {
     line_cont: usize,
 }
 
+/// Bytes that end a token: whitespace, `(`, `)`, `"`, `;`. A table, because
+/// token scanning is the reader's innermost loop.
+static DELIMITER: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    let set = b" \t\n\r\x0b\x0c()\";";
+    while i < set.len() {
+        table[set[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+#[inline]
 fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'(' | b')' | b'"' | b';'
-    )
+    DELIMITER[usize::from(b)]
 }
 
 impl<'a> Reader<'a> {
@@ -432,9 +443,13 @@ impl<'a> Reader<'a> {
                     .take(4)
                     .take_while(|&c| c != '"')
                     .collect();
+                let shown = if shown.chars().any(char::is_control) {
+                    shown.escape_debug().to_string()
+                } else {
+                    shown
+                };
                 Err(at.error(format!(
-                    "bad escape `{}`: `\\x` needs exactly two hex digits",
-                    shown.escape_debug()
+                    "bad escape `{shown}`: `\\x` needs exactly two hex digits"
                 )))
             }
         }

@@ -54,3 +54,45 @@ fn check_one(file: &PathBuf) -> Result<(), String> {
         .map(|_| ())
         .map_err(|e| format!("{shown}:{}:{}: {}", e.line, e.col, e.message))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_one;
+    use std::path::PathBuf;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.sb");
+        std::fs::write(&path, bytes).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn good_file_passes() {
+        let (_dir, path) = file_with(b"(version 1)\n(deny default)\n");
+        assert_eq!(check_one(&path), Ok(()));
+    }
+
+    #[test]
+    fn failure_is_file_line_col_message() {
+        let (_dir, path) = file_with(b"(version 1)\n(allow file-read* (literal \"/a\\xZZ\"))\n");
+        let msg = check_one(&path).unwrap_err();
+        assert_eq!(
+            msg,
+            format!(
+                "{}:2:31: bad escape `\\xZZ`: `\\x` needs exactly two hex digits",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn unreadable_file_is_named() {
+        let path = PathBuf::from("/nonexistent/beltcheck/p.sb");
+        let msg = check_one(&path).unwrap_err();
+        assert!(
+            msg.starts_with("/nonexistent/beltcheck/p.sb: cannot read:"),
+            "{msg}"
+        );
+    }
+}
