@@ -53,7 +53,7 @@ fn builtin_matrix_has_no_failed_cell() {
     keep(&r, "matrix-host");
     assert_eq!(r.cells.len(), 128 * r.probes.len());
     assert!(
-        r.failed() == false,
+        !r.failed(),
         "{} failed cells:\n{}",
         r.summary.fail,
         failures(&r)

@@ -93,6 +93,35 @@ pub fn config_for(base: &Config, bits: &[bool], env: &DimensionEnv) -> Config {
     config
 }
 
+/// A known gap of a backend: for `probe`, in the configs where `when` (an
+/// `allowed_when`-style expression) holds, the backend cannot enforce what
+/// the spec says, so an observation there is inconclusive with `reason`.
+pub struct Limitation {
+    pub backend: Backend,
+    pub probe: &'static str,
+    pub when: &'static str,
+    pub reason: &'static str,
+}
+
+/// The known backend gaps (each one also documented in docs/matrix.md).
+pub const LIMITATIONS: &[Limitation] = &[Limitation {
+    backend: Backend::Linux,
+    probe: "shm",
+    when: "posix_ipc.semaphores",
+    reason: "the linux backend grants semaphores with a writable /dev/shm, which shm_open shares",
+}];
+
+/// The reason an observation of `probe` on `backend` under `bits` says
+/// nothing, if a known limitation covers it.
+pub fn limitation(backend: Backend, probe: &str, bits: &[bool]) -> Option<&'static str> {
+    let names: Vec<String> = builtin_names().iter().map(|s| s.to_string()).collect();
+    LIMITATIONS
+        .iter()
+        .filter(|l| l.backend == backend && l.probe == probe)
+        .find(|l| super::expect::compile(l.when, &names).is_ok_and(|e| e.eval(bits)))
+        .map(|l| l.reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,33 +164,4 @@ mod tests {
         assert_eq!(all.unix_socket_connects, vec!["/tmp/x.sock".to_string()]);
         assert_eq!(all.network.outbound, Outbound::Mode(OutboundMode::Allow));
     }
-}
-
-/// A known gap of a backend: for `probe`, in the configs where `when` (an
-/// `allowed_when`-style expression) holds, the backend cannot enforce what
-/// the spec says, so an observation there is inconclusive with `reason`.
-pub struct Limitation {
-    pub backend: Backend,
-    pub probe: &'static str,
-    pub when: &'static str,
-    pub reason: &'static str,
-}
-
-/// The known backend gaps (each one also documented in docs/matrix.md).
-pub const LIMITATIONS: &[Limitation] = &[Limitation {
-    backend: Backend::Linux,
-    probe: "shm",
-    when: "posix_ipc.semaphores",
-    reason: "the linux backend grants semaphores with a writable /dev/shm, which shm_open shares",
-}];
-
-/// The reason an observation of `probe` on `backend` under `bits` says
-/// nothing, if a known limitation covers it.
-pub fn limitation(backend: Backend, probe: &str, bits: &[bool]) -> Option<&'static str> {
-    let names: Vec<String> = builtin_names().iter().map(|s| s.to_string()).collect();
-    LIMITATIONS
-        .iter()
-        .filter(|l| l.backend == backend && l.probe == probe)
-        .find(|l| super::expect::compile(l.when, &names).is_ok_and(|e| e.eval(bits)))
-        .map(|l| l.reason)
 }
