@@ -89,9 +89,14 @@ fn output_is_captured_byte_exact_and_complete() {
 
 #[test]
 fn child_has_empty_mask_default_dispositions_and_owns_its_tty() {
-    // Block signals in this thread: std's spawn would pass them on.
-    // SAFETY: manipulating this thread's own mask.
+    // Block signals in this thread, and ignore two in the whole process (a
+    // harmless change for the other tests here): ignored dispositions
+    // survive exec unless the runner resets them. (Current std already
+    // empties the mask in its children; the runner does it regardless.)
+    // SAFETY: manipulating this thread's own mask and two dispositions.
     unsafe {
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        libc::signal(libc::SIGWINCH, libc::SIG_IGN);
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         for s in [
@@ -108,12 +113,14 @@ fn child_has_empty_mask_default_dispositions_and_owns_its_tty() {
             0
         );
     }
-    let out = run(
-        "cat /proc/$$/status; echo STAT; cat /proc/$$/stat",
-        &SessionOptions::detached(),
-    );
+    // The child itself reads its own /proc entries (no shell in between).
+    let cat = CommandSpec {
+        program: "/bin/cat".into(),
+        args: vec!["/proc/self/status".into(), "/proc/self/stat".into()],
+    };
+    let out = pty::run(&cat, &SessionOptions::detached()).unwrap();
     let t = text(&out);
-    let (status, stat) = t.split_once("STAT\n").expect("both files printed");
+    let (status, stat) = t.trim_end().rsplit_once('\n').expect("both files printed");
     let fields = status_fields(status);
     assert_eq!(fields["SigBlk"], "0000000000000000", "child signal mask");
     // Rust ignores SIGPIPE in this process; none of these may stay ignored.
