@@ -18,6 +18,8 @@ use crate::config::{Config, ConfigError, Outbound, OutboundMode};
 use crate::path::{normalise, HostEnv, Templates};
 use serde::{Deserialize, Serialize};
 
+/// Linux `AF_UNIX`.
+pub const LINUX_AF_UNIX: u64 = 1;
 /// Linux `AF_INET`.
 pub const LINUX_AF_INET: u64 = 2;
 /// Linux `AF_INET6`.
@@ -100,8 +102,11 @@ pub enum PtyAccess {
 pub enum NetworkMode {
     /// The host's network namespace.
     Shared,
-    /// A new network namespace (loopback only) and `socket(AF_INET*)`
-    /// refused by seccomp.
+    /// seccomp refuses `socket(2)` for every address family but `AF_UNIX`,
+    /// and `io_uring_setup(2)` (io_uring can create sockets without the
+    /// `socket` syscall). The launcher adds a network namespace only where
+    /// Landlock cannot scope abstract unix sockets (ABI < 6): those are
+    /// per network namespace and would otherwise reach the host's.
     Isolated,
     /// The host's network, with Landlock allowing TCP `connect` only to this
     /// port (needs Landlock ABI >= 4). The address is not restricted.
@@ -116,6 +121,8 @@ pub enum SeccompDeny {
     Syscall { name: String },
     /// `socket(domain, ...)` for this domain.
     SocketDomain { domain: u64 },
+    /// `socket(domain, ...)` for every domain not listed.
+    SocketDomainsExcept { allowed: Vec<u64> },
     /// `ioctl(fd, request, ...)` for this request (low 32 bits compared).
     Ioctl { request: u64 },
 }
@@ -248,6 +255,27 @@ impl LinuxPolicy {
         covered && !self.binds().any(|bind| is_beneath(path, bind))
     }
 
+    /// Why a `connect(2)` to the unix socket at `path` would not show this
+    /// config's `unix_socket_connects`, if it would not: the socket is not
+    /// listed, yet lies outside every private mount (`/tmp`, `/dev/shm`,
+    /// `/dev`), so the view still shows it and the connect succeeds. Cells
+    /// probing such a socket are inconclusive on Linux, never a pass.
+    /// `None`: listed sockets are bound in (reachable, as configured) and
+    /// unlisted ones under a private mount are hidden (`ENOENT`).
+    /// `path` must be absolute and normalised (as [`normalise`] returns).
+    pub fn socket_limitation(&self, path: &str) -> Option<String> {
+        let listed = self.socket_binds.iter().any(|s| is_beneath(path, s));
+        if listed || self.hides(path) {
+            return None;
+        }
+        Some(format!(
+            "unix socket {path} is not listed but stays reachable: only sockets under \
+             /tmp, /dev/shm and /dev are hidden by the view, and Landlock refuses \
+             connect(2) by path only from ABI 9 (LANDLOCK_ACCESS_FS_RESOLVE_UNIX), \
+             which this backend does not use yet"
+        ))
+    }
+
     /// Every path bound back into the view (ro, rw, sockets; device patterns
     /// are left out since they name no single path).
     fn binds(&self) -> impl Iterator<Item = &str> {
@@ -323,11 +351,15 @@ fn seccomp_rules(config: &Config, network: NetworkMode) -> Vec<SeccompDeny> {
         }
     }
     if network == NetworkMode::Isolated {
-        rules.push(SeccompDeny::SocketDomain {
-            domain: LINUX_AF_INET,
+        // An allow-list, not AF_INET/AF_INET6 alone: other families reach
+        // the network too (AF_SMC falls back to TCP, AF_RDS and AF_RXRPC
+        // ride on TCP/UDP, AF_VSOCK talks to the hypervisor's host), and
+        // netlink would show the host's interfaces and routes.
+        rules.push(SeccompDeny::SocketDomainsExcept {
+            allowed: vec![LINUX_AF_UNIX],
         });
-        rules.push(SeccompDeny::SocketDomain {
-            domain: LINUX_AF_INET6,
+        rules.push(SeccompDeny::Syscall {
+            name: "io_uring_setup".into(),
         });
     }
     rules
@@ -398,11 +430,11 @@ mod tests {
             SeccompDeny::Syscall {
                 name: "keyctl".into(),
             },
-            SeccompDeny::SocketDomain {
-                domain: LINUX_AF_INET,
+            SeccompDeny::SocketDomainsExcept {
+                allowed: vec![LINUX_AF_UNIX],
             },
-            SeccompDeny::SocketDomain {
-                domain: LINUX_AF_INET6,
+            SeccompDeny::Syscall {
+                name: "io_uring_setup".into(),
             },
         ] {
             assert!(p.seccomp_deny.contains(&rule), "missing {rule:?}");
@@ -477,6 +509,26 @@ mod tests {
         assert!(!p.hides("/tmpx/a.sock"));
         assert!(!p.hides("/run/a.sock"));
         assert!(p.hides("/dev/input/event0"));
+    }
+
+    #[test]
+    fn socket_limitation_only_for_unlisted_reachable_sockets() {
+        let c = Config {
+            unix_socket_connects: vec!["/tmp/ok.sock".into(), "/run/ok.sock".into()],
+            ..Config::default()
+        };
+        let p = compile(&c);
+        assert_eq!(p.socket_limitation("/tmp/ok.sock"), None);
+        assert_eq!(p.socket_limitation("/run/ok.sock"), None);
+        assert_eq!(p.socket_limitation("/tmp/other.sock"), None);
+        let reason = p.socket_limitation("/run/other.sock").expect("reachable");
+        assert!(reason.contains("/run/other.sock") && reason.contains("ABI 9"));
+        // A read_only bind re-exposes a hidden directory, sockets included.
+        let mut c = Config::default();
+        c.filesystem.read_only = vec!["/tmp/shared".into()];
+        assert!(compile(&c)
+            .socket_limitation("/tmp/shared/s.sock")
+            .is_some());
     }
 
     #[test]

@@ -309,15 +309,21 @@ mod imp {
             "request_key" => libc::SYS_request_key,
             "socket" => libc::SYS_socket,
             "ioctl" => libc::SYS_ioctl,
+            "io_uring_setup" => libc::SYS_io_uring_setup,
             other => return Err(err(format!("seccomp: unknown syscall name {other:?}"))),
         })
     }
 
-    fn arg_equals(index: u8, value: u64) -> Result<SeccompRule, StageError> {
+    /// A rule matching when argument `index` (low 32 bits) compares `op`
+    /// to every one of `values` (the conditions of a rule are ANDed).
+    fn arg_rule(index: u8, op: SeccompCmpOp, values: &[u64]) -> Result<SeccompRule, StageError> {
         let se = |e: seccompiler::BackendError| err(format!("seccomp: {e}"));
-        let cond = SeccompCondition::new(index, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value)
+        let conds = values
+            .iter()
+            .map(|v| SeccompCondition::new(index, SeccompCmpArgLen::Dword, op.clone(), *v))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(se)?;
-        SeccompRule::new(vec![cond]).map_err(se)
+        SeccompRule::new(conds).map_err(se)
     }
 
     pub(super) fn apply_seccomp(deny: &[SeccompDeny]) -> Result<usize, StageError> {
@@ -334,11 +340,19 @@ mod imp {
                 SeccompDeny::SocketDomain { domain } => rules
                     .entry(libc::SYS_socket)
                     .or_default()
-                    .push(arg_equals(0, *domain)?),
+                    .push(arg_rule(0, SeccompCmpOp::Eq, &[*domain])?),
+                // No allowed domain: the whole syscall.
+                SeccompDeny::SocketDomainsExcept { allowed } if allowed.is_empty() => {
+                    whole.push(libc::SYS_socket)
+                }
+                SeccompDeny::SocketDomainsExcept { allowed } => rules
+                    .entry(libc::SYS_socket)
+                    .or_default()
+                    .push(arg_rule(0, SeccompCmpOp::Ne, allowed)?),
                 SeccompDeny::Ioctl { request } => rules
                     .entry(libc::SYS_ioctl)
                     .or_default()
-                    .push(arg_equals(1, *request)?),
+                    .push(arg_rule(1, SeccompCmpOp::Eq, &[*request])?),
             }
         }
         for nr in whole {

@@ -398,6 +398,52 @@ fn outbound_deny_refuses_inet_sockets_with_eperm() {
 }
 
 #[test]
+fn outbound_deny_refuses_every_family_but_unix() {
+    // AF_NETLINK, AF_PACKET, AF_SMC (falls back to TCP), AF_VSOCK: the
+    // seccomp allow-list refuses them all before the kernel looks at type
+    // or protocol.
+    for family in ["16", "17", "43", "40"] {
+        assert_eq!(perl(&config(), INET, &[family]), EPERM, "family {family}");
+    }
+}
+
+/// io_uring_setup: the same number on x86_64 and aarch64.
+const SYS_IO_URING_SETUP: u32 = 425;
+
+#[test]
+fn outbound_deny_refuses_io_uring() {
+    // io_uring's IORING_OP_SOCKET would create sockets without socket(2).
+    let code = format!(
+        r#"my $p = "\0" x 120; my $r = syscall({SYS_IO_URING_SETUP}, 1, $p); print($r >= 0 ? "ok" : 0+$!)"#
+    );
+    assert_eq!(perl(&config(), &code, &[]), EPERM);
+}
+
+#[test]
+fn host_abstract_sockets_are_unreachable_without_a_network_namespace() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("beltcheck-linux-test-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let _l = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    let code = r#"socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
+        print(connect($s, pack_sockaddr_un("\0" . $ARGV[0])) ? "ok" : 0+$!)"#;
+    // Landlock's abstract-socket scope (ABI >= 6) refuses it, in both modes.
+    assert_eq!(perl(&config(), code, &[&name]), EPERM);
+    let mut allow = config();
+    allow.network.outbound = Outbound::Mode(OutboundMode::Allow);
+    assert_eq!(perl(&allow, code, &[&name]), EPERM);
+}
+
+#[test]
+fn proc_is_the_hosts_readable_and_not_writable() {
+    // /proc comes with the read-only root (no fresh procfs): the mount
+    // refuses the write before Landlock would.
+    let code = r#"open(my $r, "<", "/proc/self/status") or do { print "read:", 0+$!; exit };
+        print(open(my $w, ">", "/proc/self/oom_score_adj") ? "writable" : "write:" . (0+$!))"#;
+    assert_eq!(perl(&config(), code, &[]), format!("write:{EROFS}"));
+}
+
+#[test]
 fn outbound_allow_shares_the_network() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();

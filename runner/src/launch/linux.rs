@@ -14,6 +14,7 @@
 //! `--unshare-pid` either: in a new pid namespace the pty's foreground
 //! process group is invisible (`tcgetpgrp` reads 0); Landlock's signal scope
 //! keeps the workload from signalling processes outside the sandbox.
+//! No network namespace unless it closes a hole (see [`NetNamespace`]).
 
 use super::{
     Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox,
@@ -35,6 +36,36 @@ pub const STAGE_NAME: &str = "beltcheck-stage";
 
 /// The Landlock ABI that restricts TCP ports (`network.outbound` proxy mode).
 const LANDLOCK_NET_ABI: i32 = 4;
+
+/// The Landlock ABI that scopes abstract unix sockets and signals.
+const LANDLOCK_SCOPE_ABI: i32 = 6;
+
+/// Whether the view gets a network namespace of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetNamespace {
+    /// The host's: seccomp alone keeps an isolated workload off the network.
+    Host,
+    /// A new one (`--unshare-net`, loopback only).
+    Private,
+}
+
+impl NetNamespace {
+    /// Private only when outbound is denied and Landlock cannot scope
+    /// abstract unix sockets (ABI < 6, or none): those live per network
+    /// namespace, and without the scope the host's (D-Bus, X11,
+    /// containerd) would be reachable. Otherwise seccomp's socket family
+    /// allow-list (only `AF_UNIX`) plus the io_uring refusal is the whole
+    /// rule, and the namespace, the largest single cost of a cell's setup,
+    /// is skipped.
+    pub fn for_policy(policy: &LinuxPolicy, landlock_abi: Option<i32>) -> NetNamespace {
+        let scoped = landlock_abi.is_some_and(|abi| abi >= LANDLOCK_SCOPE_ABI);
+        if policy.network == NetworkMode::Isolated && !scoped {
+            NetNamespace::Private
+        } else {
+            NetNamespace::Host
+        }
+    }
+}
 
 /// Launches workloads under bubblewrap + Landlock + seccomp.
 #[derive(Debug, Default)]
@@ -98,6 +129,7 @@ impl LinuxLauncher {
     pub fn bwrap_args(
         &self,
         policy: &LinuxPolicy,
+        netns: NetNamespace,
         stage: &Path,
         cmd: &CommandSpec,
     ) -> Vec<OsString> {
@@ -109,11 +141,15 @@ impl LinuxLauncher {
             "--cap-drop",
             "ALL",
         ]);
-        a.push(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
+        // No `--proc`: /proc comes with the read-only root. Without a pid
+        // namespace a fresh procfs shows the same processes, Landlock refuses
+        // writes beneath /proc either way (EACCES measured with a fresh
+        // one), and the host's masks over /proc stay in place.
+        a.push(["--ro-bind", "/", "/", "--dev", "/dev"]);
         for hidden in &policy.hidden {
             a.push(["--tmpfs", hidden]);
         }
-        if policy.network == NetworkMode::Isolated {
+        if netns == NetNamespace::Private {
             a.push(["--unshare-net"]);
         }
         for (flag, path) in binds(policy) {
@@ -193,6 +229,7 @@ impl Launcher for LinuxLauncher {
                 });
             }
         }
+        let netns = NetNamespace::for_policy(&policy, stage::landlock_abi().ok());
         let unavailable = |reason| LaunchError::Unavailable { reason };
         let bwrap = self.bwrap_path().map_err(unavailable)?;
         let stage = self.stage_path().map_err(unavailable)?;
@@ -202,7 +239,7 @@ impl Launcher for LinuxLauncher {
         Ok(Prepared {
             command: CommandSpec {
                 program: bwrap,
-                args: self.bwrap_args(&policy, &stage, cmd),
+                args: self.bwrap_args(&policy, netns, &stage, cmd),
             },
             env: vec![(stage::POLICY_ENV.into(), json.into())],
             keep_alive: Vec::new(),
@@ -400,23 +437,35 @@ mod tests {
     use super::*;
     use profile::Config;
 
-    fn args_for(config: &Config) -> Vec<String> {
+    fn args_for(config: &Config, landlock_abi: Option<i32>) -> Vec<String> {
         let policy = LinuxPolicy::compile(config, &HostEnv::current()).unwrap();
+        let netns = NetNamespace::for_policy(&policy, landlock_abi);
         let cmd = CommandSpec {
             program: "/bin/true".into(),
             args: vec!["x".into()],
         };
         LinuxLauncher::new()
-            .bwrap_args(&policy, Path::new("/opt/stage"), &cmd)
+            .bwrap_args(&policy, netns, Path::new("/opt/stage"), &cmd)
             .into_iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect()
     }
 
     #[test]
-    fn default_config_isolates_network_and_never_new_session() {
-        let a = args_for(&Config::default());
-        assert!(a.contains(&"--unshare-net".to_string()));
+    fn network_namespace_only_without_landlock_scopes() {
+        let net = "--unshare-net".to_string();
+        assert!(!args_for(&Config::default(), Some(6)).contains(&net));
+        assert!(args_for(&Config::default(), Some(5)).contains(&net));
+        assert!(args_for(&Config::default(), None).contains(&net));
+        let mut allow = Config::default();
+        allow.network.outbound =
+            profile::config::Outbound::Mode(profile::config::OutboundMode::Allow);
+        assert!(!args_for(&allow, None).contains(&net));
+    }
+
+    #[test]
+    fn default_config_never_new_session() {
+        let a = args_for(&Config::default(), Some(7));
         assert!(!a.contains(&"--new-session".to_string()));
         assert!(!a.contains(&"--unshare-pid".to_string()));
         let tail: Vec<&str> = a.iter().rev().take(5).rev().map(String::as_str).collect();
@@ -432,7 +481,7 @@ mod tests {
             unix_socket_connects: vec!["/tmp/s.sock".into()],
             ..Config::default()
         };
-        let a = args_for(&c);
+        let a = args_for(&c, Some(7));
         let tmpfs = a.windows(2).position(|w| w == ["--tmpfs", "/tmp"]).unwrap();
         let bind = a.iter().position(|x| x == "/tmp/s.sock").unwrap();
         assert!(bind > tmpfs);
