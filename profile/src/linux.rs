@@ -203,14 +203,14 @@ impl LinuxPolicy {
             ro_binds: read_only,
             rw_binds: read_write,
             hidden: PRIVATE_TMPFS.iter().map(|p| p.to_string()).collect(),
-            socket_binds: sockets,
+            socket_binds: sockets.clone(),
             device_binds,
             dev_shm,
             pty,
             network,
             seccomp_deny: seccomp_rules(config, network),
             landlock,
-            unenforced: limitations(config),
+            unenforced: limitations(config, &sockets_outside_private_mounts(&sockets)),
         })
     }
 
@@ -365,8 +365,34 @@ fn seccomp_rules(config: &Config, network: NetworkMode) -> Vec<SeccompDeny> {
     rules
 }
 
-fn limitations(config: &Config) -> Vec<Limitation> {
+/// Listed socket paths the view would show anyway (not under a private
+/// mount): listing them changes nothing.
+fn sockets_outside_private_mounts(sockets: &[String]) -> Vec<String> {
+    sockets
+        .iter()
+        .filter(|s| {
+            !PRIVATE_TMPFS
+                .iter()
+                .chain(std::iter::once(&FRESH_DEV))
+                .any(|root| is_beneath(s, root))
+        })
+        .cloned()
+        .collect()
+}
+
+fn limitations(config: &Config, reachable_sockets: &[String]) -> Vec<Limitation> {
     let mut out = Vec::new();
+    if !reachable_sockets.is_empty() {
+        out.push(Limitation {
+            key: "unix_socket_connects".into(),
+            reason: format!(
+                "{} outside /tmp, /dev/shm and /dev: reachable whether listed or not \
+                 (Landlock refuses connect(2) by path only from ABI 9); see \
+                 LinuxPolicy::socket_limitation",
+                reachable_sockets.join(", ")
+            ),
+        });
+    }
     let ipc = &config.posix_ipc;
     let shm_reason = "sem_open and shm_open both create files directly in /dev/shm \
         (sem.NAME vs NAME); Landlock grants per directory and seccomp cannot see \
@@ -523,6 +549,14 @@ mod tests {
         assert_eq!(p.socket_limitation("/tmp/other.sock"), None);
         let reason = p.socket_limitation("/run/other.sock").expect("reachable");
         assert!(reason.contains("/run/other.sock") && reason.contains("ABI 9"));
+        assert!(p
+            .limitation("unix_socket_connects")
+            .is_some_and(|r| r.contains("/run/ok.sock") && !r.contains("/tmp/ok.sock")));
+        let under_tmp = Config {
+            unix_socket_connects: vec!["/tmp/ok.sock".into()],
+            ..Config::default()
+        };
+        assert_eq!(compile(&under_tmp).limitation("unix_socket_connects"), None);
         // A read_only bind re-exposes a hidden directory, sockets included.
         let mut c = Config::default();
         c.filesystem.read_only = vec!["/tmp/shared".into()];
