@@ -56,5 +56,8 @@ fn profile_build_seeds_cover_valid_and_invalid_configs() {
             Err(_) => invalid += 1,
         }
     }
-    assert!(valid >= 5 && invalid >= 3, "valid {valid}, invalid {invalid}");
+    assert!(
+        valid >= 5 && invalid >= 3,
+        "valid {valid}, invalid {invalid}"
+    );
 }
