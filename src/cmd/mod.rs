@@ -19,12 +19,18 @@ pub struct CliError {
 impl CliError {
     /// Bad input from the user (exit 2 for usage, per the contract).
     pub fn usage(message: impl Display) -> CliError {
-        CliError { message: message.to_string(), code: 2 }
+        CliError {
+            message: message.to_string(),
+            code: 2,
+        }
     }
 
     /// Anything else that stopped the command (exit 1).
     pub fn failed(message: impl Display) -> CliError {
-        CliError { message: message.to_string(), code: 1 }
+        CliError {
+            message: message.to_string(),
+            code: 1,
+        }
     }
 }
 

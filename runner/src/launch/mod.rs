@@ -98,10 +98,16 @@ impl fmt::Debug for Prepared {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LaunchError {
     /// The backend cannot enforce here (missing tool, no user namespaces...).
-    Unavailable { reason: String },
+    Unavailable {
+        reason: String,
+    },
     /// The config or profile cannot be expressed by this backend.
-    Config { message: String },
-    Io { message: String },
+    Config {
+        message: String,
+    },
+    Io {
+        message: String,
+    },
 }
 
 impl fmt::Display for LaunchError {
