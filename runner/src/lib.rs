@@ -25,12 +25,17 @@ pub fn run_sandboxed(
 ) -> Result<(SessionOutcome, LaunchVerdict), RunError> {
     let prepared = launcher
         .prepare(sandbox, cmd)
-        .map_err(|error| RunError::Launch { backend: launcher.backend(), error })?;
+        .map_err(|error| RunError::Launch {
+            backend: launcher.backend(),
+            error,
+        })?;
     let mut session = opts.clone();
     session.env.extend(prepared.env.iter().cloned());
     let outcome = pty::run(&prepared.command, &session)?;
     drop(prepared);
-    let verdict = launcher.preflight().unwrap_or_else(|| launcher.classify(outcome.code, &outcome.output));
+    let verdict = launcher
+        .preflight()
+        .unwrap_or_else(|| launcher.classify(outcome.code, &outcome.output));
     Ok((outcome, verdict))
 }
 pub mod stage;
