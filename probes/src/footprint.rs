@@ -31,13 +31,18 @@ pub struct FootprintItem {
     pub note: Option<String>,
 }
 
-/// Values for the placeholders `{path}`, `{name}`, `{home}`, `{pid}`.
+/// Values for the placeholders `{path}`, `{name}`, `{host}`, `{port}`,
+/// `{home}`, `{pid}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FootprintContext {
     /// The probe's `--path`.
     pub path: Option<String>,
     /// The probe's `--name`.
     pub name: Option<String>,
+    /// The probe's `--host` (an address, e.g. 127.0.0.1).
+    pub host: Option<String>,
+    /// The probe's `--port`.
+    pub port: Option<u16>,
     /// The user's home directory (macOS form, e.g. /Users/me).
     pub home: String,
     /// The pid used in representative IPC names (any number will do for
@@ -97,6 +102,10 @@ struct RawItem {
     iokit_class: Option<String>,
     ipc_name: Option<String>,
     sysctl_name: Option<String>,
+    /// "HOST:PORT" of an inet connect.
+    remote: Option<String>,
+    /// With `path`: an ioctl on that file.
+    ioctl_command: Option<u64>,
 }
 
 fn table() -> &'static Table {
@@ -148,17 +157,25 @@ pub fn footprint(probe: &str, ctx: &FootprintContext) -> Option<Vec<Request>> {
         .map(|items| items.into_iter().map(|i| i.request).collect())
 }
 
-type MakeArg = fn(String) -> Arg;
+type MakeArg = Box<dyn Fn(String) -> Arg>;
 
 fn raw_arg(raw: &RawItem) -> Option<(MakeArg, &str)> {
-    let kinds: [(Option<&String>, MakeArg); 5] = [
-        (raw.path.as_ref(), |s| {
-            Arg::Path(profile::path::private_form(&s).into_owned())
-        }),
-        (raw.global_name.as_ref(), Arg::GlobalName),
-        (raw.iokit_class.as_ref(), Arg::IokitClass),
-        (raw.ipc_name.as_ref(), Arg::IpcName),
-        (raw.sysctl_name.as_ref(), Arg::SysctlName),
+    let kinds: [(Option<&String>, MakeArg); 6] = [
+        (
+            raw.path.as_ref(),
+            match raw.ioctl_command {
+                Some(command) => Box::new(move |s| Arg::Ioctl {
+                    path: profile::path::private_form(&s).into_owned(),
+                    command,
+                }),
+                None => Box::new(|s| Arg::Path(profile::path::private_form(&s).into_owned())),
+            },
+        ),
+        (raw.global_name.as_ref(), Box::new(Arg::GlobalName)),
+        (raw.iokit_class.as_ref(), Box::new(Arg::IokitClass)),
+        (raw.ipc_name.as_ref(), Box::new(Arg::IpcName)),
+        (raw.sysctl_name.as_ref(), Box::new(Arg::SysctlName)),
+        (raw.remote.as_ref(), Box::new(Arg::Remote)),
     ];
     kinds
         .into_iter()
@@ -171,9 +188,12 @@ fn fill(probe: &str, template: &str, ctx: &FootprintContext) -> Result<String, F
         placeholder: p.to_string(),
     };
     let mut out = template.to_string();
+    let port = ctx.port.map(|p| p.to_string());
     for (key, value) in [
         ("{path}", ctx.path.as_deref()),
         ("{name}", ctx.name.as_deref()),
+        ("{host}", ctx.host.as_deref()),
+        ("{port}", port.as_deref()),
         ("{home}", Some(ctx.home.as_str()).filter(|h| !h.is_empty())),
     ] {
         if out.contains(key) {
@@ -191,6 +211,8 @@ mod tests {
         FootprintContext {
             path: Some("/tmp/s.sock".into()),
             name: Some("com.apple.x".into()),
+            host: Some("127.0.0.1".into()),
+            port: Some(8080),
             home: "/Users/me".into(),
             pid: 42,
         }

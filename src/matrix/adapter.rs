@@ -76,6 +76,10 @@ pub fn model_verdict(model: &CompiledModel, probe: &str, ctx: &ProbeContext) -> 
     let fctx = FootprintContext {
         path: ctx.flag("--path"),
         name: ctx.flag("--name"),
+        host: ctx.flag("--host"),
+        // A port that does not parse leaves `{port}` unfilled: the
+        // footprint then reports it missing, so the cell stays undecided.
+        port: ctx.flag("--port").and_then(|p| p.parse().ok()),
         home: ctx.home.clone(),
         pid: 4242,
     };

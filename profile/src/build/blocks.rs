@@ -14,22 +14,28 @@
 //!    filtered rules the last match wins, so `denied` beats every earlier
 //!    grant of the same path (baseline, keychain, read_write); `read_write`
 //!    beats `read_only` for a path under both.
-//! 8. `network`: deny, allow, or only the loopback proxy port.
+//! 8. `network`: deny, allow, or only the loopback proxy port. Allow is
+//!    IP-only (plus the resolver's socket): AF_UNIX connects are
+//!    `unix_socket_connects`' alone.
 //! 9. `gui_access`: the broad GUI surface.
 //! 10. `ui`: window-server denies (`ui.disable`), then the clipboard. After
 //!     `gui_access` and `extra_mach_lookups` so an explicit `ui` setting wins.
-//! 11. `hid`: the HID user clients, for `ui.injection`. Last, so nothing
+//! 11. `tiocsti`: TIOCSTI denied by `ioctl-command`, always. After every
+//!     block that grants `file-ioctl` (`nested_pty`, `gui_access`), so none
+//!     of them re-grants terminal input injection.
+//! 12. `hid`: the HID user clients, for `ui.injection`. Last, so nothing
 //!     after it can re-grant HID when injection is off.
 //!
 //! Under `baseline = "permissive"`, an option that is off emits the matching
-//! deny where one is known (pty, keychain daemons, POSIX IPC, IP network),
+//! deny where one is known (pty, keychain daemons, POSIX IPC, IP network
+//! and the resolver socket),
 //! so every option means the same under both baselines.
 
 use super::{Block, Values};
 use crate::config::{Baseline, Clipboard, ConfigError, Outbound, OutboundMode, ResolvedConfig};
 
 /// Block names in emission order.
-pub const ORDER: [&str; 11] = [
+pub const ORDER: [&str; 12] = [
     "baseline",
     "nested_pty",
     "keychain_access",
@@ -40,6 +46,7 @@ pub const ORDER: [&str; 11] = [
     "network",
     "gui_access",
     "ui",
+    "tiocsti",
     "hid",
 ];
 
@@ -50,18 +57,20 @@ const PTY_DENY: &str = include_str!("../../sbpl/pty_deny.sbpl");
 const KEYCHAIN: &str = include_str!("../../sbpl/keychain.sbpl");
 const KEYCHAIN_DENY: &str = include_str!("../../sbpl/keychain_deny.sbpl");
 const NETWORK_ALLOW: &str = include_str!("../../sbpl/network_allow.sbpl");
+const NETWORK_DENY: &str = include_str!("../../sbpl/network_deny.sbpl");
 const GUI_ACCESS: &str = include_str!("../../sbpl/gui_access.sbpl");
 const UI_DISABLE: &str = include_str!("../../sbpl/ui_disable.sbpl");
 const CLIPBOARD_ALLOW: &str = include_str!("../../sbpl/clipboard_allow.sbpl");
 const CLIPBOARD_DENY: &str = include_str!("../../sbpl/clipboard_deny.sbpl");
 const HID_ALLOW: &str = include_str!("../../sbpl/hid_allow.sbpl");
 const HID_DENY: &str = include_str!("../../sbpl/hid_deny.sbpl");
+const TIOCSTI_DENY: &str = include_str!("../../sbpl/tiocsti_deny.sbpl");
 
 type BlockResult = Result<Option<String>, ConfigError>;
 
 /// Every non-empty block in [`ORDER`].
 pub(super) fn all(c: &ResolvedConfig, v: &mut Values) -> Result<Vec<Block>, ConfigError> {
-    let parts: [(&'static str, BlockResult); 11] = [
+    let parts: [(&'static str, BlockResult); 12] = [
         (ORDER[0], Ok(Some(baseline(c)))),
         (ORDER[1], Ok(nested_pty(c))),
         (ORDER[2], keychain_access(c, v)),
@@ -72,7 +81,8 @@ pub(super) fn all(c: &ResolvedConfig, v: &mut Values) -> Result<Vec<Block>, Conf
         (ORDER[7], Ok(network(c))),
         (ORDER[8], Ok(gui_access(c))),
         (ORDER[9], Ok(ui(c))),
-        (ORDER[10], Ok(hid(c))),
+        (ORDER[10], Ok(Some(TIOCSTI_DENY.to_string()))),
+        (ORDER[11], Ok(hid(c))),
     ];
     let mut blocks = Vec::with_capacity(parts.len());
     for (name, part) in parts {
@@ -184,15 +194,14 @@ fn filesystem(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
 }
 
 fn network(c: &ResolvedConfig) -> Option<String> {
-    let deny_ip = "(deny network-outbound (remote ip \"*:*\"))\n";
     match (c.outbound, c.baseline) {
         (Outbound::Mode(OutboundMode::Deny), Baseline::Strict) => None,
-        (Outbound::Mode(OutboundMode::Deny), Baseline::Permissive) => Some(deny_ip.to_string()),
+        (Outbound::Mode(OutboundMode::Deny), Baseline::Permissive) => Some(NETWORK_DENY.to_string()),
         (Outbound::Mode(OutboundMode::Allow), _) => Some(NETWORK_ALLOW.to_string()),
         (Outbound::Proxy { proxy_port }, baseline) => {
             let mut text = match baseline {
                 Baseline::Strict => String::new(),
-                Baseline::Permissive => deny_ip.to_string(),
+                Baseline::Permissive => NETWORK_DENY.to_string(),
             };
             text.push_str(&format!(
                 "(allow network-outbound (remote ip \"localhost:{proxy_port}\"))\n"

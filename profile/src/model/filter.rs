@@ -31,7 +31,7 @@ impl Subject {
     fn pick(self, arg: Option<&Arg>) -> Result<Option<&[u8]>, ()> {
         let Some(arg) = arg else { return Err(()) };
         let value = match (self, arg) {
-            (Subject::Path, Arg::Path(v))
+            (Subject::Path, Arg::Path(v) | Arg::Ioctl { path: v, .. })
             | (Subject::GlobalName, Arg::GlobalName(v))
             | (Subject::IokitClass, Arg::IokitClass(v))
             | (Subject::IpcName, Arg::IpcName(v))
@@ -81,8 +81,16 @@ pub enum Filter {
     },
     /// `(target ...)` of `signal`: only `self` and `others` are decided.
     Target(String),
-    /// A socket filter on inet addresses: never matches an AF_UNIX path.
+    /// A socket filter on inet addresses: never matches an AF_UNIX path
+    /// or a file; decides a remote address when `test` is `Ok`, and says
+    /// why not otherwise.
     InetAddress {
+        test: Result<Endpoint, String>,
+        display: String,
+    },
+    /// `(ioctl-command N)`: the ioctl's command number.
+    IoctlCommand {
+        command: u64,
         display: String,
     },
     /// `(socket-domain N)`: decided for AF_UNIX paths only.
@@ -121,12 +129,23 @@ impl Filter {
                 (_, None) => Tri::Maybe("the request names no signal target"),
                 (_, Some(_)) => Tri::No,
             },
-            Filter::InetAddress { .. } => match arg {
-                Some(Arg::Path(_)) => Tri::No,
-                _ => Tri::Maybe("inet address filters are not modelled"),
+            Filter::InetAddress { test, .. } => match (arg, test) {
+                (Some(Arg::Path(_) | Arg::Ioctl { .. }), _) => Tri::No,
+                (Some(Arg::Remote(addr)), Ok(endpoint)) => endpoint.matches(addr),
+                (Some(Arg::Remote(_)), Err(why)) => Tri::Maybe(why),
+                (None, _) => Tri::Maybe(NO_ARG),
+                (Some(_), _) => {
+                    Tri::Maybe("inet address filters are decided only for remote addresses")
+                }
+            },
+            Filter::IoctlCommand { command, .. } => match arg {
+                Some(Arg::Ioctl { command: c, .. }) => bool_tri(c == command),
+                Some(Arg::Path(_)) | None => Tri::Maybe("the request carries no ioctl command"),
+                Some(_) => Tri::No,
             },
             Filter::SocketDomain { unix, .. } => match arg {
                 Some(Arg::Path(_)) => bool_tri(*unix),
+                Some(Arg::Remote(_)) if *unix => Tri::No,
                 _ => Tri::Maybe("socket-domain is decided only for AF_UNIX socket paths"),
             },
             Filter::Any(items) => any(items, arg),
@@ -156,7 +175,8 @@ impl Filter {
     pub fn write_display(&self, out: &mut String) {
         match self {
             Filter::Test { display, .. }
-            | Filter::InetAddress { display }
+            | Filter::InetAddress { display, .. }
+            | Filter::IoctlCommand { display, .. }
             | Filter::SocketDomain { display, .. } => out.push_str(display),
             other => out.push_str(&other.display()),
         }
@@ -166,7 +186,8 @@ impl Filter {
     pub fn display(&self) -> String {
         match self {
             Filter::Test { display, .. }
-            | Filter::InetAddress { display }
+            | Filter::InetAddress { display, .. }
+            | Filter::IoctlCommand { display, .. }
             | Filter::SocketDomain { display, .. } => display.clone(),
             Filter::Target(who) => format!("(target {who})"),
             Filter::Any(items) => join("require-any", items),
@@ -174,6 +195,104 @@ impl Filter {
             Filter::Not(inner) => format!("(require-not {})", inner.display()),
             Filter::Undecidable(reason) => format!("(undecidable: {reason})"),
         }
+    }
+}
+
+/// The address side of `(remote ip "HOST:PORT")`. SBPL accepts only `*`
+/// and `localhost` as the host, and `*` or a number as the port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub family: Family,
+    pub host: HostPattern,
+    /// `None`: any port (`*`).
+    pub port: Option<u16>,
+}
+
+/// The host side of an endpoint pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostPattern {
+    /// `*`
+    Any,
+    /// `localhost`: the loopback address.
+    Localhost,
+}
+
+/// Which address family an inet filter names (`ip`, `ip4`, `ip6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Any,
+    V4,
+    V6,
+}
+
+impl Endpoint {
+    /// Parses the rule side, "HOST:PORT"; `Err` says why it is not decided.
+    pub fn parse(family: Family, text: &str) -> Result<Endpoint, String> {
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("{text:?} is not HOST:PORT"))?;
+        let host = match host {
+            "*" => HostPattern::Any,
+            "localhost" => HostPattern::Localhost,
+            other => {
+                return Err(format!(
+                    "host {other:?}: only * and localhost are modelled"
+                ))
+            }
+        };
+        let port = match port {
+            "*" => None,
+            n => Some(
+                n.parse::<u16>()
+                    .map_err(|_| format!("port {n:?} is neither * nor a port number"))?,
+            ),
+        };
+        Ok(Endpoint {
+            family,
+            host,
+            port,
+        })
+    }
+
+    /// Matches a request's "HOST:PORT" (IPv6 hosts may be bracketed).
+    fn matches(&self, addr: &str) -> Tri<'static> {
+        let Some((host, port)) = addr.rsplit_once(':') else {
+            return Tri::Maybe("the request's remote address is not HOST:PORT");
+        };
+        let Ok(port) = port.parse::<u16>() else {
+            return Tri::Maybe("the request's remote port is not a number");
+        };
+        if self.port.is_some_and(|want| want != port) {
+            return Tri::No;
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let ip = host.parse::<std::net::IpAddr>().ok();
+        let family = match (self.family, ip) {
+            (Family::Any, _) => Tri::Yes,
+            (Family::V4, Some(ip)) => bool_tri(ip.is_ipv4()),
+            (Family::V6, Some(ip)) => bool_tri(ip.is_ipv6()),
+            (_, None) => Tri::Maybe("the request names a host, not an address of one family"),
+        };
+        let host = match self.host {
+            HostPattern::Any => Tri::Yes,
+            HostPattern::Localhost if matches!(host, "localhost" | "127.0.0.1" | "::1") => {
+                Tri::Yes
+            }
+            HostPattern::Localhost if ip.is_some_and(|ip| ip.is_loopback()) => {
+                Tri::Maybe("whether localhost covers every loopback address is not known")
+            }
+            HostPattern::Localhost => Tri::No,
+        };
+        and(family, host)
+    }
+}
+
+/// Kleene AND of two answers.
+fn and<'a>(a: Tri<'a>, b: Tri<'a>) -> Tri<'a> {
+    match (a, b) {
+        (Tri::No, _) | (_, Tri::No) => Tri::No,
+        (Tri::Maybe(r), _) | (_, Tri::Maybe(r)) => Tri::Maybe(r),
+        (Tri::Yes, Tri::Yes) => Tri::Yes,
     }
 }
 

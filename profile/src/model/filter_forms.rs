@@ -3,7 +3,7 @@
 //! compiled here, once per profile.
 
 use super::eval::Value;
-use super::filter::{Filter, Subject, Test};
+use super::filter::{Endpoint, Family, Filter, Subject, Test};
 use super::regex;
 
 /// How a string-taking filter compares.
@@ -73,7 +73,6 @@ const RUNTIME_FILTERS: &[(&str, &str)] = &[
         "file-mode depends on the file's permissions at run time",
     ),
     ("xattr", "xattr filters are not modelled"),
-    ("ioctl-command", "the request carries no ioctl command"),
     (
         "appleevent-destination",
         "appleevent destinations are not modelled",
@@ -105,6 +104,7 @@ pub fn is_filter(name: &str) -> bool {
                 | "require-not"
                 | "target"
                 | "socket-domain"
+                | "ioctl-command"
                 | "remote"
                 | "local"
         )
@@ -133,6 +133,7 @@ pub fn build(name: &str, args: &[Value]) -> Option<Value> {
             _ => Filter::Undecidable("target with an unexpected argument".into()),
         },
         "socket-domain" => socket_domain(args),
+        "ioctl-command" => ioctl_command(args),
         "remote" | "local" => socket_address(name, args),
         _ => return None,
     };
@@ -253,10 +254,52 @@ fn socket_address(name: &str, args: &[Value]) -> Filter {
         "ip" | "ip4" | "ip6" | "tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6" => {
             let addr = rest.iter().map(describe).collect::<Vec<_>>().join(" ");
             Filter::InetAddress {
+                test: endpoint(name, family, rest),
                 display: format!("({name} {family} {addr})"),
             }
         }
         other => Filter::Undecidable(format!("({name} {other} ...) is not modelled")),
+    }
+}
+
+/// What an inet filter tests, when the model can decide it for a request's
+/// remote address.
+fn endpoint(side: &str, family: &str, rest: &[Value]) -> Result<Endpoint, String> {
+    if side != "remote" {
+        return Err(format!(
+            "({side} ...) looks at the local address, which requests do not carry"
+        ));
+    }
+    let family = match family {
+        "ip" => Family::Any,
+        "ip4" => Family::V4,
+        "ip6" => Family::V6,
+        // The request says nothing of the protocol.
+        other => return Err(format!("(remote {other} ...): the request's protocol is not modelled")),
+    };
+    match rest {
+        [Value::Str(text)] => match std::str::from_utf8(text) {
+            Ok(text) => Endpoint::parse(family, text),
+            Err(_) => Err("the address is not UTF-8".into()),
+        },
+        [Value::Unknown(r)] => Err(r.clone()),
+        _ => Err("(remote ...) takes one \"HOST:PORT\" string".into()),
+    }
+}
+
+/// `(ioctl-command N)` with a numeric command. Symbolic names and `_IO`
+/// macro forms are left undecidable: they are unbound on some releases.
+fn ioctl_command(args: &[Value]) -> Filter {
+    match args {
+        [Value::Int(n)] if *n >= 0 => Filter::IoctlCommand {
+            command: *n as u64,
+            display: format!("(ioctl-command #x{n:x})"),
+        },
+        [Value::Unknown(r)] => Filter::Undecidable(format!("(ioctl-command ...): {r}")),
+        _ => Filter::Undecidable(format!(
+            "(ioctl-command {}): only a non-negative command number is modelled",
+            args.iter().map(describe).collect::<Vec<_>>().join(" ")
+        )),
     }
 }
 

@@ -19,6 +19,12 @@ pub enum Arg {
     SysctlName(String),
     /// The target of `signal`: "self" or "others".
     Target(String),
+    /// The remote end of an inet connect, "HOST:PORT" as the kernel sees
+    /// it (e.g. "127.0.0.1:8080"); `(remote ip ...)` filters decide it.
+    Remote(String),
+    /// An ioctl: the file's path (which path filters look at) and the
+    /// command number (which `(ioctl-command N)` looks at).
+    Ioctl { path: String, command: u64 },
 }
 
 /// The model's answer. `Unknown` is never folded into allow or deny.
@@ -226,9 +232,10 @@ impl Model {
         let chain = self.chain(&req.op);
         let t = decide::trace(&self.rules, &chain, arg.as_deref());
         let mut exp = self.explain(&chain, &t, arg.as_deref());
-        if let (Some(Arg::Path(orig)), Some(Cow::Owned(Arg::Path(now)))) =
-            (req.arg.as_ref(), arg.as_ref())
+        if let (Some(orig), Some(Cow::Owned(resolved))) =
+            (req.arg.as_ref().and_then(Arg::path), arg.as_ref())
         {
+            let now = resolved.path().unwrap_or_default();
             exp.reason
                 .push_str(&format!("; {orig} is {now} once the kernel resolves it"));
         }
@@ -418,16 +425,28 @@ impl Model {
 /// /private/var and /private/etc, never the spelled /tmp, /var, /etc.
 fn resolved(arg: Option<&Arg>) -> Option<Cow<'_, Arg>> {
     let arg = arg?;
-    if let Arg::Path(p) = arg {
-        for short in ["/tmp", "/var", "/etc"] {
-            if p.strip_prefix(short)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            {
-                return Some(Cow::Owned(Arg::Path(format!("/private{p}"))));
-            }
-        }
+    match arg {
+        Arg::Path(p) => private_form(p).map(|p| Cow::Owned(Arg::Path(p))),
+        Arg::Ioctl { path, command } => private_form(path).map(|p| {
+            Cow::Owned(Arg::Ioctl {
+                path: p,
+                command: *command,
+            })
+        }),
+        _ => None,
     }
-    Some(Cow::Borrowed(arg))
+    .or(Some(Cow::Borrowed(arg)))
+}
+
+/// `p` under /private when it is spelled through /tmp, /var or /etc.
+fn private_form(p: &str) -> Option<String> {
+    ["/tmp", "/var", "/etc"]
+        .iter()
+        .any(|short| {
+            p.strip_prefix(short)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+        .then(|| format!("/private{p}"))
 }
 
 fn describe(req: &Request) -> String {
@@ -438,7 +457,19 @@ fn describe(req: &Request) -> String {
         | Some(Arg::IokitClass(v))
         | Some(Arg::IpcName(v))
         | Some(Arg::SysctlName(v))
-        | Some(Arg::Target(v)) => format!("{} {v}", req.op),
+        | Some(Arg::Target(v))
+        | Some(Arg::Remote(v)) => format!("{} {v}", req.op),
+        Some(Arg::Ioctl { path, command }) => format!("{} {path} #x{command:x}", req.op),
+    }
+}
+
+impl Arg {
+    /// The file path the argument carries, if any: a path, or an ioctl's file.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Arg::Path(p) | Arg::Ioctl { path: p, .. } => Some(p),
+            _ => None,
+        }
     }
 }
 
