@@ -562,3 +562,50 @@ fn values_of_raw(c: &Config, key: &str) -> String {
         other => panic!("unexpected key {other}"),
     }
 }
+
+/// Outbound `allow` is IP-only: an unfiltered `(allow network-outbound)`
+/// would also grant connect(2) to every AF_UNIX socket.
+#[test]
+fn no_profile_grants_unfiltered_network_outbound() {
+    for (label, config) in all_configs() {
+        let p = build(&config, &opts(ValueMode::Param)).unwrap();
+        let nodes = read(&p.sbpl).unwrap();
+        for (i, n) in nodes.iter().enumerate() {
+            let Some(items) = n.as_list() else { continue };
+            let heads: Vec<_> = items.iter().map(|x| x.as_symbol()).collect();
+            assert_ne!(
+                heads,
+                [Some("allow"), Some("network-outbound")],
+                "{label}: form {i}"
+            );
+        }
+    }
+}
+
+/// TIOCSTI is denied in every profile, on the tty device whichever path
+/// Seatbelt sees, while the pty grants keep other ioctls (model prediction).
+#[test]
+fn tiocsti_is_denied_in_every_profile_and_other_tty_ioctls_stay() {
+    use profile::model::{Arg, Decision, Model, Request};
+    let ioctl = |path: &str, command: u64| {
+        Request::with(
+            "file-ioctl",
+            Arg::Ioctl {
+                path: path.into(),
+                command,
+            },
+        )
+    };
+    for (label, config) in all_configs() {
+        let p = build(&config, &opts(ValueMode::Param)).unwrap();
+        let m = Model::compile(&p.sbpl, &p.params).unwrap();
+        for path in ["/dev/ttys000", "/dev/tty", "/dev/ptmx"] {
+            let e = m.decide(&ioctl(path, 0x8001_7472));
+            assert_eq!(e.decision, Decision::Deny, "{label} {path}: {}", e.reason);
+        }
+        if config.nested_pty || config.gui_access {
+            let e = m.decide(&ioctl("/dev/ttys000", 0x4008_7468));
+            assert_eq!(e.decision, Decision::Allow, "{label}: {}", e.reason);
+        }
+    }
+}

@@ -30,6 +30,7 @@ fn arg(kind: &str, value: &str) -> Option<Arg> {
         "ipc" => Some(Arg::IpcName(v)),
         "sysctl" => Some(Arg::SysctlName(v)),
         "target" => Some(Arg::Target(v)),
+        "remote" => Some(Arg::Remote(v)),
         "none" => None,
         other => panic!("bad arg kind {other}"),
     }
@@ -424,6 +425,192 @@ fn network_outbound(#[case] body: &str, #[case] path: &str, #[case] want: Decisi
         decide(&format!("{HEAD}{body}"), "network-outbound", "path", path),
         want
     );
+}
+
+// ---- inet addresses: (remote ip "HOST:PORT") against Remote requests ----
+
+const IP_ANY: &str = "(allow network-outbound (remote ip \"*:*\"))";
+const LOCAL_8080: &str = "(allow network-outbound (remote ip \"localhost:8080\"))";
+
+#[rstest]
+#[case::any_host_any_port(IP_ANY, "remote", "93.184.216.34:443", Allow)]
+#[case::any_matches_loopback(IP_ANY, "remote", "127.0.0.1:8080", Allow)]
+#[case::any_matches_v6(IP_ANY, "remote", "[2001:db8::1]:80", Allow)]
+#[case::localhost_port(LOCAL_8080, "remote", "127.0.0.1:8080", Allow)]
+#[case::localhost_by_name(LOCAL_8080, "remote", "localhost:8080", Allow)]
+#[case::localhost_v6(LOCAL_8080, "remote", "[::1]:8080", Allow)]
+#[case::localhost_other_port(LOCAL_8080, "remote", "127.0.0.1:8081", Deny)]
+#[case::localhost_other_host(LOCAL_8080, "remote", "10.0.0.1:8080", Deny)]
+#[case::localhost_other_loopback(LOCAL_8080, "remote", "127.0.0.2:8080", Unknown)]
+#[case::ip4_family_v6_host(
+    "(allow network-outbound (remote ip4 \"*:*\"))",
+    "remote",
+    "[::1]:80",
+    Deny
+)]
+#[case::tcp_is_not_decided(
+    "(allow network-outbound (remote tcp \"*:*\"))",
+    "remote",
+    "127.0.0.1:80",
+    Unknown
+)]
+#[case::local_side_is_not_decided(
+    "(allow network-outbound (local ip \"*:80\"))",
+    "remote",
+    "127.0.0.1:80",
+    Unknown
+)]
+#[case::host_pattern_sbpl_refuses(
+    "(allow network-outbound (remote ip \"example.com:80\"))",
+    "remote",
+    "127.0.0.1:80",
+    Unknown
+)]
+// The filter kinds never cross: an inet filter never matches an AF_UNIX
+// path, a path filter never matches a remote address.
+#[case::ip_rule_never_matches_unix_path(IP_ANY, "path", "/private/tmp/s.sock", Deny)]
+#[case::path_rule_never_matches_remote(
+    "(allow network-outbound (literal \"/private/tmp/s.sock\"))",
+    "remote",
+    "127.0.0.1:80",
+    Deny
+)]
+#[case::unix_socket_domain_never_matches_remote(
+    "(allow network-outbound (socket-domain AF_UNIX))",
+    "remote",
+    "127.0.0.1:80",
+    Deny
+)]
+#[case::later_ip_deny_wins(
+    "(allow network-outbound (remote ip \"localhost:*\"))(deny network-outbound (remote ip \"*:*\"))",
+    "remote",
+    "127.0.0.1:80",
+    Deny
+)]
+#[case::later_port_allow_wins(
+    "(deny network-outbound (remote ip \"*:*\"))(allow network-outbound (remote ip \"localhost:8080\"))",
+    "remote",
+    "127.0.0.1:8080",
+    Allow
+)]
+#[case::param_address(
+    "(allow network-outbound (remote ip (string-append \"localhost:\" \"8080\")))",
+    "remote",
+    "127.0.0.1:8080",
+    Allow
+)]
+fn remote_addresses(
+    #[case] body: &str,
+    #[case] kind: &str,
+    #[case] value: &str,
+    #[case] want: Decision,
+) {
+    assert_eq!(
+        decide(&format!("{HEAD}{body}"), "network-outbound", kind, value),
+        want
+    );
+}
+
+// ---- ioctls: path filters see the file, (ioctl-command N) the command ----
+
+const TIOCSTI: u64 = 0x8001_7472;
+const TIOCGWINSZ: u64 = 0x4008_7468;
+const PTY_THEN_NO_TIOCSTI: &str =
+    "(allow file-ioctl (regex #\"^/dev/ttys[0-9]+$\"))(deny file-ioctl (ioctl-command #x80017472))";
+
+fn ioctl(body: &str, path: &str, command: u64) -> Decision {
+    model(&format!("{HEAD}{body}"))
+        .decide(&Request::with(
+            "file-ioctl",
+            Arg::Ioctl {
+                path: path.into(),
+                command,
+            },
+        ))
+        .decision
+}
+
+#[rstest]
+#[case::tiocsti_denied_last(PTY_THEN_NO_TIOCSTI, "/dev/ttys000", TIOCSTI, Deny)]
+#[case::other_command_allowed(PTY_THEN_NO_TIOCSTI, "/dev/ttys000", TIOCGWINSZ, Allow)]
+#[case::other_file_default(PTY_THEN_NO_TIOCSTI, "/dev/null", TIOCGWINSZ, Deny)]
+#[case::tiocsti_elsewhere_denied(PTY_THEN_NO_TIOCSTI, "/dev/tty", TIOCSTI, Deny)]
+#[case::swapped_allow_wins(
+    "(deny file-ioctl (ioctl-command #x80017472))(allow file-ioctl (regex #\"^/dev/ttys[0-9]+$\"))",
+    "/dev/ttys000",
+    TIOCSTI,
+    Allow
+)]
+#[case::decimal_command(
+    "(allow file-ioctl (ioctl-command 2147578994))",
+    "/dev/ttys000",
+    TIOCSTI,
+    Allow
+)]
+#[case::path_and_command(
+    "(allow file-ioctl (require-all (literal \"/dev/ttys000\") (ioctl-command #x40087468)))",
+    "/dev/ttys000",
+    TIOCGWINSZ,
+    Allow
+)]
+#[case::path_and_command_other_file(
+    "(allow file-ioctl (require-all (literal \"/dev/ttys000\") (ioctl-command #x40087468)))",
+    "/dev/ttys001",
+    TIOCGWINSZ,
+    Deny
+)]
+#[case::tmp_path_resolves(
+    "(allow file-ioctl (subpath \"/private/tmp\"))",
+    "/tmp/f",
+    TIOCGWINSZ,
+    Allow
+)]
+// The symbolic name is unbound on macOS 13/14; the model does not guess it.
+#[case::symbolic_name_unknown(
+    "(allow file-ioctl (ioctl-command TIOCSTI))",
+    "/dev/ttys000",
+    TIOCSTI,
+    Unknown
+)]
+fn ioctl_commands(
+    #[case] body: &str,
+    #[case] path: &str,
+    #[case] command: u64,
+    #[case] want: Decision,
+) {
+    assert_eq!(ioctl(body, path, command), want);
+}
+
+#[test]
+fn a_path_only_ioctl_request_cannot_be_decided_by_a_command_filter() {
+    let m = model(&format!("{HEAD}{PTY_THEN_NO_TIOCSTI}"));
+    let e = m.decide(&Request::path("file-ioctl", "/dev/ttys000"));
+    assert_eq!(e.decision, Unknown, "{}", e.reason);
+    assert!(e.reason.contains("no ioctl command"), "{}", e.reason);
+}
+
+#[test]
+fn remote_and_ioctl_requests_are_named_in_explanations() {
+    let m = model(&format!("{HEAD}{LOCAL_8080}{PTY_THEN_NO_TIOCSTI}"));
+    let net = m.decide_all(&[Request::with(
+        "network-outbound",
+        Arg::Remote("127.0.0.1:9".into()),
+    )]);
+    assert_eq!(net.decision, Deny);
+    assert!(
+        net.reason.starts_with("network-outbound 127.0.0.1:9"),
+        "{}",
+        net.reason
+    );
+    let tty = m.decide_all(&[Request::with(
+        "file-ioctl",
+        Arg::Ioctl {
+            path: "/dev/ttys000".into(),
+            command: TIOCSTI,
+        },
+    )]);
+    assert_eq!(tty.decision, Deny);
+    assert!(tty.reason.contains("#x80017472"), "{}", tty.reason);
 }
 
 // ---- evaluation of Scheme forms ----

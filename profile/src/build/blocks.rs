@@ -196,7 +196,9 @@ fn filesystem(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
 fn network(c: &ResolvedConfig) -> Option<String> {
     match (c.outbound, c.baseline) {
         (Outbound::Mode(OutboundMode::Deny), Baseline::Strict) => None,
-        (Outbound::Mode(OutboundMode::Deny), Baseline::Permissive) => Some(NETWORK_DENY.to_string()),
+        (Outbound::Mode(OutboundMode::Deny), Baseline::Permissive) => {
+            Some(NETWORK_DENY.to_string())
+        }
         (Outbound::Mode(OutboundMode::Allow), _) => Some(NETWORK_ALLOW.to_string()),
         (Outbound::Proxy { proxy_port }, baseline) => {
             let mut text = match baseline {

@@ -234,11 +234,7 @@ impl Endpoint {
         let host = match host {
             "*" => HostPattern::Any,
             "localhost" => HostPattern::Localhost,
-            other => {
-                return Err(format!(
-                    "host {other:?}: only * and localhost are modelled"
-                ))
-            }
+            other => return Err(format!("host {other:?}: only * and localhost are modelled")),
         };
         let port = match port {
             "*" => None,
@@ -247,11 +243,7 @@ impl Endpoint {
                     .map_err(|_| format!("port {n:?} is neither * nor a port number"))?,
             ),
         };
-        Ok(Endpoint {
-            family,
-            host,
-            port,
-        })
+        Ok(Endpoint { family, host, port })
     }
 
     /// Matches a request's "HOST:PORT" (IPv6 hosts may be bracketed).
@@ -275,9 +267,7 @@ impl Endpoint {
         };
         let host = match self.host {
             HostPattern::Any => Tri::Yes,
-            HostPattern::Localhost if matches!(host, "localhost" | "127.0.0.1" | "::1") => {
-                Tri::Yes
-            }
+            HostPattern::Localhost if matches!(host, "localhost" | "127.0.0.1" | "::1") => Tri::Yes,
             HostPattern::Localhost if ip.is_some_and(|ip| ip.is_loopback()) => {
                 Tri::Maybe("whether localhost covers every loopback address is not known")
             }

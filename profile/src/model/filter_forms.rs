@@ -275,7 +275,11 @@ fn endpoint(side: &str, family: &str, rest: &[Value]) -> Result<Endpoint, String
         "ip4" => Family::V4,
         "ip6" => Family::V6,
         // The request says nothing of the protocol.
-        other => return Err(format!("(remote {other} ...): the request's protocol is not modelled")),
+        other => {
+            return Err(format!(
+                "(remote {other} ...): the request's protocol is not modelled"
+            ))
+        }
     };
     match rest {
         [Value::Str(text)] => match std::str::from_utf8(text) {

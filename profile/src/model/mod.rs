@@ -24,7 +24,10 @@ pub enum Arg {
     Remote(String),
     /// An ioctl: the file's path (which path filters look at) and the
     /// command number (which `(ioctl-command N)` looks at).
-    Ioctl { path: String, command: u64 },
+    Ioctl {
+        path: String,
+        command: u64,
+    },
 }
 
 /// The model's answer. `Unknown` is never folded into allow or deny.
