@@ -252,6 +252,55 @@ mod tests {
     }
 
     #[test]
+    fn network_footprint_is_the_remote_address() {
+        let r = footprint("network", &ctx()).unwrap();
+        assert_eq!(
+            r,
+            vec![Request {
+                op: "network-outbound".into(),
+                arg: Some(Arg::Remote("127.0.0.1:8080".into())),
+            }]
+        );
+        let no_port = FootprintContext {
+            port: None,
+            ..ctx()
+        };
+        assert_eq!(
+            footprint_items("network", &no_port),
+            Err(FootprintError::MissingValue {
+                probe: "network".into(),
+                placeholder: "{port}".into()
+            })
+        );
+    }
+
+    #[test]
+    fn tiocsti_footprint_carries_the_command_and_keeps_the_tty_opens() {
+        let r = footprint("tiocsti", &ctx()).unwrap();
+        assert!(r.contains(&Request {
+            op: "file-ioctl".into(),
+            arg: Some(Arg::Ioctl {
+                path: "/dev/ttys000".into(),
+                command: 0x8001_7472,
+            }),
+        }));
+        assert!(r.contains(&Request::path("file-read-data", "/dev/tty")));
+        assert!(r.contains(&Request::path("file-write-data", "/dev/tty")));
+    }
+
+    /// An `ioctl_command` without a `path` would be dropped silently.
+    #[test]
+    fn every_ioctl_command_has_a_path() {
+        for entry in &table().probe {
+            for raw in &entry.request {
+                if raw.ioctl_command.is_some() {
+                    assert!(raw.path.is_some(), "{}: {}", entry.name, raw.op);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn hid_footprint_names_both_user_clients() {
         let r = footprint("hid", &ctx()).unwrap();
         let classes: Vec<_> = r
