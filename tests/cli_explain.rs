@@ -175,3 +175,60 @@ fn two_filter_arguments_are_refused() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+const NET_IOCTL: &str = "(version 1)\n(deny default)\n(allow network-outbound (remote ip \"localhost:8080\"))\n(allow file-ioctl (literal \"/dev/ttys000\"))\n(deny file-ioctl (ioctl-command #x80017472))\n";
+
+fn decide(args: &[&str]) -> String {
+    let p = profile(NET_IOCTL);
+    let mut all = vec!["explain", "--profile", p.path().to_str().unwrap()];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    json(&beltcheck(&all))["decision"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn remote_addresses_are_decided_by_remote_ip_filters() {
+    let op = ["--op", "network-outbound"];
+    assert_eq!(
+        decide(&[op[0], op[1], "--remote", "127.0.0.1:8080"]),
+        "allow"
+    );
+    assert_eq!(
+        decide(&[op[0], op[1], "--remote", "127.0.0.1:9090"]),
+        "deny"
+    );
+    // An AF_UNIX path is never matched by an IP filter.
+    assert_eq!(decide(&[op[0], op[1], "--path", "/private/tmp/s"]), "deny");
+}
+
+#[test]
+fn ioctl_commands_are_decided_with_their_device() {
+    let tty = ["--op", "file-ioctl", "--path", "/dev/ttys000"];
+    let mut tiocsti = tty.to_vec();
+    tiocsti.extend_from_slice(&["--ioctl-command", "0x80017472"]);
+    assert_eq!(decide(&tiocsti), "deny");
+    let mut winsize = tty.to_vec();
+    winsize.extend_from_slice(&["--ioctl-command", "0x80087467"]);
+    assert_eq!(decide(&winsize), "allow");
+}
+
+#[test]
+fn ioctl_command_must_be_a_number() {
+    let p = profile(NET_IOCTL);
+    let out = beltcheck(&[
+        "explain",
+        "--profile",
+        p.path().to_str().unwrap(),
+        "--op",
+        "file-ioctl",
+        "--path",
+        "/dev/ttys000",
+        "--ioctl-command",
+        "TIOCSTI",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TIOCSTI"));
+}

@@ -143,3 +143,12 @@ fn sysctl_reads_proc_sys() {
     assert_verdict(&r, Verdict::Allowed);
     assert_eq!(r.detail, "kernel.ostype = Linux");
 }
+
+#[test]
+#[cfg(target_os = "linux")]
+fn sysctl_reads_macos_kern_names_from_linux_kernel_subtree() {
+    // The matrix asks for `kern.ostype`, the name the model decides on.
+    let r = run(&["sysctl", "--name", "kern.ostype"]);
+    assert_verdict(&r, Verdict::Allowed);
+    assert_eq!(r.detail, "kern.ostype = Linux");
+}

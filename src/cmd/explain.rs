@@ -51,6 +51,16 @@ pub struct Args {
     #[arg(long, value_name = "WHO", group = "argument")]
     target: Option<String>,
 
+    /// A remote address "HOST:PORT" for network-outbound IP requests
+    /// (matched by `(remote ip ...)` filters).
+    #[arg(long, value_name = "HOST:PORT", group = "argument")]
+    remote: Option<String>,
+
+    /// An ioctl command number (decimal or 0x hex) for file-ioctl, matched by
+    /// `(ioctl-command N)`; use with --path for the device.
+    #[arg(long, value_name = "N", value_parser = parse_ioctl, requires = "path")]
+    ioctl_command: Option<u64>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -102,13 +112,29 @@ fn load(args: &Args) -> Result<Model, CliError> {
     Model::compile(&text, &params).map_err(|e| CliError::failed(format!("{shown}:{e}")))
 }
 
+/// `--ioctl-command`: decimal, or hex with a 0x prefix (as in <sys/ttycom.h>).
+fn parse_ioctl(s: &str) -> Result<u64, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("--ioctl-command {s:?}: expected a number, decimal or 0x hex"))
+}
+
 fn argument(args: &Args) -> Option<Arg> {
+    if let (Some(path), Some(command)) = (&args.path, args.ioctl_command) {
+        return Some(Arg::Ioctl {
+            path: path.clone(),
+            command,
+        });
+    }
     let a = args.path.clone().map(Arg::Path);
     a.or_else(|| args.global_name.clone().map(Arg::GlobalName))
         .or_else(|| args.iokit_class.clone().map(Arg::IokitClass))
         .or_else(|| args.ipc_name.clone().map(Arg::IpcName))
         .or_else(|| args.sysctl_name.clone().map(Arg::SysctlName))
         .or_else(|| args.target.clone().map(Arg::Target))
+        .or_else(|| args.remote.clone().map(Arg::Remote))
 }
 
 /// Exactly the contract's keys, in the contract's order.

@@ -39,8 +39,20 @@ fn read(name: &str) -> Result<Vec<u8>, crate::outcome::Failure> {
             &format!("bad sysctl name {name:?}"),
         ));
     }
-    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    let path = format!("/proc/sys/{}", linux_name(name).replace('.', "/"));
     std::fs::read(&path).map_err(|e| crate::sys::io_failure("read", &e, &path))
+}
+
+/// The matrix names sysctls the macOS way (`kern.ostype`: the model decides
+/// `sysctl-name` filters on those names); Linux keeps the BSD `kern` subtree
+/// under `kernel`, so that one prefix is translated and every other name is
+/// read as given.
+#[cfg(target_os = "linux")]
+fn linux_name(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.strip_prefix("kern.") {
+        Some(rest) => format!("kernel.{rest}").into(),
+        None => name.into(),
+    }
 }
 
 #[cfg(target_os = "macos")]
