@@ -55,8 +55,8 @@ impl NetNamespace {
     /// namespace, and without the scope the host's (D-Bus, X11,
     /// containerd) would be reachable. Otherwise seccomp's socket family
     /// allow-list (only `AF_UNIX`) plus the io_uring refusal is the whole
-    /// rule, and the namespace, the largest single cost of a cell's setup,
-    /// is skipped.
+    /// rule, and the namespace (about 1 ms of a cell's setup, measured) is
+    /// skipped.
     pub fn for_policy(policy: &LinuxPolicy, landlock_abi: Option<i32>) -> NetNamespace {
         let scoped = landlock_abi.is_some_and(|abi| abi >= LANDLOCK_SCOPE_ABI);
         if policy.network == NetworkMode::Isolated && !scoped {
