@@ -166,11 +166,21 @@ fn policy(config: &Config) -> LinuxPolicy {
 
 /// A directory the view shows as it is on the host (the host's `/tmp` is
 /// replaced by a private one, the target dir is not).
+/// A directory the sandbox view shows as on the host: outside /tmp, /dev/shm
+/// and /dev, which the backend replaces with private ones. The target dir
+/// is used unless the checkout itself lives under /tmp (CI clones may), then
+/// /var/tmp, which outlives reboots and is not made private.
 fn visible_dir() -> tempfile::TempDir {
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let base = if target.starts_with("/tmp") || target.starts_with("/dev") {
+        std::path::Path::new("/var/tmp")
+    } else {
+        target
+    };
     tempfile::Builder::new()
         .prefix("linux-cli-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap()
+        .tempdir_in(base)
+        .unwrap_or_else(|e| panic!("temp dir in {}: {e}", base.display()))
 }
 
 /// A directory under the host's `/tmp`: hidden inside unless bound.

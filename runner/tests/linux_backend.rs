@@ -117,12 +117,20 @@ fn config() -> Config {
     Config::default()
 }
 
-/// A directory the view does not hide (the host's /tmp is replaced).
+/// A directory the view does not hide (the host's /tmp and /dev are
+/// replaced): the target dir, unless the checkout itself lives under /tmp
+/// (CI clones may), then /var/tmp.
 fn visible_tempdir() -> tempfile::TempDir {
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let base = if target.starts_with("/tmp") || target.starts_with("/dev") {
+        std::path::Path::new("/var/tmp")
+    } else {
+        target
+    };
     tempfile::Builder::new()
         .prefix("linux-backend-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("tempdir in CARGO_TARGET_TMPDIR")
+        .tempdir_in(base)
+        .unwrap_or_else(|e| panic!("temp dir in {}: {e}", base.display()))
 }
 
 // ---- availability and host identity -------------------------------------
