@@ -164,8 +164,6 @@ fn policy(config: &Config) -> LinuxPolicy {
     LinuxPolicy::compile(config, &HostEnv::current()).unwrap()
 }
 
-/// A directory the view shows as it is on the host (the host's `/tmp` is
-/// replaced by a private one, the target dir is not).
 /// A directory the sandbox view shows as on the host: outside /tmp, /dev/shm
 /// and /dev, which the backend replaces with private ones. The target dir
 /// is used unless the checkout itself lives under /tmp (CI clones may), then
