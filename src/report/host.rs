@@ -67,7 +67,7 @@ pub fn identify(handle: &BackendHandle) -> Host {
             Availability::Enforcing { detail } => format!("enforcing: {detail}"),
             Availability::Unavailable { reason } => format!("not enforcing: {reason}"),
         },
-        kernel: uts.release.clone(),
+        kernel: kernel(&uts),
         distribution: distribution(),
         landlock_abi: landlock_abi(),
         beltcheck_version: env!("CARGO_PKG_VERSION").into(),
@@ -115,6 +115,18 @@ fn os_release(_: &Uname) -> (String, String) {
             .unwrap_or_else(|| "unknown".into())
     };
     (sw("-productVersion"), sw("-buildVersion"))
+}
+
+/// macOS: the Darwin release plus the xnu build line (`uname -v`), which
+/// tells kernels apart within one product version; elsewhere the release.
+#[cfg(target_os = "macos")]
+fn kernel(uts: &Uname) -> String {
+    format!("{} ({})", uts.release, uts.version)
+}
+
+#[cfg(not(target_os = "macos"))]
+fn kernel(uts: &Uname) -> String {
+    uts.release.clone()
 }
 
 #[cfg(not(target_os = "macos"))]
