@@ -222,6 +222,25 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Accounts for the bytes `start..end` having been consumed, in bulk:
+    /// the scanners find a run's end first, so the per-byte loops stay free
+    /// of line bookkeeping, and pure-ASCII runs without newlines (nearly all
+    /// of them) cost one `is_ascii` check here.
+    fn note_run(&mut self, start: usize, end: usize) {
+        let run = &self.src[start..end];
+        let mut tail = run;
+        if let Some(last) = run.iter().rposition(|&b| b == b'\n') {
+            let newlines = run.iter().filter(|&&b| b == b'\n').count();
+            self.line = self.line.saturating_add(to_u32(newlines));
+            self.line_start = start + last + 1;
+            self.line_cont = 0;
+            tail = &run[last + 1..];
+        }
+        if !tail.is_ascii() {
+            self.line_cont += tail.iter().filter(|&&b| b & 0xC0 == 0x80).count();
+        }
+    }
+
     fn read_all(mut self) -> Result<Vec<Node>, ReadError> {
         // Top-level data, then the items of every open list, innermost last.
         let mut items: Vec<Node> = Vec::new();
@@ -296,7 +315,9 @@ impl<'a> Reader<'a> {
             ))),
             Some(Frame::List(m, first)) => {
                 self.pos += 1;
-                let children: Vec<Node> = items.drain(first..).collect();
+                // `split_off` moves the tail with one memcpy into an
+                // exact-size allocation; `drain().collect()` moved node by node.
+                let children = items.split_off(first);
                 Ok(Node {
                     kind: NodeKind::List(children),
                     span: m.span_to(self.pos),
@@ -370,16 +391,14 @@ impl<'a> Reader<'a> {
         loop {
             // Copy the run of plain bytes in one go.
             let run_start = self.pos;
-            while let Some(&b) = self.src.get(self.pos) {
-                if b == b'"' || b == b'\\' {
-                    break;
-                }
-                if b == b'\n' || b >= 0x80 {
-                    self.note(b, self.pos);
-                }
-                self.pos += 1;
-            }
-            out.extend_from_slice(&self.src[run_start..self.pos]);
+            let rest = &self.src[run_start..];
+            let len = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .unwrap_or(rest.len());
+            self.pos += len;
+            self.note_run(run_start, self.pos);
+            out.extend_from_slice(&rest[..len]);
             match self.src.get(self.pos) {
                 None => return Err(start.error("unterminated string: this `\"` is never closed")),
                 Some(b'"') => {
@@ -511,17 +530,17 @@ impl<'a> Reader<'a> {
     fn read_raw_string(&mut self, start: Mark) -> Result<Node, ReadError> {
         self.pos += 2;
         let body_start = self.pos;
-        while let Some(&b) = self.src.get(self.pos) {
-            if b == b'"' {
-                let body = &self.text[body_start..self.pos];
-                self.pos += 1;
-                return Ok(Node {
-                    kind: NodeKind::RawStr(body.to_string()),
-                    span: start.span_to(self.pos),
-                });
-            }
-            self.note(b, self.pos);
+        let rest = &self.src[body_start..];
+        let len = rest.iter().position(|&b| b == b'"').unwrap_or(rest.len());
+        self.pos += len;
+        self.note_run(body_start, self.pos);
+        if self.pos < self.src.len() {
+            let body = &self.text[body_start..self.pos];
             self.pos += 1;
+            return Ok(Node {
+                kind: NodeKind::RawStr(body.to_string()),
+                span: start.span_to(self.pos),
+            });
         }
         Err(start.error("unterminated raw string: this `#\"` is never closed"))
     }
@@ -529,15 +548,14 @@ impl<'a> Reader<'a> {
     /// Consumes bytes up to the next delimiter and returns them.
     fn take_token(&mut self) -> &'a str {
         let start = self.pos;
-        while let Some(&b) = self.src.get(self.pos) {
-            if is_delimiter(b) {
-                break;
-            }
-            if b >= 0x80 {
-                self.note(b, self.pos);
-            }
-            self.pos += 1;
-        }
+        let rest = &self.src[start..];
+        let len = rest
+            .iter()
+            .position(|&b| is_delimiter(b))
+            .unwrap_or(rest.len());
+        self.pos += len;
+        // Delimiters include newline, so a token never spans lines.
+        self.note_run(start, self.pos);
         &self.text[start..self.pos]
     }
 
