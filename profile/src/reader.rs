@@ -226,6 +226,7 @@ impl<'a> Reader<'a> {
     /// the scanners find a run's end first, so the per-byte loops stay free
     /// of line bookkeeping, and pure-ASCII runs without newlines (nearly all
     /// of them) cost one `is_ascii` check here.
+    #[inline]
     fn note_run(&mut self, start: usize, end: usize) {
         let run = &self.src[start..end];
         let mut tail = run;
@@ -546,6 +547,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes bytes up to the next delimiter and returns them.
+    #[inline]
     fn take_token(&mut self) -> &'a str {
         let start = self.pos;
         let rest = &self.src[start..];
@@ -554,8 +556,12 @@ impl<'a> Reader<'a> {
             .position(|&b| is_delimiter(b))
             .unwrap_or(rest.len());
         self.pos += len;
-        // Delimiters include newline, so a token never spans lines.
-        self.note_run(start, self.pos);
+        // Delimiters include newline, so a token never spans lines: only
+        // its continuation bytes move the column bookkeeping.
+        let token = &rest[..len];
+        if !token.is_ascii() {
+            self.line_cont += token.iter().filter(|&&b| b & 0xC0 == 0x80).count();
+        }
         &self.text[start..self.pos]
     }
 
