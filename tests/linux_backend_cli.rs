@@ -50,7 +50,12 @@ fn build_sibling_bins(dir: &Path) {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .args(["-p", "beltcheck-probes", "--bin", "beltcheck-probe"])
         .args(["-p", "beltcheck-runner", "--bin", "beltcheck-stage"]);
-    if up.join("CACHEDIR.TAG").exists() {
+    // `<target>/<triple>/<profile>` only when the level above is named like
+    // a target triple (cargo tags only the outermost target dir, so a target
+    // dir nested in another, e.g. CARGO_TARGET_DIR=target/x, has no tag).
+    let name = up.file_name().unwrap().to_string_lossy();
+    let triple = name.matches('-').count() >= 2 && !up.join("CACHEDIR.TAG").exists();
+    if !triple {
         cmd.arg("--target-dir").arg(up);
     } else {
         let root = up.parent().expect("target root");

@@ -4,7 +4,7 @@
 //! values (paths, names) happen in [`Config::validate`] and in the builder,
 //! and every error names the key path and the offending value.
 
-use crate::path::{resolve, HostEnv, Templates};
+use crate::path::{resolve, resolve_list, HostEnv, Spelling, Templates};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -351,10 +351,7 @@ fn resolve_all(
     env: &HostEnv,
     templates: Templates,
 ) -> Result<Vec<String>, ConfigError> {
-    raw.iter()
-        .enumerate()
-        .map(|(i, p)| resolve(p, env, &format!("{key}[{i}]"), templates))
-        .collect()
+    resolve_list(raw, key, env, templates, Spelling::Private)
 }
 
 /// A global-name must be something we can always write and pass safely.

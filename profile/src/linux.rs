@@ -15,7 +15,7 @@
 //! another OS.
 
 use crate::config::{Config, ConfigError, Outbound, OutboundMode};
-use crate::path::{normalise, HostEnv, Templates};
+use crate::path::{resolve_list, HostEnv, Spelling, Templates};
 use serde::{Deserialize, Serialize};
 
 /// Linux `AF_UNIX`.
@@ -302,10 +302,7 @@ fn paths(
     env: &HostEnv,
     templates: Templates,
 ) -> Result<Vec<String>, ConfigError> {
-    raw.iter()
-        .enumerate()
-        .map(|(i, p)| normalise(p, env, &format!("{key}[{i}]"), templates))
-        .collect()
+    resolve_list(raw, key, env, templates, Spelling::AsMeant)
 }
 
 fn landlock_rules(

@@ -92,6 +92,35 @@ pub fn resolve(
     Ok(private_form(&path).into_owned())
 }
 
+/// Which spelling a backend matches paths in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spelling {
+    /// Seatbelt matches resolved paths: `/tmp/x` is `/private/tmp/x`
+    /// ([`resolve`]).
+    Private,
+    /// Backends that see `/tmp` as a real directory ([`normalise`]).
+    AsMeant,
+}
+
+/// Every entry of a config list in `spelling`; an error names the entry as
+/// `key[i]`, the index it has in the config.
+pub fn resolve_list(
+    raw: &[String],
+    key: &str,
+    env: &HostEnv,
+    templates: Templates,
+    spelling: Spelling,
+) -> Result<Vec<String>, ConfigError> {
+    let one = match spelling {
+        Spelling::Private => resolve,
+        Spelling::AsMeant => normalise,
+    };
+    raw.iter()
+        .enumerate()
+        .map(|(i, p)| one(p, env, &format!("{key}[{i}]"), templates))
+        .collect()
+}
+
 /// Like [`resolve`] but without the `/private` mapping: the path as the user
 /// means it, for backends that see `/tmp` as a real directory.
 pub fn normalise(
