@@ -18,6 +18,9 @@ pub struct ProbeSpec {
     /// One line on what it attempts.
     pub summary: &'static str,
     body: Body,
+    /// Work that must happen while the process is still single-threaded,
+    /// before the body's worker thread exists.
+    prepare: Option<fn()>,
 }
 
 impl ProbeSpec {
@@ -25,6 +28,9 @@ impl ProbeSpec {
     /// report (a hung call comes back as `error`/`timeout`; the stuck thread
     /// is left behind, so callers should exit the process soon after).
     pub fn run(&self, args: &ProbeArgs) -> ProbeReport {
+        if let Some(prepare) = self.prepare {
+            prepare();
+        }
         supervise(self.name, self.body, args)
     }
 
@@ -61,6 +67,14 @@ const fn spec(
         args,
         summary,
         body,
+        prepare: None,
+    }
+}
+
+const fn prepared(spec: ProbeSpec, prepare: fn()) -> ProbeSpec {
+    ProbeSpec {
+        prepare: Some(prepare),
+        ..spec
     }
 }
 
@@ -119,11 +133,14 @@ static CATALOGUE: &[ProbeSpec] = &[
         "TIOCSTI a harmless byte into the controlling tty",
         probe::tiocsti::run,
     ),
-    spec(
-        "nofile",
-        &[],
-        "RLIMIT_NOFILE seen inside, exhausted to EMFILE",
-        probe::nofile::run,
+    prepared(
+        spec(
+            "nofile",
+            &[],
+            "RLIMIT_NOFILE seen inside, exhausted to EMFILE",
+            probe::nofile::run,
+        ),
+        probe::nofile::prepare,
     ),
     spec(
         "file-read",

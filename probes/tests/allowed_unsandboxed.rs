@@ -5,6 +5,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
+use std::os::unix::process::CommandExt;
 
 use common::*;
 use probes::Verdict;
@@ -134,6 +135,48 @@ fn nofile_hits_emfile_exactly_at_the_soft_limit() {
         "{}",
         r.detail
     );
+}
+
+/// Small limits exercise every edge of the batched fill: no room for its
+/// socketpair, a last batch smaller than one message, a message that would
+/// overrun the table because an inherited fd sits high up.
+#[test]
+fn nofile_hits_emfile_exactly_at_small_soft_limits() {
+    for soft in [5u64, 7, 64, 253, 254, 300, 1000, 4096] {
+        let mut c = command(&["nofile"]);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            c.pre_exec(move || {
+                let mut lim = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                lim.rlim_cur = soft;
+                // An inherited descriptor well above the low slots.
+                let high = (soft as libc::c_int) / 2 + 3;
+                if libc::dup2(2, high) < 0 || libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        };
+        let r = report_of(&c.output().expect("spawn beltcheck-probe"));
+        assert_verdict(&r, Verdict::Allowed);
+        assert!(r.detail.contains(&format!("soft={soft} ")), "{}", r.detail);
+        assert!(
+            r.detail.contains(&format!("highest_fd={} ", soft - 1)),
+            "{}",
+            r.detail
+        );
+        assert!(
+            r.detail.ends_with(&format!("emfile_at={soft}")),
+            "{}",
+            r.detail
+        );
+    }
 }
 
 #[test]
