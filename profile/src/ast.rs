@@ -3,12 +3,23 @@
 //! point at the text.
 
 /// A position in the source: byte offsets plus 1-based line and column.
+use std::sync::Arc;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
-    pub start: usize,
-    pub end: usize,
+    /// Byte offsets; 32 bits, because every node carries a span and the
+    /// reader refuses sources of 4 GiB or more (see `reader::MAX_SOURCE`).
+    pub start: u32,
+    pub end: u32,
     pub line: u32,
     pub col: u32,
+}
+
+impl Span {
+    /// The byte range in the source, for slicing it.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +41,9 @@ pub enum NodeKind {
     Bool(bool),
     /// Decimal or `#x...` integers.
     Int(i64),
-    Symbol(String),
+    /// Shared: the reader hands out one allocation per distinct name (see
+    /// `reader`), so a profile's thousand `allow`s cost one.
+    Symbol(Arc<str>),
     /// `'datum`
     Quote(Box<Node>),
 }
@@ -45,7 +58,7 @@ impl Node {
 
     pub fn as_symbol(&self) -> Option<&str> {
         match &self.kind {
-            NodeKind::Symbol(s) => Some(s),
+            NodeKind::Symbol(s) => Some(s.as_ref()),
             _ => None,
         }
     }

@@ -127,7 +127,7 @@ fn plain(kind: NodeKind) -> Node {
 }
 
 fn symbol(name: &str) -> Node {
-    plain(NodeKind::Symbol(name.to_string()))
+    plain(NodeKind::Symbol(name.into()))
 }
 
 /// The host the build check pretends to run on (hermetic: no environment).

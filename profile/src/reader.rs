@@ -23,6 +23,7 @@
 
 use crate::ast::{Node, NodeKind, Span};
 use std::fmt;
+use std::sync::Arc;
 
 /// Deepest nesting of lists and quote prefixes the reader accepts. Real
 /// profiles nest a handful of levels; the limit keeps recursive consumers
@@ -48,8 +49,21 @@ impl std::error::Error for ReadError {}
 
 /// Reads every top-level datum of `src`. Spans point into `src`.
 pub fn read(src: &str) -> Result<Vec<Node>, ReadError> {
+    if src.len() > MAX_SOURCE {
+        return Err(ReadError {
+            line: 1,
+            col: 1,
+            message: format!(
+                "source is {} bytes; the reader takes at most {MAX_SOURCE} (spans are 32-bit)",
+                src.len()
+            ),
+        });
+    }
     Reader::new(src).read_all()
 }
+
+/// The longest source [`read`] accepts: spans store 32-bit offsets.
+pub const MAX_SOURCE: usize = u32::MAX as usize;
 
 /// Like [`read`], for raw file contents: input that is not UTF-8 is refused
 /// with the position of the first offending byte.
@@ -92,9 +106,10 @@ struct Mark {
 
 impl Mark {
     fn span_to(self, end: usize) -> Span {
+        // Both fit: `read` refuses sources longer than MAX_SOURCE.
         Span {
-            start: self.pos,
-            end,
+            start: self.pos as u32,
+            end: end as u32,
             line: self.line,
             col: self.col,
         }
@@ -129,7 +144,7 @@ impl Prefix {
     }
 
     fn wrap(self, mark: Mark, datum: Node) -> Node {
-        let span = mark.span_to(datum.span.end);
+        let span = mark.span_to(datum.span.end as usize);
         let kind = match self {
             Prefix::Quote => NodeKind::Quote(Box::new(datum)),
             other => {
@@ -139,7 +154,7 @@ impl Prefix {
                     _ => "unquote-splicing",
                 };
                 let head = Node {
-                    kind: NodeKind::Symbol(name.to_string()),
+                    kind: NodeKind::Symbol(name.into()),
                     span: mark.span_to(mark.pos + other.spelling().len()),
                 };
                 NodeKind::List(vec![head, datum])
@@ -166,6 +181,48 @@ struct Reader<'a> {
     /// UTF-8 continuation bytes seen on the current line before `pos`, so
     /// columns count characters without rescanning the line.
     line_cont: usize,
+    symbols: Symbols,
+}
+
+/// The names a read has handed out. SBPL repeats a small vocabulary
+/// (`allow`, `literal`, `file-read*`) thousands of times, and an allocation
+/// per occurrence was half of all reading time (malloc and free of tiny
+/// strings). A direct-mapped cache, keyed by cheap features of the token,
+/// remembers the last name per slot; a hit shares it, a miss allocates and
+/// takes the slot. No hashing of whole tokens: most differ in length or at
+/// the edges.
+struct Symbols {
+    slots: Vec<Option<Arc<str>>>,
+}
+
+impl Symbols {
+    const SLOTS: usize = 1024;
+
+    fn new() -> Symbols {
+        Symbols {
+            slots: vec![None; Self::SLOTS],
+        }
+    }
+
+    fn intern(&mut self, token: &str) -> Arc<str> {
+        let slot = &mut self.slots[Self::slot_of(token.as_bytes())];
+        match slot {
+            Some(name) if **name == *token => Arc::clone(name),
+            _ => Arc::clone(slot.insert(Arc::from(token))),
+        }
+    }
+
+    fn slot_of(b: &[u8]) -> usize {
+        let edge = |i: usize| b.get(i).copied().unwrap_or(0) as usize;
+        let n = b.len();
+        let mix = n
+            .wrapping_mul(0x9E37)
+            .wrapping_add(edge(0).wrapping_mul(31))
+            .wrapping_add(edge(n.wrapping_sub(1)).wrapping_mul(131))
+            .wrapping_add(edge(n / 2).wrapping_mul(7))
+            .wrapping_add(edge(n.saturating_sub(2)).wrapping_mul(1021));
+        (mix ^ (mix >> 10)) % Self::SLOTS
+    }
 }
 
 /// Bytes that end a token: whitespace, `(`, `)`, `"`, `;`. A table, because
@@ -195,6 +252,7 @@ impl<'a> Reader<'a> {
             line: 1,
             line_start: 0,
             line_cont: 0,
+            symbols: Symbols::new(),
         }
     }
 
@@ -581,7 +639,7 @@ impl<'a> Reader<'a> {
                     token.escape_debug()
                 )))
             }
-            Atom::Symbol => NodeKind::Symbol(token.to_string()),
+            Atom::Symbol => NodeKind::Symbol(self.symbols.intern(token)),
         };
         Ok(Node {
             kind,
@@ -694,4 +752,50 @@ fn parse_radix_int(token: &str) -> Option<Result<i64, String>> {
     };
     let value = if negative { -magnitude } else { magnitude };
     Some(i64::try_from(value).map_err(|_| format!("integer `{token}` does not fit in 64 bits")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn symbols_of(src: &str) -> Vec<Arc<str>> {
+        let nodes = read(src).expect("reads");
+        let items = nodes[0].as_list().expect("a list");
+        items
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Symbol(s) => Arc::clone(s),
+                other => panic!("not a symbol: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_repeated_symbol_shares_one_allocation() {
+        let s = symbols_of("(allow file-read* allow file-read* allow)");
+        assert!(Arc::ptr_eq(&s[0], &s[2]) && Arc::ptr_eq(&s[2], &s[4]));
+        assert!(Arc::ptr_eq(&s[1], &s[3]));
+        assert_eq!(&*s[1], "file-read*");
+    }
+
+    #[test]
+    fn symbols_sharing_a_cache_slot_keep_their_own_names() {
+        // Same length and the same bytes at the positions the slot looks at.
+        let names = ["aXbcd", "aYbcd", "aZbcd"];
+        assert!(names
+            .iter()
+            .all(|n| Symbols::slot_of(n.as_bytes()) == Symbols::slot_of(names[0].as_bytes())));
+        let src = format!("({} {} {} {})", names[0], names[1], names[2], names[0]);
+        let got: Vec<String> = symbols_of(&src).iter().map(|s| s.to_string()).collect();
+        assert_eq!(got, ["aXbcd", "aYbcd", "aZbcd", "aXbcd"]);
+    }
+
+    #[test]
+    fn spans_are_byte_ranges_of_the_source() {
+        let src = "(allow  \"é\")";
+        let nodes = read(src).expect("reads");
+        let items = nodes[0].as_list().expect("a list");
+        assert_eq!(&src[items[1].span.range()], "\"é\"");
+        assert_eq!(&src[nodes[0].span.range()], src);
+    }
 }

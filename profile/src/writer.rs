@@ -57,7 +57,7 @@ pub fn symbol_is_writable(name: &str) -> bool {
     }
     matches!(
         crate::reader::read(name).as_deref(),
-        Ok([Node { kind: NodeKind::Symbol(s), .. }]) if s == name
+        Ok([Node { kind: NodeKind::Symbol(s), .. }]) if **s == *name
     )
 }
 

@@ -23,7 +23,7 @@ fn err(src: &str) -> ReadError {
 }
 
 fn sym(s: &str) -> NodeKind {
-    NodeKind::Symbol(s.to_string())
+    NodeKind::Symbol(s.into())
 }
 
 fn shape(kind: NodeKind) -> Node {
@@ -164,10 +164,7 @@ fn spans_are_one_based_and_count_characters() {
     // "é" is one character but two bytes: b sits at column 7, byte 10.
     assert_eq!((items[2].span.line, items[2].span.col), (2, 7));
     assert_eq!(items[2].span.start, 10);
-    assert_eq!(
-        &"(a\n  \"é\" b)"[items[1].span.start..items[1].span.end],
-        "\"é\""
-    );
+    assert_eq!(&"(a\n  \"é\" b)"[items[1].span.range()], "\"é\"");
 }
 
 #[test]

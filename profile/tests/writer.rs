@@ -121,7 +121,7 @@ fn leaf() -> impl Strategy<Value = Node> {
         "[ -!#-~]{0,16}".prop_map(NodeKind::RawStr),
         any::<bool>().prop_map(NodeKind::Bool),
         any::<i64>().prop_map(NodeKind::Int),
-        symbol_strategy().prop_map(NodeKind::Symbol),
+        symbol_strategy().prop_map(|s| NodeKind::Symbol(s.into())),
     ]
     .prop_map(node)
 }

@@ -109,7 +109,7 @@ impl<'a> Evaluator<'a> {
 
     /// Source text of `span`, on one line, for messages and rule text.
     pub fn source(&self, span: Span) -> String {
-        let raw = self.text.get(span.start..span.end).unwrap_or("");
+        let raw = self.text.get(span.range()).unwrap_or("");
         one_line(raw)
     }
 
@@ -138,7 +138,7 @@ impl<'a> Evaluator<'a> {
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::Int(*i),
             // Unbound symbols stay symbols: operation names, AF_UNIX, self.
-            NodeKind::Symbol(s) => env.lookup(s).unwrap_or_else(|| Value::Sym(s.clone())),
+            NodeKind::Symbol(s) => env.lookup(s).unwrap_or_else(|| Value::Sym(s.to_string())),
             NodeKind::Quote(inner) => datum(inner),
             NodeKind::List(items) => self.eval_list(node, items, env),
         }
@@ -498,7 +498,7 @@ impl<'a> Evaluator<'a> {
 
 fn lambda(params: &Node, body: &[Node], env: &Env) -> Value {
     let (names, rest) = match &params.kind {
-        NodeKind::Symbol(all) => (Vec::new(), Some(all.clone())),
+        NodeKind::Symbol(all) => (Vec::new(), Some(all.to_string())),
         NodeKind::List(items) => {
             let mut names = Vec::new();
             let mut rest = None;
@@ -524,7 +524,7 @@ fn lambda(params: &Node, body: &[Node], env: &Env) -> Value {
 }
 
 fn guard_reason(text: &str, test: &Node, cond: &Value) -> String {
-    let src = one_line(text.get(test.span.start..test.span.end).unwrap_or("?"));
+    let src = one_line(text.get(test.span.range()).unwrap_or("?"));
     let why = match cond {
         Value::Unknown(r) => r.as_str(),
         _ => "undecidable",
@@ -546,7 +546,7 @@ pub fn truth(v: &Value) -> Option<bool> {
 
 fn datum(node: &Node) -> Value {
     match &node.kind {
-        NodeKind::Symbol(s) => Value::Sym(s.clone()),
+        NodeKind::Symbol(s) => Value::Sym(s.to_string()),
         NodeKind::List(items) => Value::List(items.iter().map(datum).collect()),
         NodeKind::Str(b) => Value::Str(b.clone()),
         NodeKind::RawStr(s) => Value::Str(s.as_bytes().to_vec()),
