@@ -1,11 +1,10 @@
-//! The two bridge threads: our stdin -> master, master -> our stdout (or a
-//! capture buffer). Each owns its own dup of the master and waits on it
-//! together with a stop pipe, so the supervisor can end either thread at any
-//! time and every join is bounded.
+//! The bytes a session moves: the child's output (master -> our stdout or a
+//! capture buffer) and, in Terminal mode, our stdin -> master. No threads:
+//! the supervisor's loop calls these when poll says an fd is ready, so a
+//! slow reader or writer on one side never stalls the deadline.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::thread::JoinHandle;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use super::fd::{self, Interest};
 
@@ -13,31 +12,6 @@ const CHUNK: usize = 16 * 1024;
 /// The end-of-file character written to the master when our stdin ends, so a
 /// child reading its (canonical-mode) terminal sees EOF too.
 const VEOF: u8 = 0x04;
-
-/// A one-shot "stop now" signal the bridge threads wait on.
-pub(crate) struct Stop {
-    read_end: OwnedFd,
-    write_end: OwnedFd,
-}
-
-impl Stop {
-    pub(crate) fn new() -> io::Result<Stop> {
-        let (read_end, write_end) = fd::cloexec_pipe()?;
-        Ok(Stop {
-            read_end,
-            write_end,
-        })
-    }
-
-    pub(crate) fn waiter(&self) -> io::Result<OwnedFd> {
-        self.read_end.try_clone()
-    }
-
-    /// Wakes every waiter; the byte is never read, so the stop is sticky.
-    pub(crate) fn stop(&self) {
-        let _ = fd::write(self.write_end.as_fd(), &[1]);
-    }
-}
 
 /// Where the child's output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,74 +22,55 @@ pub(crate) enum Sink {
     Stdout { head: usize },
 }
 
-/// Copies master -> sink until EOF/EIO on the master (every slave fd closed)
-/// or a stop; on a stop it first drains whatever the master already holds.
-/// `on_closed` runs when the master reported EOF/EIO. Returns the captured
-/// bytes.
-pub(crate) fn spawn_output(
-    master: OwnedFd,
-    sink: Sink,
-    stop: OwnedFd,
-    on_closed: Box<dyn FnOnce() + Send>,
-) -> io::Result<JoinHandle<Vec<u8>>> {
-    std::thread::Builder::new()
-        .name("beltcheck-pty-out".into())
-        .spawn(move || {
-            let mut out = Output {
-                sink,
-                kept: Vec::new(),
-                stdout_ok: true,
-            };
-            let mut buf = vec![0u8; CHUNK];
-            let watched = [
-                (master.as_fd(), Interest::Read),
-                (stop.as_fd(), Interest::Read),
-            ];
-            while let Ok(ready) = fd::wait_ready(&watched, None) {
-                if ready[0] {
-                    match fd::read(master.as_fd(), &mut buf) {
-                        Ok(0) => {
-                            on_closed();
-                            break;
-                        }
-                        Ok(n) => {
-                            out.emit(&buf[..n]);
-                            continue;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        // EIO: the last slave fd closed, everything is read.
-                        Err(_) => {
-                            on_closed();
-                            break;
-                        }
-                    }
-                }
-                if ready[1] {
-                    drain(master.as_fd(), &mut buf, &mut out);
-                    break;
-                }
-            }
-            out.kept
-        })
+/// What reading the master found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Drained {
+    /// Nothing more to read right now.
+    Empty,
+    /// EOF/EIO: every slave fd is closed and everything was read.
+    Closed,
 }
 
-/// Reads what the (non-blocking) master holds right now.
-fn drain(master: BorrowedFd<'_>, buf: &mut [u8], out: &mut Output) {
-    while let Ok(n) = fd::read(master, buf) {
-        if n == 0 {
-            break;
-        }
-        out.emit(&buf[..n]);
-    }
-}
-
-struct Output {
+/// The output side: reads the (non-blocking) master and emits to the sink.
+pub(crate) struct Output {
     sink: Sink,
     kept: Vec<u8>,
     stdout_ok: bool,
+    buf: Vec<u8>,
 }
 
 impl Output {
+    pub(crate) fn new(sink: Sink) -> Output {
+        Output {
+            sink,
+            kept: Vec::new(),
+            stdout_ok: true,
+            buf: vec![0u8; CHUNK],
+        }
+    }
+
+    /// Reads everything the master holds now.
+    pub(crate) fn drain(&mut self, master: BorrowedFd<'_>) -> Drained {
+        loop {
+            match fd::read(master, &mut self.buf) {
+                Ok(0) => return Drained::Closed,
+                Ok(n) => {
+                    let chunk = std::mem::take(&mut self.buf);
+                    self.emit(&chunk[..n]);
+                    self.buf = chunk;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drained::Empty,
+                // EIO: the last slave fd closed, everything is read.
+                Err(_) => return Drained::Closed,
+            }
+        }
+    }
+
+    /// The captured bytes (all of them, or the head in Stdout mode).
+    pub(crate) fn into_kept(self) -> Vec<u8> {
+        self.kept
+    }
+
     fn emit(&mut self, bytes: &[u8]) {
         match self.sink {
             Sink::Capture => self.kept.extend_from_slice(bytes),
@@ -149,38 +104,82 @@ fn write_stdout(mut bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Copies our stdin -> master until stdin ends (then sends VEOF), the master
-/// fails, or a stop. Our stdin is never made non-blocking (its file
-/// description is shared with the parent shell); it is only read after it
-/// polled readable.
-pub(crate) fn spawn_input(master: OwnedFd, stop: OwnedFd) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("beltcheck-pty-in".into())
-        .spawn(move || {
-            // SAFETY: fd 0 stays open for the life of the process.
-            let stdin = unsafe { BorrowedFd::borrow_raw(libc::STDIN_FILENO) };
-            let mut buf = vec![0u8; CHUNK];
-            loop {
-                let ready = match fd::wait_ready(
-                    &[(stdin, Interest::Read), (stop.as_fd(), Interest::Read)],
-                    None,
-                ) {
-                    Ok(r) => r,
-                    Err(_) => return,
-                };
-                if ready[1] {
+/// The input side: our stdin -> master, one chunk at a time. Our stdin is
+/// never made non-blocking (its file description is shared with the parent
+/// shell); it is read only after poll said it is readable, and only when
+/// the previous chunk is fully written, so a child that does not read its
+/// terminal holds our stdin back instead of growing a buffer.
+pub(crate) struct Input {
+    pending: Vec<u8>,
+    written: usize,
+    state: Feed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feed {
+    /// Reading stdin.
+    Open,
+    /// Stdin ended; the pending VEOF is the last thing to write.
+    Ending,
+    /// Nothing more will be written (stdin ended and VEOF went out, or the
+    /// master refused a write).
+    Done,
+}
+
+impl Input {
+    pub(crate) fn new() -> Input {
+        Input {
+            pending: Vec::new(),
+            written: 0,
+            state: Feed::Open,
+        }
+    }
+
+    /// Whether to poll stdin for reading.
+    pub(crate) fn wants_stdin(&self) -> bool {
+        self.state == Feed::Open && self.pending.is_empty()
+    }
+
+    /// Whether to poll the master for writing.
+    pub(crate) fn wants_master(&self) -> bool {
+        self.state != Feed::Done && !self.pending.is_empty()
+    }
+
+    /// Stdin polled readable: take one chunk (or its end) and try to pass it on.
+    pub(crate) fn on_stdin(&mut self, stdin: BorrowedFd<'_>, master: BorrowedFd<'_>) {
+        let mut buf = vec![0u8; CHUNK];
+        let n = match fd::read(stdin, &mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(_) => 0,
+        };
+        if n == 0 {
+            self.pending = vec![VEOF];
+            self.state = Feed::Ending;
+        } else {
+            buf.truncate(n);
+            self.pending = buf;
+        }
+        self.written = 0;
+        self.on_master_writable(master);
+    }
+
+    /// Master polled writable (or a fresh chunk arrived): write what fits.
+    pub(crate) fn on_master_writable(&mut self, master: BorrowedFd<'_>) {
+        while self.written < self.pending.len() {
+            match fd::write(master, &self.pending[self.written..]) {
+                Ok(n) if n > 0 => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                _ => {
+                    self.state = Feed::Done;
                     return;
                 }
-                let n = match fd::read(stdin, &mut buf) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(_) => 0,
-                };
-                let chunk: &[u8] = if n == 0 { &[VEOF] } else { &buf[..n] };
-                match fd::write_all_until(master.as_fd(), chunk, stop.as_fd()) {
-                    Ok(true) if n > 0 => {}
-                    _ => return,
-                }
             }
-        })
+        }
+        self.pending.clear();
+        self.written = 0;
+        if self.state == Feed::Ending {
+            self.state = Feed::Done;
+        }
+    }
 }

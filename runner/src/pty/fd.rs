@@ -188,25 +188,3 @@ pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
         }
     }
 }
-
-/// Writes all of `buf`, waiting for writability when the fd is non-blocking,
-/// until `stop` becomes readable. Returns `false` when stopped first.
-pub(crate) fn write_all_until(
-    fd: BorrowedFd<'_>,
-    mut buf: &[u8],
-    stop: BorrowedFd<'_>,
-) -> io::Result<bool> {
-    while !buf.is_empty() {
-        match write(fd, buf) {
-            Ok(n) => buf = &buf[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let ready = wait_ready(&[(fd, Interest::Write), (stop, Interest::Read)], None)?;
-                if ready[1] {
-                    return Ok(false);
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
-}

@@ -21,9 +21,11 @@
 //!   group outlives the session. Processes that left the group (`setsid`)
 //!   and keep the slave open stop being read 200 ms later; they cannot hang
 //!   the session.
-//! - Every thread the session starts is joined before [`run`] returns and
-//!   every fd it opened is closed; only the process-wide signal dispatcher
-//!   (one thread, one pipe, created on first use) stays.
+//! - The session runs on the calling thread: it starts no thread of its own
+//!   (except, where pidfds are missing, one that watches the child's exit,
+//!   joined before [`run`] returns), and every fd it opened is closed; only
+//!   the process-wide signal dispatcher (one thread, one pipe, created on
+//!   first use) stays.
 //! - In [`Input::Terminal`] mode with a terminal on stdin: raw mode for the
 //!   session and the exact original termios afterwards (also after a panic,
 //!   see `raw`), initial size from the outer terminal, and every SIGWINCH
@@ -47,11 +49,10 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::launch::{Backend, CommandSpec, LaunchError};
-use supervise::{Event, SignalWake, Supervisor, Until, Wake};
+use supervise::{ExitWatch, SignalWake, Supervisor, Until, Wake};
 
 /// In [`Input::Terminal`] mode, how much of the output [`SessionOutcome::output`]
 /// keeps (enough to classify a launcher's own error message).
@@ -257,8 +258,8 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         None
     };
 
-    let (events_tx, events) = mpsc::channel();
-    let signal_tx = events_tx.clone();
+    let (signals_read, signals_write) = fd::cloexec_pipe().map_err(RunError::Io)?;
+    fd::set_nonblocking(signals_write.as_fd()).map_err(RunError::Io)?;
     let registration = signals::register(signals::Subscription {
         resize: if outer_tty {
             Some(pair.master.try_clone().map_err(RunError::Io)?)
@@ -268,7 +269,8 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         termination: match opts.signals {
             SignalPolicy::Untouched => None,
             SignalPolicy::TerminateSession => Some(Box::new(move |sig| {
-                let _ = signal_tx.send(Event::Signal(sig));
+                // A full pipe drops the byte: one is enough to wake the loop.
+                let _ = fd::write(signals_write.as_fd(), &[sig as u8]);
             })),
         },
     })
@@ -287,22 +289,31 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     // Only the child may hold the slave now, or EIO never comes.
     drop(pair.slave);
     let pid = child.id();
-    let mut sup = Supervisor {
-        pgid: pid as libc::pid_t,
-        events,
-        exited: false,
-        output_closed: false,
-        interrupted: None,
-    };
-
-    let threads = Threads::start(&pair.master, terminal, pid, events_tx);
-    let threads = match threads {
-        Ok(t) => t,
+    let exit = match ExitWatch::start(pid as libc::pid_t) {
+        Ok(w) => w,
         Err(e) => {
-            sup.signal_group(libc::SIGKILL);
+            // SAFETY: killpg on the child's group, pinned by the unreaped child.
+            unsafe { libc::killpg(pid as libc::pid_t, libc::SIGKILL) };
             let _ = child.wait();
             return Err(RunError::Io(e));
         }
+    };
+    let mut sup = Supervisor {
+        pgid: pid as libc::pid_t,
+        master: pair.master.as_fd(),
+        stdin: terminal.then(|| (stdin(), bridge::Input::new())),
+        output: bridge::Output::new(if terminal {
+            bridge::Sink::Stdout {
+                head: TERMINAL_OUTPUT_HEAD,
+            }
+        } else {
+            bridge::Sink::Capture
+        }),
+        exit,
+        signals: signals_read,
+        exited: false,
+        output_closed: false,
+        interrupted: None,
     };
 
     let mut timed_out = false;
@@ -332,7 +343,11 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         Some(Instant::now() + DRAIN_AFTER_KILL),
         SignalWake::Continue,
     );
-    let output = threads.finish();
+    sup.drain_output();
+    let interrupted = sup.interrupted;
+    let output =
+        std::mem::replace(&mut sup.output, bridge::Output::new(bridge::Sink::Capture)).into_kept();
+    drop(sup);
     let status = child.wait().map_err(RunError::Io)?;
     drop(raw_guard);
 
@@ -349,81 +364,9 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         code,
         exit,
         timed_out,
-        interrupted: sup.interrupted,
+        interrupted,
         output,
         duration: start.elapsed(),
         pid,
     })
-}
-
-/// The per-session threads and the stop pipe that ends them.
-struct Threads {
-    stop: bridge::Stop,
-    waiter: std::thread::JoinHandle<()>,
-    output: std::thread::JoinHandle<Vec<u8>>,
-    input: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Threads {
-    fn start(
-        master: &std::os::fd::OwnedFd,
-        terminal: bool,
-        pid: u32,
-        events: mpsc::Sender<Event>,
-    ) -> io::Result<Threads> {
-        let stop = bridge::Stop::new()?;
-        let sink = if terminal {
-            bridge::Sink::Stdout {
-                head: TERMINAL_OUTPUT_HEAD,
-            }
-        } else {
-            bridge::Sink::Capture
-        };
-        let closed_tx = events.clone();
-        let output = bridge::spawn_output(
-            master.try_clone()?,
-            sink,
-            stop.waiter()?,
-            Box::new(move || {
-                let _ = closed_tx.send(Event::OutputClosed);
-            }),
-        )?;
-        let input = if terminal {
-            Some(bridge::spawn_input(master.try_clone()?, stop.waiter()?))
-        } else {
-            None
-        };
-        let waiter = supervise::spawn_waiter(pid as libc::pid_t, events);
-        let (input, waiter) = match (input.transpose(), waiter) {
-            (Ok(i), Ok(w)) => (i, w),
-            (i, w) => {
-                stop.stop();
-                let _ = output.join();
-                if let Ok(Some(i)) = i {
-                    let _ = i.join();
-                }
-                return Err(w
-                    .err()
-                    .unwrap_or_else(|| io::Error::other("cannot start the input thread")));
-            }
-        };
-        Ok(Threads {
-            stop,
-            waiter,
-            output,
-            input,
-        })
-    }
-
-    /// Stops and joins every thread (each returns promptly once stopped; the
-    /// waiter already returned because the child exited). Returns the output.
-    fn finish(self) -> Vec<u8> {
-        self.stop.stop();
-        let output = self.output.join().unwrap_or_default();
-        if let Some(input) = self.input {
-            let _ = input.join();
-        }
-        let _ = self.waiter.join();
-        output
-    }
 }

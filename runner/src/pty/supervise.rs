@@ -1,57 +1,34 @@
-//! Supervision: waiting for the child without reaping it, terminating its
-//! process group (SIGTERM, grace, SIGKILL), and reaping at the very end.
+//! Supervision: one poll loop on the calling thread that moves the session's
+//! bytes, notices the child's exit without reaping it, takes termination
+//! signals from a pipe, and enforces deadlines; plus terminating the child's
+//! process group (SIGTERM, grace, SIGKILL).
 //!
 //! The child leads its own session and process group (pgid == pid). It is
 //! reaped only after every signal to the group has been sent: while it is a
 //! zombie its pid, and with it the group id, cannot be reused, so a late
 //! `killpg` never reaches an unrelated group.
+//!
+//! Everything runs on the caller's thread: a session costs no thread of its
+//! own (only a platform without pidfds watches the exit from a helper
+//! thread), which is most of what starting a session used to cost.
 
 use std::io;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
-/// What the supervisor waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Event {
-    /// The child exited (not yet reaped).
-    Exited,
-    /// The master reported EOF/EIO: no slave fd is open any more.
-    OutputClosed,
-    /// A termination signal reached this process.
-    Signal(libc::c_int),
-}
+use super::bridge::{Drained, Input, Output};
+use super::fd::{self, Interest};
 
-/// Starts a thread that blocks until `pid` exits (WNOWAIT: the zombie stays
-/// for the reaper) and then sends [`Event::Exited`]. It returns as soon as the
-/// child is gone, so joining it after the child exited is immediate.
-pub(crate) fn spawn_waiter(pid: libc::pid_t, events: Sender<Event>) -> io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("beltcheck-pty-wait".into())
-        .spawn(move || {
-            loop {
-                // SAFETY: siginfo_t is plain data filled by waitid.
-                let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-                let rc = unsafe {
-                    libc::waitid(
-                        libc::P_PID,
-                        pid as libc::id_t,
-                        &mut info,
-                        libc::WEXITED | libc::WNOWAIT,
-                    )
-                };
-                if rc == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                    break;
-                }
-            }
-            let _ = events.send(Event::Exited);
-        })
-}
-
-/// The supervisor's view of the session.
-pub(crate) struct Supervisor {
+/// The session's moving parts, borrowed by the loop.
+pub(crate) struct Supervisor<'a> {
     pub pgid: libc::pid_t,
-    pub events: Receiver<Event>,
+    pub master: BorrowedFd<'a>,
+    /// Our stdin, forwarded in Terminal mode.
+    pub stdin: Option<(BorrowedFd<'a>, Input)>,
+    pub output: Output,
+    pub exit: ExitWatch,
+    /// Read end of the session's signal pipe (one byte per signal).
+    pub signals: OwnedFd,
     pub exited: bool,
     pub output_closed: bool,
     pub interrupted: Option<libc::c_int>,
@@ -75,9 +52,37 @@ pub(crate) enum Until {
     OutputClosed,
 }
 
-impl Supervisor {
-    /// Waits for `until` or the deadline; a termination signal ends the wait
-    /// only when `on_signal` says so (it is always recorded).
+/// Whether a termination signal ends a wait early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignalWake {
+    Return,
+    Continue,
+}
+
+fn add<'f>(
+    fd: BorrowedFd<'f>,
+    interest: Interest,
+    fds: &mut Vec<(BorrowedFd<'f>, Interest)>,
+) -> usize {
+    fds.push((fd, interest));
+    fds.len() - 1
+}
+
+/// The fds one turn of the loop waits on, and where each sits in the list.
+#[derive(Default)]
+struct Watch {
+    output: Option<usize>,
+    input_master: Option<usize>,
+    input_stdin: Option<usize>,
+    exit: Option<usize>,
+    signals: usize,
+}
+
+impl Supervisor<'_> {
+    /// Serves the session until `until` holds or the deadline passes; a
+    /// termination signal ends the wait only when `on_signal` says so (it is
+    /// always recorded). An error of poll itself ends the wait as a deadline
+    /// would: the caller then terminates the group, which is always safe.
     pub(crate) fn wait_until(
         &mut self,
         until: Until,
@@ -92,28 +97,77 @@ impl Supervisor {
             if holds {
                 return Wake::Done;
             }
-            let event = match deadline {
-                None => self
-                    .events
-                    .recv()
-                    .map_err(|_| RecvTimeoutError::Disconnected),
-                Some(d) => self
-                    .events
-                    .recv_timeout(d.saturating_duration_since(Instant::now())),
-            };
-            match event {
-                Ok(Event::Exited) => self.exited = true,
-                Ok(Event::OutputClosed) => self.output_closed = true,
-                Ok(Event::Signal(sig)) => {
-                    self.interrupted.get_or_insert(sig);
-                    if on_signal == SignalWake::Return {
-                        return Wake::Signal;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => return Wake::Deadline,
-                // Every sender gone: nothing more will happen.
-                Err(RecvTimeoutError::Disconnected) => return Wake::Deadline,
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Wake::Deadline;
             }
+            match self.turn(deadline) {
+                Ok(true) if on_signal == SignalWake::Return => return Wake::Signal,
+                Ok(_) => {}
+                Err(_) => return Wake::Deadline,
+            }
+        }
+    }
+
+    /// One poll and the work it found. Returns whether a termination signal
+    /// arrived.
+    fn turn(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
+        let exit_fd = self.exit.fd();
+        let mut fds: Vec<(BorrowedFd<'_>, Interest)> = Vec::with_capacity(5);
+        let mut watch = Watch::default();
+        let master = self.master;
+        if !self.output_closed {
+            watch.output = Some(add(master, Interest::Read, &mut fds));
+        }
+        if let Some((stdin, input)) = &self.stdin {
+            if input.wants_master() {
+                watch.input_master = Some(add(master, Interest::Write, &mut fds));
+            }
+            if input.wants_stdin() {
+                watch.input_stdin = Some(add(*stdin, Interest::Read, &mut fds));
+            }
+        }
+        if let (false, Some(e)) = (self.exited, exit_fd) {
+            watch.exit = Some(add(e, Interest::Read, &mut fds));
+        }
+        watch.signals = add(self.signals.as_fd(), Interest::Read, &mut fds);
+        let ready = fd::wait_ready(&fds, deadline)?;
+        drop(fds);
+        let is = |slot: Option<usize>| slot.is_some_and(|i| ready[i]);
+
+        if is(watch.output) && self.output.drain(master) == Drained::Closed {
+            self.output_closed = true;
+        }
+        if let Some((stdin, input)) = &mut self.stdin {
+            if is(watch.input_master) {
+                input.on_master_writable(master);
+            }
+            if is(watch.input_stdin) {
+                input.on_stdin(*stdin, master);
+            }
+        }
+        if is(watch.exit) {
+            self.exited = self.exit.has_exited();
+        }
+        Ok(ready[watch.signals] && self.take_signals())
+    }
+
+    /// Reads the signal pipe; records the first signal. Returns whether any
+    /// arrived.
+    fn take_signals(&mut self) -> bool {
+        let mut buf = [0u8; 64];
+        match fd::read(self.signals.as_fd(), &mut buf) {
+            Ok(n) if n > 0 => {
+                self.interrupted.get_or_insert(libc::c_int::from(buf[0]));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads whatever the master still holds (after the group is gone).
+    pub(crate) fn drain_output(&mut self) {
+        if !self.output_closed && self.output.drain(self.master) == Drained::Closed {
+            self.output_closed = true;
         }
     }
 
@@ -124,7 +178,14 @@ impl Supervisor {
         let deadline = Instant::now() + grace;
         self.wait_until(Until::ChildExited, Some(deadline), SignalWake::Continue);
         self.signal_group(libc::SIGKILL);
-        self.wait_until(Until::ChildExited, None, SignalWake::Continue);
+        while !self.exited {
+            // A poll failure must not leave a live child behind: fall back
+            // to blocking on the exit itself.
+            if self.wait_until(Until::ChildExited, None, SignalWake::Continue) != Wake::Done {
+                self.exit.block_until_exit(self.pgid);
+                self.exited = true;
+            }
+        }
     }
 
     pub(crate) fn signal_group(&self, sig: libc::c_int) {
@@ -133,9 +194,113 @@ impl Supervisor {
     }
 }
 
-/// Whether a termination signal ends a wait early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SignalWake {
-    Return,
-    Continue,
+/// Notices the child's exit without reaping it, as an fd the loop can poll.
+pub(crate) enum ExitWatch {
+    /// Linux: a pidfd, readable once the process has exited.
+    #[cfg(target_os = "linux")]
+    Pidfd(OwnedFd),
+    /// Elsewhere (or without pidfd support): a helper thread blocks in
+    /// `waitid(WNOWAIT)` and closes its end of a pipe when the child exits.
+    Thread {
+        read_end: OwnedFd,
+        waiter: Option<std::thread::JoinHandle<()>>,
+    },
+}
+
+impl ExitWatch {
+    pub(crate) fn start(pid: libc::pid_t) -> io::Result<ExitWatch> {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = pidfd_open(pid) {
+            return Ok(ExitWatch::Pidfd(fd));
+        }
+        let (read_end, write_end) = fd::cloexec_pipe()?;
+        let waiter = std::thread::Builder::new()
+            .name("beltcheck-pty-wait".into())
+            .spawn(move || {
+                wait_exit_no_reap(pid);
+                drop(write_end);
+            })?;
+        Ok(ExitWatch::Thread {
+            read_end,
+            waiter: Some(waiter),
+        })
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            #[cfg(target_os = "linux")]
+            ExitWatch::Pidfd(fd) => Some(fd.as_fd()),
+            ExitWatch::Thread { read_end, .. } => Some(read_end.as_fd()),
+        }
+    }
+
+    /// The fd polled ready: confirm (a pidfd is only readable on exit; the
+    /// pipe only hangs up when the waiter returned).
+    fn has_exited(&mut self) -> bool {
+        match self {
+            #[cfg(target_os = "linux")]
+            ExitWatch::Pidfd(_) => true,
+            ExitWatch::Thread { waiter, .. } => {
+                if let Some(w) = waiter.take() {
+                    let _ = w.join();
+                }
+                true
+            }
+        }
+    }
+
+    fn block_until_exit(&mut self, pid: libc::pid_t) {
+        if let ExitWatch::Thread { waiter, .. } = self {
+            if let Some(w) = waiter.take() {
+                let _ = w.join();
+                return;
+            }
+        }
+        wait_exit_no_reap(pid);
+    }
+}
+
+impl Drop for ExitWatch {
+    fn drop(&mut self) {
+        // The child is dead by the time a session drops its watch (the
+        // supervisor waits for the exit on every path), so this join is
+        // immediate.
+        if let ExitWatch::Thread { waiter, .. } = self {
+            if let Some(w) = waiter.take() {
+                let _ = w.join();
+            }
+        }
+    }
+}
+
+/// Blocks until `pid` exits, leaving the zombie for the reaper.
+fn wait_exit_no_reap(pid: libc::pid_t) {
+    loop {
+        // SAFETY: siginfo_t is plain data filled by waitid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return;
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // pidfds are close-on-exec from birth; the fd is ours alone.
+    // SAFETY: a fresh fd returned by the kernel.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
