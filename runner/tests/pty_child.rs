@@ -243,6 +243,41 @@ fn missing_program_is_a_spawn_error() {
     assert!(err.to_string().contains("/nonexistent/beltcheck-none"));
 }
 
+/// The exec itself fails in the child (the file is executable but no
+/// program): the error comes back with its errno, nothing is left running,
+/// and the next session works.
+#[test]
+fn an_exec_failure_in_the_child_is_a_spawn_error_with_its_errno() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("not-a-program");
+    std::fs::write(&bogus, [0u8, 1, 2, 3]).unwrap();
+    std::fs::set_permissions(&bogus, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cmd = CommandSpec {
+        program: bogus,
+        args: vec![],
+    };
+    let err = pty::run(&cmd, &SessionOptions::detached()).unwrap_err();
+    match &err {
+        pty::RunError::Spawn { source, .. } => {
+            assert_eq!(source.raw_os_error(), Some(libc::ENOEXEC), "{err:?}")
+        }
+        other => panic!("expected a spawn error, got {other:?}"),
+    }
+    assert_eq!(text(&run("printf ok", &SessionOptions::detached())), "ok");
+}
+
+/// A bare name is looked up on PATH, as a shell would.
+#[test]
+fn a_program_name_is_found_on_path() {
+    let cmd = CommandSpec {
+        program: "sh".into(),
+        args: vec!["-c".into(), "printf found".into()],
+    };
+    let out = pty::run(&cmd, &SessionOptions::detached()).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.output), "found");
+}
+
 #[test]
 fn timeout_terminates_the_whole_group() {
     let opts = SessionOptions {

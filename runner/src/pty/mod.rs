@@ -32,12 +32,16 @@
 //!   forwarded to the inner pty.
 
 mod bridge;
+#[cfg(target_os = "linux")]
+mod exec;
 mod fd;
 mod open;
 mod raw;
 mod signals;
 mod spawn;
 mod supervise;
+#[cfg(target_os = "linux")]
+mod vfork;
 mod winsize;
 
 pub use signals::dispatcher_started;

@@ -6,14 +6,23 @@
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
+#[cfg(not(target_os = "linux"))]
 use std::os::unix::process::CommandExt;
+use std::process::ExitStatus;
+#[cfg(not(target_os = "linux"))]
 use std::process::{Child, Command, Stdio};
 
 use crate::launch::CommandSpec;
 
 /// Signals whose disposition the child gets back at default, whatever we
 /// (or our parent, e.g. `nohup`) did with them.
-const RESET_TO_DEFAULT: [libc::c_int; 10] = [
+const RESET_TO_DEFAULT: [libc::c_int; 14] = [
+    // Faults first: std handles these, and on Linux the child runs in our
+    // memory until exec, where our handler must never run.
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
     libc::SIGWINCH,
     libc::SIGINT,
     libc::SIGTERM,
@@ -34,7 +43,62 @@ pub(crate) struct ChildSetup<'a> {
     pub nofile: Option<libc::rlimit>,
 }
 
-pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Child> {
+/// The started child; reaped only by [`Spawned::wait`].
+pub(crate) struct Spawned {
+    pid: libc::pid_t,
+    #[cfg(not(target_os = "linux"))]
+    child: Child,
+}
+
+impl Spawned {
+    pub(crate) fn id(&self) -> u32 {
+        self.pid as u32
+    }
+
+    /// Reaps the child (blocking until it exits).
+    pub(crate) fn wait(&mut self) -> io::Result<ExitStatus> {
+        #[cfg(not(target_os = "linux"))]
+        {
+            self.child.wait()
+        }
+        #[cfg(target_os = "linux")]
+        {
+            reap(self.pid)
+        }
+    }
+}
+
+/// Linux: the child is started with `clone(CLONE_VM | CLONE_VFORK)`, the
+/// way posix_spawn does it, instead of std's fork. A fork copies the
+/// harness's page tables only for exec to throw them away, and every page
+/// the parent then writes takes a copy-on-write fault; in a matrix that is
+/// paid once per cell. posix_spawn itself cannot be used: it has no step for
+/// TIOCSCTTY or setrlimit. The child runs on its own stack in our memory
+/// until it execs, doing only raw syscalls ([`child_setup`]); everything it
+/// needs (paths, argv, envp) is prepared here first.
+#[cfg(target_os = "linux")]
+pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
+    let image = super::exec::Image::prepare(setup)?;
+    let slave = std::os::fd::AsRawFd::as_raw_fd(setup.slave);
+    let pid = super::vfork::run(|| {
+        // SAFETY: dup2 onto 0, 1, 2 in the child; async-signal-safe.
+        unsafe {
+            for target in 0..3 {
+                if libc::dup2(slave, target) < 0 {
+                    return errno();
+                }
+            }
+        }
+        if let Err(e) = child_setup(setup.nofile) {
+            return e.raw_os_error().unwrap_or(libc::EINVAL);
+        }
+        image.exec()
+    })?;
+    Ok(Spawned { pid })
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
     let mut command = Command::new(&setup.cmd.program);
     command
         .args(&setup.cmd.args)
@@ -48,14 +112,41 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Child> {
     unsafe {
         command.pre_exec(move || child_setup(nofile));
     }
-    #[cfg(not(target_os = "linux"))]
     let _no_cloexec_race = super::open::FORK_LOCK
         .read()
         .unwrap_or_else(|p| p.into_inner());
-    command.spawn()
+    let child = command.spawn()?;
+    Ok(Spawned {
+        pid: child.id() as libc::pid_t,
+        child,
+    })
 }
 
-/// Runs in the forked child, after std placed the slave on fds 0, 1, 2.
+#[cfg(target_os = "linux")]
+fn errno() -> libc::c_int {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EINVAL)
+}
+
+#[cfg(target_os = "linux")]
+fn reap(pid: libc::pid_t) -> io::Result<ExitStatus> {
+    use std::os::unix::process::ExitStatusExt;
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if rc == pid {
+            return Ok(ExitStatus::from_raw(status));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Runs in the child, after the slave was placed on fds 0, 1, 2.
 fn child_setup(nofile: Option<libc::rlimit>) -> io::Result<()> {
     // SAFETY: setsid, ioctl, sigaction, sigprocmask, setrlimit are
     // async-signal-safe and operate on this (single-threaded) child only.
