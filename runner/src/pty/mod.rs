@@ -23,9 +23,9 @@
 //!   the session.
 //! - The session runs on the calling thread: it starts no thread of its own
 //!   (except, where pidfds are missing, one that watches the child's exit,
-//!   joined before [`run`] returns), and every fd it opened is closed; only
-//!   the process-wide signal dispatcher (one thread, one pipe, created on
-//!   first use) stays.
+//!   joined before [`run`] returns), and every fd it opened is closed.
+//!   Signals reach it through its own pipe (see `signals`): no process-wide
+//!   thread either.
 //! - In [`Input::Terminal`] mode with a terminal on stdin: raw mode for the
 //!   session and the exact original termios afterwards (also after a panic,
 //!   see `raw`), initial size from the outer terminal, and every SIGWINCH
@@ -44,7 +44,6 @@ mod supervise;
 mod vfork;
 mod winsize;
 
-pub use signals::dispatcher_started;
 pub use winsize::Winsize;
 
 use std::ffi::OsString;
@@ -264,20 +263,13 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
 
     let (signals_read, signals_write) = fd::cloexec_pipe().map_err(RunError::Io)?;
     fd::set_nonblocking(signals_write.as_fd()).map_err(RunError::Io)?;
-    let registration = signals::register(signals::Subscription {
-        resize: if outer_tty {
-            Some(pair.master.try_clone().map_err(RunError::Io)?)
-        } else {
-            None
+    let registration = signals::register(
+        signals::Subscription {
+            resize: outer_tty,
+            termination: opts.signals == SignalPolicy::TerminateSession,
         },
-        termination: match opts.signals {
-            SignalPolicy::Untouched => None,
-            SignalPolicy::TerminateSession => Some(Box::new(move |sig| {
-                // A full pipe drops the byte: one is enough to wake the loop.
-                let _ = fd::write(signals_write.as_fd(), &[sig as u8]);
-            })),
-        },
-    })
+        signals_write.as_fd(),
+    )
     .map_err(RunError::Io)?;
 
     let setup = spawn::ChildSetup {
@@ -315,6 +307,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         }),
         exit,
         signals: signals_read,
+        resize_from: outer_tty.then(stdin),
         exited: false,
         output_closed: false,
         interrupted: None,
@@ -338,6 +331,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         Wake::Signal => sup.terminate(opts.grace),
     }
     drop(registration);
+    drop(signals_write);
     // The child is a zombie: its group id is pinned, so this reaches only
     // leftovers of this session.
     sup.signal_group(libc::SIGTERM);

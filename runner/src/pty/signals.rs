@@ -1,52 +1,44 @@
-//! Process-wide signal plumbing shared by every session.
+//! Process-wide signal plumbing shared by every session, with no thread.
 //!
-//! One self-pipe per process, created on first use: the handlers only write
-//! the signal number into its non-blocking write end (a full pipe drops the
-//! byte, it never blocks the handler; a dropped byte loses nothing because
-//! the dispatcher re-reads the current state). One dispatcher thread, also
-//! started once, reads the pipe and serves the sessions registered at that
-//! moment:
-//! - SIGWINCH: every registered resize target gets the outer terminal's
-//!   current size on its own master fd (a dup the registration owns, so no
-//!   other thread can close it under the dispatcher).
-//! - SIGINT, SIGTERM, SIGHUP: every registered session that asked for them
-//!   is notified. These handlers are installed only while at least one such
-//!   session exists, and the previous dispositions are put back after the
-//!   last one leaves; a signal that arrives when nobody is registered is
-//!   re-raised under the previous disposition.
+//! Each session that wants signals owns a pipe and registers its
+//! non-blocking write end in a fixed table of slots. Our handler writes the
+//! signal number into every registered pipe and returns; each session's own
+//! loop reads its pipe and acts (a full pipe drops the byte, which loses
+//! nothing: one byte wakes the loop, and a resize re-reads the current size).
+//! - SIGWINCH: the handler is installed with the first session that asks
+//!   and stays; each such session copies the outer size to its master.
+//! - SIGINT, SIGTERM, SIGHUP: installed only while at least one session asks
+//!   for them; the previous dispositions are put back (before the last
+//!   slot is cleared, so a signal never finds neither a session nor the old
+//!   disposition) when the last one leaves.
 //!
-//! Sessions come and go freely: registering costs no fd and no thread beyond
-//! the one-time pipe and dispatcher.
+//! A slot's fd is never closed under a running handler: unregistering clears
+//! the slot, then waits until no handler is between reading a slot and
+//! writing to it.
 
-use std::collections::BTreeMap;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
-
-use super::fd;
-use super::winsize;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// The signals a session can ask to be told about.
 pub(crate) const TERMINATION: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
-static WRITE_END: AtomicI32 = AtomicI32::new(-1);
+/// How many sessions may be registered at once; more is an error, not a
+/// silent loss of signals.
+const SLOTS: usize = 256;
+
+const WANTS_RESIZE: u8 = 1;
+const WANTS_TERMINATION: u8 = 2;
+
+static FDS: [AtomicI32; SLOTS] = [const { AtomicI32::new(-1) }; SLOTS];
+static INTERESTS: [AtomicU8; SLOTS] = [const { AtomicU8::new(0) }; SLOTS];
+/// Handlers currently between reading a slot and writing to its fd.
+static IN_HANDLER: AtomicUsize = AtomicUsize::new(0);
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry::new());
-static STARTED: OnceLock<io::Result<()>> = OnceLock::new();
-
-pub(crate) type OnSignal = Box<dyn Fn(libc::c_int) + Send>;
-
-struct ResizeTarget {
-    /// Where the outer size is read (our stdin).
-    outer: libc::c_int,
-    /// The session's own dup of its master.
-    master: OwnedFd,
-}
 
 struct Registry {
-    next_id: u64,
-    resize: BTreeMap<u64, ResizeTarget>,
-    termination: BTreeMap<u64, OnSignal>,
+    termination_sessions: usize,
     winch_installed: bool,
     /// Dispositions in force before our termination handlers went in.
     saved: Vec<(libc::c_int, libc::sigaction)>,
@@ -55,9 +47,7 @@ struct Registry {
 impl Registry {
     const fn new() -> Registry {
         Registry {
-            next_id: 0,
-            resize: BTreeMap::new(),
-            termination: BTreeMap::new(),
+            termination_sessions: 0,
             winch_installed: false,
             saved: Vec::new(),
         }
@@ -68,107 +58,126 @@ fn registry() -> MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A session's registration; dropping it unregisters (and closes the
-/// resize fd it owns).
-pub(crate) struct Registration {
-    id: u64,
-}
-
 /// What a session registers for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Subscription {
-    /// A dup of the session's master, to receive the outer size on SIGWINCH.
-    pub resize: Option<OwnedFd>,
-    /// Called (on the dispatcher thread) for SIGINT/SIGTERM/SIGHUP.
-    pub termination: Option<OnSignal>,
+    /// Outer terminal resizes (SIGWINCH).
+    pub resize: bool,
+    /// SIGINT, SIGTERM, SIGHUP.
+    pub termination: bool,
 }
 
-pub(crate) fn register(sub: Subscription) -> io::Result<Registration> {
-    if sub.resize.is_none() && sub.termination.is_none() {
-        return Ok(Registration { id: u64::MAX });
+/// A session's registration; dropping it unregisters. It must be dropped
+/// before the pipe whose write end it registered is closed.
+pub(crate) struct Registration {
+    slot: Option<usize>,
+    termination: bool,
+}
+
+/// Registers `pipe` (a non-blocking write end the session keeps open while
+/// registered) to receive the signals of `sub`.
+pub(crate) fn register(sub: Subscription, pipe: BorrowedFd<'_>) -> io::Result<Registration> {
+    if !sub.resize && !sub.termination {
+        return Ok(Registration {
+            slot: None,
+            termination: false,
+        });
     }
-    start()?;
     let mut reg = registry();
-    let id = reg.next_id;
-    reg.next_id += 1;
-    if let Some(master) = sub.resize {
-        if !reg.winch_installed {
-            install(libc::SIGWINCH)?;
-            reg.winch_installed = true;
+    let slot = (0..SLOTS)
+        .find(|&i| FDS[i].load(Ordering::SeqCst) < 0)
+        .ok_or_else(|| io::Error::other(format!("more than {SLOTS} sessions want signals")))?;
+    let interest = if sub.resize { WANTS_RESIZE } else { 0 }
+        | if sub.termination {
+            WANTS_TERMINATION
+        } else {
+            0
+        };
+    INTERESTS[slot].store(interest, Ordering::SeqCst);
+    FDS[slot].store(pipe.as_raw_fd(), Ordering::SeqCst);
+    // Handlers go in after the slot is live, so the first signal they see
+    // already has somewhere to go.
+    if sub.resize && !reg.winch_installed {
+        if let Err(e) = install(libc::SIGWINCH) {
+            clear(slot);
+            return Err(e);
         }
-        reg.resize.insert(
-            id,
-            ResizeTarget {
-                outer: libc::STDIN_FILENO,
-                master,
-            },
-        );
+        reg.winch_installed = true;
     }
-    if let Some(cb) = sub.termination {
-        if reg.termination.is_empty() {
+    if sub.termination {
+        if reg.termination_sessions == 0 {
             let mut saved = Vec::new();
             for sig in TERMINATION {
-                saved.push((sig, install(sig)?));
+                match install(sig) {
+                    Ok(old) => saved.push((sig, old)),
+                    Err(e) => {
+                        restore(&saved);
+                        clear(slot);
+                        return Err(e);
+                    }
+                }
             }
             reg.saved = saved;
         }
-        reg.termination.insert(id, cb);
+        reg.termination_sessions += 1;
     }
-    Ok(Registration { id })
+    Ok(Registration {
+        slot: Some(slot),
+        termination: sub.termination,
+    })
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if self.id == u64::MAX {
+        let Some(slot) = self.slot else {
             return;
-        }
+        };
         let mut reg = registry();
-        reg.resize.remove(&self.id);
-        if reg.termination.remove(&self.id).is_some() && reg.termination.is_empty() {
-            restore_saved(&mut reg);
+        if self.termination {
+            reg.termination_sessions -= 1;
+            if reg.termination_sessions == 0 {
+                restore(&reg.saved);
+            }
         }
+        clear(slot);
     }
 }
 
-fn restore_saved(reg: &mut Registry) {
-    // `saved` is kept: a signal caught just before this point is still in
-    // the pipe, and the dispatcher re-raises it under these dispositions.
-    for (sig, old) in &reg.saved {
+/// Empties `slot` and waits until no handler may still write to its fd.
+fn clear(slot: usize) {
+    FDS[slot].store(-1, Ordering::SeqCst);
+    INTERESTS[slot].store(0, Ordering::SeqCst);
+    while IN_HANDLER.load(Ordering::SeqCst) > 0 {
+        std::hint::spin_loop();
+    }
+}
+
+fn restore(saved: &[(libc::c_int, libc::sigaction)]) {
+    for (sig, old) in saved {
         // SAFETY: putting back a disposition sigaction gave us.
         unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
     }
 }
 
-/// Creates the self-pipe and the dispatcher thread, once per process.
-fn start() -> io::Result<()> {
-    let result = STARTED.get_or_init(|| {
-        let (read_end, write_end) = fd::cloexec_pipe()?;
-        fd::set_nonblocking(write_end.as_fd())?;
-        std::thread::Builder::new()
-            .name("beltcheck-signals".into())
-            .spawn(move || dispatch(read_end))?;
-        // The write end lives for the rest of the process: a handler may run
-        // at any time.
-        WRITE_END.store(
-            std::os::fd::IntoRawFd::into_raw_fd(write_end),
-            Ordering::SeqCst,
-        );
-        Ok(())
-    });
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) => Err(io::Error::new(e.kind(), format!("signal self-pipe: {e}"))),
-    }
-}
-
 extern "C" fn on_signal(sig: libc::c_int) {
-    let saved = nix::errno::Errno::last_raw();
-    let fd = WRITE_END.load(Ordering::Relaxed);
-    if fd >= 0 {
-        let byte = sig as u8;
-        // SAFETY: write(2) is async-signal-safe; the byte outlives the call.
-        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+    let saved_errno = nix::errno::Errno::last_raw();
+    let wanted = if sig == libc::SIGWINCH {
+        WANTS_RESIZE
+    } else {
+        WANTS_TERMINATION
+    };
+    IN_HANDLER.fetch_add(1, Ordering::SeqCst);
+    for (fd, interest) in FDS.iter().zip(&INTERESTS) {
+        let fd = fd.load(Ordering::SeqCst);
+        if fd >= 0 && interest.load(Ordering::SeqCst) & wanted != 0 {
+            let byte = sig as u8;
+            // SAFETY: write(2) is async-signal-safe; the fd stays open until
+            // IN_HANDLER drops (see `clear`).
+            unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+        }
     }
-    nix::errno::Errno::set_raw(saved);
+    IN_HANDLER.fetch_sub(1, Ordering::SeqCst);
+    nix::errno::Errno::set_raw(saved_errno);
 }
 
 /// Installs our handler for `sig`, returning the previous disposition.
@@ -187,58 +196,44 @@ fn install(sig: libc::c_int) -> io::Result<libc::sigaction> {
     }
 }
 
-fn dispatch(read_end: OwnedFd) {
-    let mut buf = [0u8; 256];
-    loop {
-        let n = match fd::read(read_end.as_fd(), &mut buf) {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(_) => return,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    fn handler_of(sig: libc::c_int) -> usize {
+        // SAFETY: querying a disposition into a zeroed struct.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old);
+            old.sa_sigaction
+        }
+    }
+
+    /// One test for all of it: dispositions are process-wide state.
+    #[test]
+    fn a_registered_pipe_gets_its_signals_and_dispositions_come_back() {
+        let before = handler_of(libc::SIGHUP);
+        let (read_end, write_end) = super::super::fd::cloexec_pipe().unwrap();
+        super::super::fd::set_nonblocking(write_end.as_fd()).unwrap();
+        let sub = Subscription {
+            resize: false,
+            termination: true,
         };
-        let got = &buf[..n];
-        let mut reg = registry();
-        if got.contains(&(libc::SIGWINCH as u8)) {
-            forward_resize(&reg);
-        }
-        for sig in TERMINATION {
-            if got.contains(&(sig as u8)) {
-                deliver_termination(&mut reg, sig);
-            }
-        }
+        let reg = register(sub, write_end.as_fd()).unwrap();
+        assert_eq!(
+            handler_of(libc::SIGHUP),
+            on_signal as extern "C" fn(libc::c_int) as usize
+        );
+        // SAFETY: raising a signal our handler now catches.
+        unsafe { libc::raise(libc::SIGHUP) };
+        let mut buf = [0u8; 8];
+        let n = super::super::fd::read(read_end.as_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], &[libc::SIGHUP as u8]);
+        drop(reg);
+        assert_eq!(handler_of(libc::SIGHUP), before);
+        assert!(FDS
+            .iter()
+            .all(|fd| fd.load(Ordering::SeqCst) != write_end.as_raw_fd()));
     }
-}
-
-fn forward_resize(reg: &Registry) {
-    for target in reg.resize.values() {
-        // SAFETY: `outer` is our stdin, which the process keeps open.
-        let outer = unsafe { std::os::fd::BorrowedFd::borrow_raw(target.outer) };
-        if let Some(ws) = winsize::read_raw(outer) {
-            let _ = winsize::write_raw(target.master.as_fd(), &ws);
-        }
-    }
-}
-
-fn deliver_termination(reg: &mut Registry, sig: libc::c_int) {
-    if reg.termination.is_empty() {
-        // Arrived between the last session leaving and the handlers going:
-        // deliver it as if we had never been here.
-        let old = reg.saved.iter().find(|(s, _)| *s == sig).map(|(_, a)| *a);
-        if let Some(old) = old {
-            // SAFETY: reinstating the saved disposition, then raising.
-            unsafe {
-                libc::sigaction(sig, &old, std::ptr::null_mut());
-                libc::raise(sig);
-            }
-        }
-        return;
-    }
-    for cb in reg.termination.values() {
-        cb(sig);
-    }
-}
-
-/// Whether the process-wide dispatcher is running (for tests of leaks: it is
-/// the one thread sessions may leave behind, once).
-pub fn dispatcher_started() -> bool {
-    STARTED.get().is_some_and(|r| r.is_ok())
 }

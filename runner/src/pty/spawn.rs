@@ -191,7 +191,10 @@ pub(crate) fn raised_nofile() -> io::Result<Option<libc::rlimit>> {
         return Err(io::Error::last_os_error());
     }
     let mut target = lim.rlim_max;
-    if let Some(cap) = kernel_nofile_cap() {
+    // Read once per process: the ceiling is a boot-time sysctl, and a matrix
+    // asks for it on every cell.
+    static CAP: std::sync::OnceLock<Option<libc::rlim_t>> = std::sync::OnceLock::new();
+    if let Some(cap) = *CAP.get_or_init(kernel_nofile_cap) {
         target = target.min(cap);
     }
     if target <= lim.rlim_cur {

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use super::bridge::{Drained, Input, Output};
 use super::fd::{self, Interest};
+use super::winsize;
 
 /// The session's moving parts, borrowed by the loop.
 pub(crate) struct Supervisor<'a> {
@@ -29,6 +30,8 @@ pub(crate) struct Supervisor<'a> {
     pub exit: ExitWatch,
     /// Read end of the session's signal pipe (one byte per signal).
     pub signals: OwnedFd,
+    /// Where to read the outer size on SIGWINCH (our stdin, a terminal).
+    pub resize_from: Option<BorrowedFd<'a>>,
     pub exited: bool,
     pub output_closed: bool,
     pub interrupted: Option<libc::c_int>,
@@ -151,16 +154,33 @@ impl Supervisor<'_> {
         Ok(ready[watch.signals] && self.take_signals())
     }
 
-    /// Reads the signal pipe; records the first signal. Returns whether any
-    /// arrived.
+    /// Reads the signal pipe: a SIGWINCH copies the outer size to the inner
+    /// pty; a termination signal is recorded (the first one wins). Returns
+    /// whether a termination signal arrived.
     fn take_signals(&mut self) -> bool {
         let mut buf = [0u8; 64];
-        match fd::read(self.signals.as_fd(), &mut buf) {
-            Ok(n) if n > 0 => {
-                self.interrupted.get_or_insert(libc::c_int::from(buf[0]));
-                true
+        let n = match fd::read(self.signals.as_fd(), &mut buf) {
+            Ok(n) => n,
+            Err(_) => return false,
+        };
+        let mut terminated = false;
+        for &byte in &buf[..n] {
+            let sig = libc::c_int::from(byte);
+            if sig == libc::SIGWINCH {
+                self.forward_resize();
+            } else {
+                self.interrupted.get_or_insert(sig);
+                terminated = true;
             }
-            _ => false,
+        }
+        terminated
+    }
+
+    fn forward_resize(&self) {
+        if let Some(outer) = self.resize_from {
+            if let Some(ws) = winsize::read_raw(outer) {
+                let _ = winsize::write_raw(self.master, &ws);
+            }
         }
     }
 
