@@ -243,28 +243,40 @@ fn missing_program_is_a_spawn_error() {
     assert!(err.to_string().contains("/nonexistent/beltcheck-none"));
 }
 
-/// The exec itself fails in the child (the file is executable but no
-/// program): the error comes back with its errno, nothing is left running,
-/// and the next session works.
+/// The exec itself fails in the child (the path is a directory): the error
+/// comes back with its errno, nothing is left running, and the next session
+/// works.
 #[test]
 fn an_exec_failure_in_the_child_is_a_spawn_error_with_its_errno() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let bogus = dir.path().join("not-a-program");
-    std::fs::write(&bogus, [0u8, 1, 2, 3]).unwrap();
-    std::fs::set_permissions(&bogus, std::fs::Permissions::from_mode(0o755)).unwrap();
     let cmd = CommandSpec {
-        program: bogus,
+        program: dir.path().to_path_buf(),
         args: vec![],
     };
     let err = pty::run(&cmd, &SessionOptions::detached()).unwrap_err();
     match &err {
         pty::RunError::Spawn { source, .. } => {
-            assert_eq!(source.raw_os_error(), Some(libc::ENOEXEC), "{err:?}")
+            assert_eq!(source.raw_os_error(), Some(libc::EACCES), "{err:?}")
         }
         other => panic!("expected a spawn error, got {other:?}"),
     }
     assert_eq!(text(&run("printf ok", &SessionOptions::detached())), "ok");
+}
+
+/// A script without `#!` runs under /bin/sh, as execvp would run it.
+#[test]
+fn a_script_without_a_shebang_runs_under_sh() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("plain-script");
+    std::fs::write(&script, "printf 'sh ran %s' \"$1\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cmd = CommandSpec {
+        program: script,
+        args: vec!["arg1".into()],
+    };
+    let out = pty::run(&cmd, &SessionOptions::detached()).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.output), "sh ran arg1");
 }
 
 /// A bare name is looked up on PATH, as a shell would.

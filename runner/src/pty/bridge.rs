@@ -4,7 +4,8 @@
 //! slow reader or writer on one side never stalls the deadline.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
+use std::time::Instant;
 
 use super::fd::{self, Interest};
 
@@ -31,12 +32,25 @@ pub(crate) enum Drained {
     Closed,
 }
 
+/// Bytes read from the master but not yet on our stdout, at most; past this
+/// the master is not read, so a stalled stdout reader holds the child back
+/// (it blocks on a full pty) instead of growing this buffer.
+const PENDING_CAP: usize = 64 * 1024;
+/// What one write to stdout may take after poll said it is writable: a pipe
+/// then has at least PIPE_BUF free, so this write cannot block.
+const STDOUT_STEP: usize = 4096;
+
 /// The output side: reads the (non-blocking) master and emits to the sink.
+/// Our stdout is never made non-blocking (its file description is shared
+/// with the parent shell) and is written only after poll said so, a bounded
+/// amount at a time: a paused pager must not stop the session's deadline or
+/// signal handling.
 pub(crate) struct Output {
     sink: Sink,
     kept: Vec<u8>,
     stdout_ok: bool,
     buf: Vec<u8>,
+    pending: Vec<u8>,
 }
 
 impl Output {
@@ -46,12 +60,23 @@ impl Output {
             kept: Vec::new(),
             stdout_ok: true,
             buf: vec![0u8; CHUNK],
+            pending: Vec::new(),
         }
     }
 
-    /// Reads everything the master holds now.
+    /// Whether to read the master now (false while stdout is behind).
+    pub(crate) fn wants_master(&self) -> bool {
+        self.pending.len() < PENDING_CAP
+    }
+
+    /// Whether to poll our stdout for writing.
+    pub(crate) fn wants_stdout(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Reads what the master holds now, as far as the pending cap allows.
     pub(crate) fn drain(&mut self, master: BorrowedFd<'_>) -> Drained {
-        loop {
+        while self.wants_master() {
             match fd::read(master, &mut self.buf) {
                 Ok(0) => return Drained::Closed,
                 Ok(n) => {
@@ -64,6 +89,39 @@ impl Output {
                 Err(_) => return Drained::Closed,
             }
         }
+        Drained::Empty
+    }
+
+    /// Stdout polled writable: write one bounded step of the pending bytes.
+    /// A broken stdout stops the copy, not the draining: the child must
+    /// never block on a full pty because nobody reads our stdout.
+    pub(crate) fn on_stdout_writable(&mut self) {
+        let step = self.pending.len().min(STDOUT_STEP);
+        match fd::write(stdout(), &self.pending[..step]) {
+            Ok(n) => {
+                self.pending.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                self.stdout_ok = false;
+                self.pending.clear();
+            }
+        }
+    }
+
+    /// Writes what is pending, waiting for stdout until `deadline` at most;
+    /// what is still pending then is dropped. Returns whether all went out.
+    pub(crate) fn flush(&mut self, deadline: Instant) -> bool {
+        while self.wants_stdout() {
+            match fd::wait_ready(&[(stdout(), Interest::Write)], Some(deadline)) {
+                Ok(ready) if ready[0] => self.on_stdout_writable(),
+                _ => {
+                    self.pending.clear();
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// The captured bytes (all of them, or the head in Stdout mode).
@@ -77,38 +135,27 @@ impl Output {
             Sink::Stdout { head } => {
                 let room = head.saturating_sub(self.kept.len());
                 self.kept.extend_from_slice(&bytes[..room.min(bytes.len())]);
-                // A broken stdout stops the copy, not the draining: the child
-                // must never block on a full pty.
                 if self.stdout_ok {
-                    self.stdout_ok = write_stdout(bytes).is_ok();
+                    self.pending.extend_from_slice(bytes);
                 }
             }
         }
     }
 }
 
-fn write_stdout(mut bytes: &[u8]) -> io::Result<()> {
-    let stdout = io::stdout();
-    let _lock = stdout.lock();
-    let fd = stdout.as_fd();
-    while !bytes.is_empty() {
-        match fd::write(fd, bytes) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                fd::wait_ready(&[(fd, Interest::Write)], None)?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+pub(crate) fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: fd 1 stays open for the life of the process.
+    unsafe { BorrowedFd::borrow_raw(libc::STDOUT_FILENO) }
 }
 
 /// The input side: our stdin -> master, one chunk at a time. Our stdin is
 /// never made non-blocking (its file description is shared with the parent
 /// shell); it is read only after poll said it is readable, and only when
 /// the previous chunk is fully written, so a child that does not read its
-/// terminal holds our stdin back instead of growing a buffer.
+/// terminal holds our stdin back instead of growing a buffer. Known limit:
+/// if another process reads the same stdin between our poll and our read
+/// (a second reader of this terminal), the read blocks the session until
+/// input arrives.
 pub(crate) struct Input {
     pending: Vec<u8>,
     written: usize,

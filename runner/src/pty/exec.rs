@@ -6,7 +6,10 @@
 //! otherwise the first PATH entry holding an executable file of that name
 //! wins (PATH taken from the session's environment overrides if they set it,
 //! else ours, else `/usr/local/bin:/usr/bin:/bin`). None found is ENOENT, or
-//! EACCES when a candidate existed but was not executable.
+//! EACCES when a candidate existed but was not executable. A file the kernel
+//! will not execute (ENOEXEC: a script without `#!`) is run by `/bin/sh`, as
+//! execvp does. Unlike execvp, a candidate that fails to exec for another
+//! reason does not send the search on to the next PATH entry.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -23,6 +26,9 @@ pub(crate) struct Image {
     _strings: Vec<CString>,
     argv: Vec<*const libc::c_char>,
     envp: Vec<*const libc::c_char>,
+    /// `/bin/sh PATH ARGS...`, for a file the kernel refuses with ENOEXEC.
+    shell: CString,
+    shell_argv: Vec<*const libc::c_char>,
 }
 
 impl Image {
@@ -52,13 +58,21 @@ impl Image {
                 .chain(std::iter::once(std::ptr::null()))
                 .collect::<Vec<_>>()
         };
+        let path = c_string(path.as_os_str())?;
+        let shell = c_string(OsStr::new("/bin/sh"))?;
         let argv = pointers(&strings[..argc]);
         let envp = pointers(&strings[argc..]);
+        let shell_argv = [shell.as_ptr(), path.as_ptr()]
+            .into_iter()
+            .chain(argv[1..].iter().copied())
+            .collect();
         Ok(Image {
-            path: c_string(path.as_os_str())?,
+            path,
             _strings: strings,
             argv,
             envp,
+            shell,
+            shell_argv,
         })
     }
 
@@ -68,10 +82,26 @@ impl Image {
         // SAFETY: path, argv and envp are NUL-terminated strings and
         // null-terminated arrays owned by `self`.
         unsafe { libc::execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
-        io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EINVAL)
+        let errno = last_errno();
+        if errno != libc::ENOEXEC {
+            return errno;
+        }
+        // SAFETY: as above; the shell's argv points into `self` too.
+        unsafe {
+            libc::execve(
+                self.shell.as_ptr(),
+                self.shell_argv.as_ptr(),
+                self.envp.as_ptr(),
+            )
+        };
+        last_errno()
     }
+}
+
+fn last_errno() -> libc::c_int {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EINVAL)
 }
 
 /// Our environment with the session's overrides applied (a key set twice:

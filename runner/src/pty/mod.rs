@@ -306,7 +306,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
             bridge::Sink::Capture
         }),
         exit,
-        signals: signals_read,
+        signals: Some(signals_read),
         resize_from: outer_tty.then(stdin),
         exited: false,
         output_closed: false,
@@ -331,7 +331,6 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         Wake::Signal => sup.terminate(opts.grace),
     }
     drop(registration);
-    drop(signals_write);
     // The child is a zombie: its group id is pinned, so this reaches only
     // leftovers of this session.
     sup.signal_group(libc::SIGTERM);
@@ -341,7 +340,9 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         Some(Instant::now() + DRAIN_AFTER_KILL),
         SignalWake::Continue,
     );
-    sup.drain_output();
+    // Output still queued for a slow stdout gets `grace`, then is dropped.
+    sup.finish_output(Instant::now() + opts.grace);
+    drop(signals_write);
     let interrupted = sup.interrupted;
     let output =
         std::mem::replace(&mut sup.output, bridge::Output::new(bridge::Sink::Capture)).into_kept();

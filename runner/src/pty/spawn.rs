@@ -81,10 +81,17 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
     let image = super::exec::Image::prepare(setup)?;
     let slave = std::os::fd::AsRawFd::as_raw_fd(setup.slave);
     let pid = super::vfork::run(|| {
-        // SAFETY: dup2 onto 0, 1, 2 in the child; async-signal-safe.
+        // SAFETY: dup2/fcntl onto 0, 1, 2 in the child; async-signal-safe.
         unsafe {
             for target in 0..3 {
-                if libc::dup2(slave, target) < 0 {
+                // A harness started with closed stdio may hold the slave on
+                // 0-2 itself; dup2 onto itself keeps close-on-exec, so clear it.
+                let rc = if slave == target {
+                    libc::fcntl(target, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(slave, target)
+                };
+                if rc < 0 {
                     return errno();
                 }
             }
@@ -167,6 +174,7 @@ fn child_setup(nofile: Option<libc::rlimit>) -> io::Result<()> {
                 return Err(io::Error::last_os_error());
             }
         }
+        reset_caught_signals(&dfl);
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) != 0 {
@@ -179,6 +187,29 @@ fn child_setup(nofile: Option<libc::rlimit>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every other signal with a handler goes back to default too (ignored ones
+/// stay ignored, as exec would keep them): on Linux the child runs in our
+/// memory until exec, and no handler of ours (or of a library we link) may
+/// run there. Signals the C library reserves are skipped.
+///
+/// # Safety
+/// Only sigaction calls; async-signal-safe.
+unsafe fn reset_caught_signals(dfl: &libc::sigaction) {
+    #[cfg(target_os = "linux")]
+    let last = libc::SIGRTMAX();
+    #[cfg(not(target_os = "linux"))]
+    let last = 31;
+    for sig in 1..=last {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(sig, std::ptr::null(), &mut old) != 0 {
+            continue;
+        }
+        if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
+            libc::sigaction(sig, dfl, std::ptr::null_mut());
+        }
+    }
 }
 
 /// The NOFILE limit to give the child: soft raised to hard, capped by the

@@ -16,7 +16,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
-use super::bridge::{Drained, Input, Output};
+use super::bridge::{self, Drained, Input, Output};
 use super::fd::{self, Interest};
 use super::winsize;
 
@@ -28,8 +28,9 @@ pub(crate) struct Supervisor<'a> {
     pub stdin: Option<(BorrowedFd<'a>, Input)>,
     pub output: Output,
     pub exit: ExitWatch,
-    /// Read end of the session's signal pipe (one byte per signal).
-    pub signals: OwnedFd,
+    /// Read end of the session's signal pipe (one byte per signal); `None`
+    /// once its write end is gone.
+    pub signals: Option<OwnedFd>,
     /// Where to read the outer size on SIGWINCH (our stdin, a terminal).
     pub resize_from: Option<BorrowedFd<'a>>,
     pub exited: bool,
@@ -75,10 +76,11 @@ fn add<'f>(
 #[derive(Default)]
 struct Watch {
     output: Option<usize>,
+    stdout: Option<usize>,
     input_master: Option<usize>,
     input_stdin: Option<usize>,
     exit: Option<usize>,
-    signals: usize,
+    signals: Option<usize>,
 }
 
 impl Supervisor<'_> {
@@ -118,8 +120,11 @@ impl Supervisor<'_> {
         let mut fds: Vec<(BorrowedFd<'_>, Interest)> = Vec::with_capacity(5);
         let mut watch = Watch::default();
         let master = self.master;
-        if !self.output_closed {
+        if !self.output_closed && self.output.wants_master() {
             watch.output = Some(add(master, Interest::Read, &mut fds));
+        }
+        if self.output.wants_stdout() {
+            watch.stdout = Some(add(bridge::stdout(), Interest::Write, &mut fds));
         }
         if let Some((stdin, input)) = &self.stdin {
             if input.wants_master() {
@@ -132,11 +137,16 @@ impl Supervisor<'_> {
         if let (false, Some(e)) = (self.exited, exit_fd) {
             watch.exit = Some(add(e, Interest::Read, &mut fds));
         }
-        watch.signals = add(self.signals.as_fd(), Interest::Read, &mut fds);
+        if let Some(signals) = &self.signals {
+            watch.signals = Some(add(signals.as_fd(), Interest::Read, &mut fds));
+        }
         let ready = fd::wait_ready(&fds, deadline)?;
         drop(fds);
         let is = |slot: Option<usize>| slot.is_some_and(|i| ready[i]);
 
+        if is(watch.stdout) {
+            self.output.on_stdout_writable();
+        }
         if is(watch.output) && self.output.drain(master) == Drained::Closed {
             self.output_closed = true;
         }
@@ -151,15 +161,24 @@ impl Supervisor<'_> {
         if is(watch.exit) {
             self.exited = self.exit.has_exited();
         }
-        Ok(ready[watch.signals] && self.take_signals())
+        Ok(is(watch.signals) && self.take_signals())
     }
 
     /// Reads the signal pipe: a SIGWINCH copies the outer size to the inner
     /// pty; a termination signal is recorded (the first one wins). Returns
     /// whether a termination signal arrived.
     fn take_signals(&mut self) -> bool {
+        let Some(signals) = &self.signals else {
+            return false;
+        };
         let mut buf = [0u8; 64];
-        let n = match fd::read(self.signals.as_fd(), &mut buf) {
+        let n = match fd::read(signals.as_fd(), &mut buf) {
+            Ok(0) => {
+                // The write end is gone: a hung-up pipe would poll ready
+                // forever.
+                self.signals = None;
+                return false;
+            }
             Ok(n) => n,
             Err(_) => return false,
         };
@@ -184,10 +203,17 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Reads whatever the master still holds (after the group is gone).
-    pub(crate) fn drain_output(&mut self) {
-        if !self.output_closed && self.output.drain(self.master) == Drained::Closed {
-            self.output_closed = true;
+    /// Reads whatever the master still holds (after the group is gone) and
+    /// writes it out, waiting for a slow stdout until `deadline` at most.
+    pub(crate) fn finish_output(&mut self, deadline: Instant) {
+        loop {
+            if !self.output_closed && self.output.drain(self.master) == Drained::Closed {
+                self.output_closed = true;
+            }
+            let more = !self.output_closed && !self.output.wants_master();
+            if !self.output.flush(deadline) || !more {
+                return;
+            }
         }
     }
 

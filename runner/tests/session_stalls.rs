@@ -1,0 +1,45 @@
+//! A session is one poll loop, so nothing may block it: a stdout nobody
+//! reads must not stop the timeout. Runs the Terminal-mode driver binary
+//! with its stdout on a pipe this test controls.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DRIVER: &str = env!("CARGO_BIN_EXE_pty-session-driver");
+
+/// Runs the driver, returns (exit code, wall time, CPU time of the driver).
+fn run_driver(args: &[&str], stdout: Stdio) -> (Option<i32>, Duration, Duration) {
+    let started = Instant::now();
+    let mut cmd = Command::new(DRIVER);
+    cmd.args(args).stdin(Stdio::null()).stdout(stdout);
+    cmd.process_group(0);
+    let child = cmd.spawn().expect("spawn driver");
+    let mut status = 0;
+    // SAFETY: rusage is plain data filled by wait4 for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert!(pid > 0);
+    std::mem::forget(child); // reaped by wait4 above
+    let wall = started.elapsed();
+    let cpu = Duration::from_micros(
+        (usage.ru_utime.tv_sec * 1_000_000 + usage.ru_utime.tv_usec) as u64
+            + (usage.ru_stime.tv_sec * 1_000_000 + usage.ru_stime.tv_usec) as u64,
+    );
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, wall, cpu)
+}
+
+#[test]
+fn a_stdout_nobody_reads_does_not_stop_the_timeout() {
+    // Our end of the pipe stays open and unread for the whole run.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    let (code, wall, _) = run_driver(
+        &["--timeout-ms", "500", "--grace-ms", "300", "--", "yes"],
+        Stdio::from(writer),
+    );
+    drop(reader);
+    // Timeout 0.5 s + grace 0.3 s for the group + 0.3 s for queued output.
+    assert!(wall < Duration::from_secs(4), "took {wall:?}");
+    assert_eq!(code, Some(128 + libc::SIGTERM), "yes ends by our SIGTERM");
+}
