@@ -40,10 +40,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
         ));
     }
     ctx.step("open-base");
-    // SAFETY: valid C string literal.
-    let base = Fd(check("open-base", unsafe {
-        libc::open(c"/dev/null".as_ptr(), BASE_FLAGS | libc::O_CLOEXEC)
-    })?);
+    let base = open_base()?;
     ctx.step("exhaust");
     let mut taken = fill::fill(base.0, soft)?;
     taken.fds.sort_unstable();
@@ -96,6 +93,15 @@ impl Census {
         }
         census
     }
+}
+
+/// The descriptor every taken slot is a copy of.
+fn open_base() -> Result<Fd, Failure> {
+    // SAFETY: valid C string literal.
+    check("open-base", unsafe {
+        libc::open(c"/dev/null".as_ptr(), BASE_FLAGS | libc::O_CLOEXEC)
+    })
+    .map(Fd)
 }
 
 /// Judge the fill: it must have stopped with EMFILE with every slot below
@@ -173,11 +179,7 @@ pub fn prepare() {
     if soft > MAX_EXHAUST {
         return;
     }
-    // SAFETY: valid C string literal.
-    let Ok(base) = check("presize", unsafe {
-        libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC)
-    })
-    .map(Fd) else {
+    let Ok(base) = open_base() else {
         return;
     };
     // SAFETY: duplicating a valid fd to the lowest free slot >= top.
@@ -222,7 +224,7 @@ mod fill {
         sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
     };
 
-    use super::{take_singly, Stop, Taken};
+    use super::{take_singly, Taken};
     use crate::outcome::Failure;
     use crate::sys::{errno, io_failure, last_failure};
 
@@ -265,10 +267,7 @@ mod fill {
             top = fds.last().copied().unwrap_or(top).max(top);
         }
         drop((tx, rx));
-        let stop = match take_singly(base, soft, &mut fds) {
-            Stop::Errno(e) if e == libc::EMFILE && fds.len() as u64 > soft => Stop::PastLimit,
-            stop => stop,
-        };
+        let stop = take_singly(base, soft, &mut fds);
         Ok(Taken { fds, stop })
     }
 
@@ -336,8 +335,7 @@ mod fill {
     /// numbers (they are nearly all one run: the fill takes lowest slots).
     pub(super) fn release(fds: Vec<libc::c_int>) {
         debug_assert!(fds.is_sorted());
-        let mut runs = fds.chunk_by(|a, b| b - a == 1);
-        for run in &mut runs {
+        for run in fds.chunk_by(|a, b| b - a == 1) {
             let (first, last) = (run[0], run[run.len() - 1]);
             // SAFETY: every fd in the run was taken by this probe and is
             // closed exactly once here.

@@ -7,7 +7,7 @@ use std::io;
 use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
-use super::fd::{self, Interest};
+use super::fd::{self, stdout, Interest};
 
 const CHUNK: usize = 16 * 1024;
 /// The end-of-file character written to the master when our stdin ends, so a
@@ -143,11 +143,6 @@ impl Output {
     }
 }
 
-pub(crate) fn stdout() -> BorrowedFd<'static> {
-    // SAFETY: fd 1 stays open for the life of the process.
-    unsafe { BorrowedFd::borrow_raw(libc::STDOUT_FILENO) }
-}
-
 /// The input side: our stdin -> master, one chunk at a time. Our stdin is
 /// never made non-blocking (its file description is shared with the parent
 /// shell); it is read only after poll said it is readable, and only when
@@ -194,18 +189,20 @@ impl Input {
 
     /// Stdin polled readable: take one chunk (or its end) and try to pass it on.
     pub(crate) fn on_stdin(&mut self, stdin: BorrowedFd<'_>, master: BorrowedFd<'_>) {
-        let mut buf = vec![0u8; CHUNK];
-        let n = match fd::read(stdin, &mut buf) {
+        // `pending` is empty here (see `wants_stdin`); reuse its buffer.
+        self.pending.resize(CHUNK, 0);
+        let n = match fd::read(stdin, &mut self.pending) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.pending.clear();
+                return;
+            }
             Err(_) => 0,
         };
+        self.pending.truncate(n);
         if n == 0 {
-            self.pending = vec![VEOF];
+            self.pending.push(VEOF);
             self.state = Feed::Ending;
-        } else {
-            buf.truncate(n);
-            self.pending = buf;
         }
         self.written = 0;
         self.on_master_writable(master);

@@ -98,7 +98,8 @@ impl Image {
     }
 }
 
-fn last_errno() -> libc::c_int {
+/// The calling thread's errno; no allocation (safe in a vfork child).
+pub(crate) fn last_errno() -> libc::c_int {
     io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EINVAL)

@@ -8,6 +8,18 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
+/// Our stdin (fd 0, open for the life of the process).
+pub(crate) fn stdin() -> BorrowedFd<'static> {
+    // SAFETY: fd 0 is kept open for the life of the process.
+    unsafe { BorrowedFd::borrow_raw(libc::STDIN_FILENO) }
+}
+
+/// Our stdout (fd 1, open for the life of the process).
+pub(crate) fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: fd 1 is kept open for the life of the process.
+    unsafe { BorrowedFd::borrow_raw(libc::STDOUT_FILENO) }
+}
+
 /// A pipe whose both ends are close-on-exec.
 pub(crate) fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];

@@ -49,7 +49,7 @@ pub use winsize::Winsize;
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -223,11 +223,6 @@ impl std::error::Error for RunError {
     }
 }
 
-fn stdin() -> BorrowedFd<'static> {
-    // SAFETY: fd 0 is kept open for the life of the process.
-    unsafe { BorrowedFd::borrow_raw(libc::STDIN_FILENO) }
-}
-
 /// Runs `cmd` on a fresh pty as described in the module docs and returns how
 /// it ended. Blocks until the session is over.
 pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, RunError> {
@@ -235,7 +230,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     let terminal = opts.input == Input::Terminal;
     let outer_tty = terminal && raw::stdin_is_tty();
     let inherited = if outer_tty {
-        winsize::read_raw(stdin())
+        winsize::read_raw(fd::stdin())
     } else {
         None
     };
@@ -297,7 +292,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     let mut sup = Supervisor {
         pgid: pid as libc::pid_t,
         master: pair.master.as_fd(),
-        stdin: terminal.then(|| (stdin(), bridge::Input::new())),
+        stdin: terminal.then(|| (fd::stdin(), bridge::Input::new())),
         output: bridge::Output::new(if terminal {
             bridge::Sink::Stdout {
                 head: TERMINAL_OUTPUT_HEAD,
@@ -307,7 +302,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         }),
         exit,
         signals: Some(signals_read),
-        resize_from: outer_tty.then(stdin),
+        resize_from: outer_tty.then(fd::stdin),
         exited: false,
         output_closed: false,
         interrupted: None,
@@ -343,10 +338,12 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     // Output still queued for a slow stdout gets `grace`, then is dropped.
     sup.finish_output(Instant::now() + opts.grace);
     drop(signals_write);
-    let interrupted = sup.interrupted;
-    let output =
-        std::mem::replace(&mut sup.output, bridge::Output::new(bridge::Sink::Capture)).into_kept();
-    drop(sup);
+    let Supervisor {
+        output,
+        interrupted,
+        ..
+    } = sup;
+    let output = output.into_kept();
     let status = child.wait().map_err(RunError::Io)?;
     drop(raw_guard);
 

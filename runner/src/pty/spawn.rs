@@ -16,13 +16,7 @@ use crate::launch::CommandSpec;
 
 /// Signals whose disposition the child gets back at default, whatever we
 /// (or our parent, e.g. `nohup`) did with them.
-const RESET_TO_DEFAULT: [libc::c_int; 14] = [
-    // Faults first: std handles these, and on Linux the child runs in our
-    // memory until exec, where our handler must never run.
-    libc::SIGSEGV,
-    libc::SIGBUS,
-    libc::SIGILL,
-    libc::SIGFPE,
+const RESET_TO_DEFAULT: [libc::c_int; 10] = [
     libc::SIGWINCH,
     libc::SIGINT,
     libc::SIGTERM,
@@ -92,7 +86,7 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
                     libc::dup2(slave, target)
                 };
                 if rc < 0 {
-                    return errno();
+                    return super::exec::last_errno();
                 }
             }
         }
@@ -127,13 +121,6 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
         pid: child.id() as libc::pid_t,
         child,
     })
-}
-
-#[cfg(target_os = "linux")]
-fn errno() -> libc::c_int {
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EINVAL)
 }
 
 #[cfg(target_os = "linux")]

@@ -16,7 +16,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
-use super::bridge::{self, Drained, Input, Output};
+use super::bridge::{Drained, Input, Output};
 use super::fd::{self, Interest};
 use super::winsize;
 
@@ -116,15 +116,14 @@ impl Supervisor<'_> {
     /// One poll and the work it found. Returns whether a termination signal
     /// arrived.
     fn turn(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
-        let exit_fd = self.exit.fd();
-        let mut fds: Vec<(BorrowedFd<'_>, Interest)> = Vec::with_capacity(5);
+        let mut fds: Vec<(BorrowedFd<'_>, Interest)> = Vec::with_capacity(6);
         let mut watch = Watch::default();
         let master = self.master;
         if !self.output_closed && self.output.wants_master() {
             watch.output = Some(add(master, Interest::Read, &mut fds));
         }
         if self.output.wants_stdout() {
-            watch.stdout = Some(add(bridge::stdout(), Interest::Write, &mut fds));
+            watch.stdout = Some(add(fd::stdout(), Interest::Write, &mut fds));
         }
         if let Some((stdin, input)) = &self.stdin {
             if input.wants_master() {
@@ -134,8 +133,8 @@ impl Supervisor<'_> {
                 watch.input_stdin = Some(add(*stdin, Interest::Read, &mut fds));
             }
         }
-        if let (false, Some(e)) = (self.exited, exit_fd) {
-            watch.exit = Some(add(e, Interest::Read, &mut fds));
+        if !self.exited {
+            watch.exit = Some(add(self.exit.fd(), Interest::Read, &mut fds));
         }
         if let Some(signals) = &self.signals {
             watch.signals = Some(add(signals.as_fd(), Interest::Read, &mut fds));
@@ -158,8 +157,10 @@ impl Supervisor<'_> {
                 input.on_stdin(*stdin, master);
             }
         }
+        // A pidfd is readable only once the process exited; the waiter's
+        // pipe hangs up only when the waiter returned.
         if is(watch.exit) {
-            self.exited = self.exit.has_exited();
+            self.exited = true;
         }
         Ok(is(watch.signals) && self.take_signals())
     }
@@ -272,37 +273,28 @@ impl ExitWatch {
         })
     }
 
-    fn fd(&self) -> Option<BorrowedFd<'_>> {
+    fn fd(&self) -> BorrowedFd<'_> {
         match self {
             #[cfg(target_os = "linux")]
-            ExitWatch::Pidfd(fd) => Some(fd.as_fd()),
-            ExitWatch::Thread { read_end, .. } => Some(read_end.as_fd()),
+            ExitWatch::Pidfd(fd) => fd.as_fd(),
+            ExitWatch::Thread { read_end, .. } => read_end.as_fd(),
         }
     }
 
-    /// The fd polled ready: confirm (a pidfd is only readable on exit; the
-    /// pipe only hangs up when the waiter returned).
-    fn has_exited(&mut self) -> bool {
+    /// Joins the waiter thread, if there is one; true if there was (it
+    /// returns only once the child exited).
+    fn join_waiter(&mut self) -> bool {
         match self {
+            ExitWatch::Thread { waiter, .. } => waiter.take().map(|w| w.join()).is_some(),
             #[cfg(target_os = "linux")]
-            ExitWatch::Pidfd(_) => true,
-            ExitWatch::Thread { waiter, .. } => {
-                if let Some(w) = waiter.take() {
-                    let _ = w.join();
-                }
-                true
-            }
+            ExitWatch::Pidfd(_) => false,
         }
     }
 
     fn block_until_exit(&mut self, pid: libc::pid_t) {
-        if let ExitWatch::Thread { waiter, .. } = self {
-            if let Some(w) = waiter.take() {
-                let _ = w.join();
-                return;
-            }
+        if !self.join_waiter() {
+            wait_exit_no_reap(pid);
         }
-        wait_exit_no_reap(pid);
     }
 }
 
@@ -311,11 +303,7 @@ impl Drop for ExitWatch {
         // The child is dead by the time a session drops its watch (the
         // supervisor waits for the exit on every path), so this join is
         // immediate.
-        if let ExitWatch::Thread { waiter, .. } = self {
-            if let Some(w) = waiter.take() {
-                let _ = w.join();
-            }
-        }
+        self.join_waiter();
     }
 }
 
