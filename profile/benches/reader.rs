@@ -1,7 +1,8 @@
 //! Reader throughput on a large generated corpus of realistic SBPL.
 //! Target: >= 200 MB/s (issue 2).
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use profile::ast::Arena;
 use std::fmt::Write;
 use std::hint::black_box;
 
@@ -87,18 +88,42 @@ fn corpus() -> String {
 fn reader_throughput(c: &mut Criterion) {
     let text = corpus();
     // A corpus that does not read is a broken benchmark, not a slow one.
-    let nodes = profile::reader::read(&text).expect("generated corpus must read");
+    let arena = Arena::new();
+    let nodes = profile::reader::read(&text, &arena).expect("generated corpus must read");
     assert!(nodes.len() > 10_000);
+    eprintln!(
+        "corpus: {} bytes, {} top-level forms, arena {} bytes",
+        text.len(),
+        nodes.len(),
+        arena.allocated_bytes()
+    );
     let mut group = c.benchmark_group("reader");
     group.throughput(Throughput::Bytes(text.len() as u64));
     group.sample_size(10);
-    // Reading alone: the tree is dropped outside the timed section.
+    // Reading alone into a fresh arena (made and freed outside the timed
+    // section): every page the tree lands on is faulted in during the read.
     group.bench_function("read_8MiB_corpus", |b| {
-        b.iter_with_large_drop(|| profile::reader::read(black_box(&text)))
+        b.iter_batched_ref(
+            Arena::new,
+            |arena| profile::reader::read(black_box(&text), arena).map(|n| n.len()),
+            BatchSize::PerIteration,
+        )
+    });
+    // Reading into an arena reset between reads, as `sbpl check` does from
+    // its second file on: the same work on memory already mapped.
+    group.bench_function("read_reusing_arena_8MiB_corpus", |b| {
+        let mut arena = Arena::new();
+        b.iter(|| {
+            arena.reset();
+            profile::reader::read(black_box(&text), &arena).map(|n| n.len())
+        })
     });
     // Reading plus freeing the tree: what a one-shot `sbpl check` pays.
     group.bench_function("read_and_drop_8MiB_corpus", |b| {
-        b.iter(|| profile::reader::read(black_box(&text)).map(|n| n.len()))
+        b.iter(|| {
+            let arena = Arena::new();
+            profile::reader::read(black_box(&text), &arena).map(|n| n.len())
+        })
     });
     group.bench_function("write_8MiB_corpus", |b| {
         b.iter(|| profile::writer::write(black_box(&nodes)).len())

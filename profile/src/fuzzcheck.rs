@@ -6,7 +6,7 @@
 //! broken: that is how libFuzzer and the test harness learn of it. They
 //! never panic for input that is merely invalid.
 
-use crate::ast::{same_shape, strip_spans, Node, NodeKind};
+use crate::ast::{same_shape, strip_spans, Arena, Node, NodeKind};
 use crate::build::{build, BuildOptions, Profile, ValueMode};
 use crate::config::{Baseline, Clipboard, Config, Outbound, OutboundMode, ResolvedConfig};
 use crate::escape::{self, Anchor};
@@ -17,12 +17,13 @@ use crate::writer::write;
 /// Reader: no panic on any bytes; whatever reads, the writer prints as text
 /// that reads back to the same tree, and printing that again changes nothing.
 pub fn reader(data: &[u8]) {
-    let Ok(nodes) = read_bytes(data) else {
+    let arena = Arena::new();
+    let Ok(nodes) = read_bytes(data, &arena) else {
         return;
     };
     let written = write(&nodes);
-    let again =
-        read(&written).unwrap_or_else(|e| panic!("writer output does not read: {e}\n{written}"));
+    let again = read(&written, &arena)
+        .unwrap_or_else(|e| panic!("writer output does not read: {e}\n{written}"));
     assert!(
         same_shape(&nodes, &again),
         "round-trip changed the tree\ninput: {:?}\nwritten: {written}",
@@ -67,40 +68,40 @@ pub fn escape(data: &[u8]) {
 
 fn string_reads_back(s: &str, body: &str) {
     assert!(body.bytes().all(|b| (0x20..0x7f).contains(&b)));
+    let arena = Arena::new();
+    let quoted = format!("\"{body}\"");
     let alone =
-        read(&format!("\"{body}\"")).unwrap_or_else(|e| panic!("escaped {s:?} does not read: {e}"));
+        read(&quoted, &arena).unwrap_or_else(|e| panic!("escaped {s:?} does not read: {e}"));
     assert_eq!(
-        strip_spans(&alone),
-        [plain(NodeKind::Str(s.as_bytes().to_vec()))],
+        strip_spans(&alone, &arena),
+        [plain(NodeKind::Str(s.as_bytes()))],
         "escaped {s:?} reads as something else"
     );
     let rule = format!("(allow file-read* (literal \"{body}\"))");
-    let expected = plain(NodeKind::List(vec![
-        symbol("allow"),
-        symbol("file-read*"),
-        plain(NodeKind::List(vec![
-            symbol("literal"),
-            plain(NodeKind::Str(s.as_bytes().to_vec())),
-        ])),
-    ]));
-    let nodes = read(&rule).unwrap_or_else(|e| panic!("rule with {s:?} does not read: {e}"));
-    assert_eq!(strip_spans(&nodes), [expected], "injection through {s:?}");
+    let literal = list(
+        &arena,
+        &[symbol("literal"), plain(NodeKind::Str(s.as_bytes()))],
+    );
+    let expected = list(&arena, &[symbol("allow"), symbol("file-read*"), literal]);
+    let nodes =
+        read(&rule, &arena).unwrap_or_else(|e| panic!("rule with {s:?} does not read: {e}"));
+    assert_eq!(
+        strip_spans(&nodes, &arena),
+        [expected],
+        "injection through {s:?}"
+    );
 }
 
 fn regex_reads_back(s: &str, re: &str, anchor: Anchor) {
     assert!(!re.contains('"'), "regex for {s:?} contains a quote: {re}");
     let rule = format!("(allow file-read* (regex #\"{re}\"))");
-    let nodes = read(&rule).unwrap_or_else(|e| panic!("regex rule for {s:?} does not read: {e}"));
-    let expected = plain(NodeKind::List(vec![
-        symbol("allow"),
-        symbol("file-read*"),
-        plain(NodeKind::List(vec![
-            symbol("regex"),
-            plain(NodeKind::RawStr(re.to_string())),
-        ])),
-    ]));
+    let arena = Arena::new();
+    let nodes =
+        read(&rule, &arena).unwrap_or_else(|e| panic!("regex rule for {s:?} does not read: {e}"));
+    let regex = list(&arena, &[symbol("regex"), plain(NodeKind::RawStr(re))]);
+    let expected = list(&arena, &[symbol("allow"), symbol("file-read*"), regex]);
     assert_eq!(
-        strip_spans(&nodes),
+        strip_spans(&nodes, &arena),
         [expected],
         "injection through regex {re}"
     );
@@ -119,15 +120,19 @@ fn regex_reads_back(s: &str, re: &str, anchor: Anchor) {
     }
 }
 
-fn plain(kind: NodeKind) -> Node {
+fn plain(kind: NodeKind<'_>) -> Node<'_> {
     Node {
         kind,
         span: Default::default(),
     }
 }
 
-fn symbol(name: &str) -> Node {
-    plain(NodeKind::Symbol(name.into()))
+fn list<'a>(arena: &'a Arena, items: &[Node<'a>]) -> Node<'a> {
+    plain(NodeKind::List(arena.nodes(items)))
+}
+
+fn symbol(name: &str) -> Node<'_> {
+    plain(NodeKind::Symbol(name))
 }
 
 /// The host the build check pretends to run on (hermetic: no environment).
@@ -217,7 +222,8 @@ pub fn build_config(data: &[u8]) {
         Ok(r) => r,
     };
     let param = param.unwrap_or_else(|e| panic!("param mode refused a valid config: {e:?}"));
-    let param_nodes = profile_reads(&param);
+    let arena = Arena::new();
+    let param_nodes = profile_reads(&param, &arena);
     check_params(&param, &resolved);
     check_param_refs(&param_nodes, &param);
     let inline_ok = user_values(&resolved)
@@ -227,8 +233,8 @@ pub fn build_config(data: &[u8]) {
         Err(e) => assert!(!inline_ok, "inline mode refused writable values: {e:?}"),
         Ok(inline) => {
             assert!(inline_ok, "inline mode wrote a value the escaper refuses");
-            let inline_nodes = profile_reads(&inline);
-            let substituted = substitute_params(&param_nodes, &param);
+            let inline_nodes = profile_reads(&inline, &arena);
+            let substituted = substitute_params(&param_nodes, &param, &arena);
             assert!(
                 same_shape(&substituted, &inline_nodes),
                 "inline profile differs from the param profile with values substituted\n{}",
@@ -238,14 +244,14 @@ pub fn build_config(data: &[u8]) {
     }
 }
 
-fn profile_reads(p: &Profile) -> Vec<Node> {
+fn profile_reads<'a>(p: &'a Profile, arena: &'a Arena) -> Vec<Node<'a>> {
     assert!(
         p.sbpl
             .bytes()
             .all(|b| b == b'\n' || (0x20..0x7f).contains(&b)),
         "profile is not printable ASCII"
     );
-    read(&p.sbpl).unwrap_or_else(|e| panic!("built profile does not read: {e}\n{}", p.sbpl))
+    read(&p.sbpl, arena).unwrap_or_else(|e| panic!("built profile does not read: {e}\n{}", p.sbpl))
 }
 
 /// Every user value with the param key the builder gives it.
@@ -285,7 +291,7 @@ fn check_params(p: &Profile, r: &ResolvedConfig) {
 }
 
 /// `(param "K")` nodes, each with its key.
-fn param_key(node: &Node) -> Option<&[u8]> {
+fn param_key<'a>(node: &Node<'a>) -> Option<&'a [u8]> {
     match node.as_list()? {
         [head, Node {
             kind: NodeKind::Str(key),
@@ -300,13 +306,13 @@ fn check_param_refs(nodes: &[Node], p: &Profile) {
         if let Some(key) = param_key(node) {
             let key = String::from_utf8_lossy(key);
             assert!(p.params.contains_key(key.as_ref()), "undefined param {key}");
-        } else if let NodeKind::List(items) = &node.kind {
+        } else if let NodeKind::List(items) = node.kind {
             check_param_refs(items, p);
         }
     }
 }
 
-fn substitute_params(nodes: &[Node], p: &Profile) -> Vec<Node> {
+fn substitute_params<'a>(nodes: &[Node<'a>], p: &'a Profile, arena: &'a Arena) -> Vec<Node<'a>> {
     nodes
         .iter()
         .map(|node| {
@@ -314,11 +320,13 @@ fn substitute_params(nodes: &[Node], p: &Profile) -> Vec<Node> {
                 .and_then(|k| std::str::from_utf8(k).ok())
                 .and_then(|k| p.params.get(k))
             {
-                return plain(NodeKind::Str(value.as_bytes().to_vec()));
+                return plain(NodeKind::Str(value.as_bytes()));
             }
-            match &node.kind {
-                NodeKind::List(items) => plain(NodeKind::List(substitute_params(items, p))),
-                other => plain(other.clone()),
+            match node.kind {
+                NodeKind::List(items) => plain(NodeKind::List(
+                    arena.nodes(&substitute_params(items, p, arena)),
+                )),
+                other => plain(other),
             }
         })
         .collect()

@@ -21,9 +21,8 @@
 //! unbalanced. The reader never panics and never recurses, so hostile input
 //! cannot overflow the stack.
 
-use crate::ast::{Node, NodeKind, Span};
+use crate::ast::{Arena, Node, NodeKind, Span};
 use std::fmt;
-use std::sync::Arc;
 
 /// Deepest nesting of lists and quote prefixes the reader accepts. Real
 /// profiles nest a handful of levels; the limit keeps recursive consumers
@@ -47,8 +46,9 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// Reads every top-level datum of `src`. Spans point into `src`.
-pub fn read(src: &str) -> Result<Vec<Node>, ReadError> {
+/// Reads every top-level datum of `src`. Spans point into `src`; atoms
+/// borrow from it, lists and decoded strings are put in `arena`.
+pub fn read<'a>(src: &'a str, arena: &'a Arena) -> Result<Vec<Node<'a>>, ReadError> {
     if src.len() > MAX_SOURCE {
         return Err(ReadError {
             line: 1,
@@ -59,7 +59,7 @@ pub fn read(src: &str) -> Result<Vec<Node>, ReadError> {
             ),
         });
     }
-    Reader::new(src).read_all()
+    Reader::new(src, arena).read_all()
 }
 
 /// The longest source [`read`] accepts: spans store 32-bit offsets.
@@ -67,9 +67,9 @@ pub const MAX_SOURCE: usize = u32::MAX as usize;
 
 /// Like [`read`], for raw file contents: input that is not UTF-8 is refused
 /// with the position of the first offending byte.
-pub fn read_bytes(src: &[u8]) -> Result<Vec<Node>, ReadError> {
+pub fn read_bytes<'a>(src: &'a [u8], arena: &'a Arena) -> Result<Vec<Node<'a>>, ReadError> {
     match std::str::from_utf8(src) {
-        Ok(s) => read(s),
+        Ok(s) => read(s, arena),
         Err(e) => {
             let at = e.valid_up_to();
             // Everything before `at` is valid UTF-8, so this slice is a &str.
@@ -143,10 +143,10 @@ impl Prefix {
         }
     }
 
-    fn wrap(self, mark: Mark, datum: Node) -> Node {
+    fn wrap<'a>(self, mark: Mark, datum: Node<'a>, arena: &'a Arena) -> Node<'a> {
         let span = mark.span_to(datum.span.end as usize);
         let kind = match self {
-            Prefix::Quote => NodeKind::Quote(Box::new(datum)),
+            Prefix::Quote => NodeKind::Quote(arena.node(datum)),
             other => {
                 let name = match other {
                     Prefix::Quasiquote => "quasiquote",
@@ -154,10 +154,10 @@ impl Prefix {
                     _ => "unquote-splicing",
                 };
                 let head = Node {
-                    kind: NodeKind::Symbol(name.into()),
+                    kind: NodeKind::Symbol(name),
                     span: mark.span_to(mark.pos + other.spelling().len()),
                 };
-                NodeKind::List(vec![head, datum])
+                NodeKind::List(arena.nodes(&[head, datum]))
             }
         };
         Node { kind, span }
@@ -165,8 +165,8 @@ impl Prefix {
 }
 
 /// An open list or prefix on the explicit parse stack. A list's items are
-/// the tail of the shared item buffer from the index it records, so building
-/// a list costs one exact-size allocation instead of repeated growth.
+/// the tail of the shared item buffer from the index it records, so a list
+/// is copied once, when it closes, into its exact place in the arena.
 enum Frame {
     List(Mark, usize),
     Prefix(Mark, Prefix),
@@ -181,48 +181,9 @@ struct Reader<'a> {
     /// UTF-8 continuation bytes seen on the current line before `pos`, so
     /// columns count characters without rescanning the line.
     line_cont: usize,
-    symbols: Symbols,
-}
-
-/// The names a read has handed out. SBPL repeats a small vocabulary
-/// (`allow`, `literal`, `file-read*`) thousands of times, and an allocation
-/// per occurrence was half of all reading time (malloc and free of tiny
-/// strings). A direct-mapped cache, keyed by cheap features of the token,
-/// remembers the last name per slot; a hit shares it, a miss allocates and
-/// takes the slot. No hashing of whole tokens: most differ in length or at
-/// the edges.
-struct Symbols {
-    slots: Vec<Option<Arc<str>>>,
-}
-
-impl Symbols {
-    const SLOTS: usize = 1024;
-
-    fn new() -> Symbols {
-        Symbols {
-            slots: vec![None; Self::SLOTS],
-        }
-    }
-
-    fn intern(&mut self, token: &str) -> Arc<str> {
-        let slot = &mut self.slots[Self::slot_of(token.as_bytes())];
-        match slot {
-            Some(name) if **name == *token => Arc::clone(name),
-            _ => Arc::clone(slot.insert(Arc::from(token))),
-        }
-    }
-
-    fn slot_of(b: &[u8]) -> usize {
-        let edge = |i: usize| b.get(i).copied().unwrap_or(0) as usize;
-        let n = b.len();
-        let mix = n
-            .wrapping_mul(0x9E37)
-            .wrapping_add(edge(0).wrapping_mul(31))
-            .wrapping_add(edge(n.wrapping_sub(1)).wrapping_mul(131))
-            .wrapping_add(edge(n / 2).wrapping_mul(7))
-            .wrapping_add(edge(n.saturating_sub(2)).wrapping_mul(1021));
-        (mix ^ (mix >> 10)) % Self::SLOTS
-    }
+    arena: &'a Arena,
+    /// Decoded bytes of the string being read, when it has escapes.
+    scratch: Vec<u8>,
 }
 
 /// Bytes that end a token: whitespace, `(`, `)`, `"`, `;`. A table, because
@@ -238,13 +199,28 @@ static DELIMITER: [bool; 256] = {
     table
 };
 
+/// Bytes a string scan stops at: the quote and backslash that end a run,
+/// and the newlines and non-ASCII bytes that move the line and column.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[b'\n' as usize] = true;
+    let mut i = 0x80;
+    while i < 256 {
+        table[i] = true;
+        i += 1;
+    }
+    table
+};
+
 #[inline]
 fn is_delimiter(b: u8) -> bool {
     DELIMITER[usize::from(b)]
 }
 
 impl<'a> Reader<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, arena: &'a Arena) -> Self {
         Reader {
             text,
             src: text.as_bytes(),
@@ -252,7 +228,8 @@ impl<'a> Reader<'a> {
             line: 1,
             line_start: 0,
             line_cont: 0,
-            symbols: Symbols::new(),
+            arena,
+            scratch: Vec::new(),
         }
     }
 
@@ -300,9 +277,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn read_all(mut self) -> Result<Vec<Node>, ReadError> {
+    fn read_all(mut self) -> Result<Vec<Node<'a>>, ReadError> {
         // Top-level data, then the items of every open list, innermost last.
-        let mut items: Vec<Node> = Vec::new();
+        let mut items: Vec<Node<'a>> = Vec::new();
         let mut stack: Vec<Frame> = Vec::new();
         loop {
             self.skip_atmosphere()?;
@@ -337,7 +314,7 @@ impl<'a> Reader<'a> {
                 b'#' => self.read_sharp()?,
                 _ => self.read_atom()?,
             };
-            emit(node, &mut stack, &mut items);
+            emit(node, &mut stack, &mut items, self.arena);
         }
     }
 
@@ -364,8 +341,8 @@ impl<'a> Reader<'a> {
     fn close_list(
         &mut self,
         stack: &mut Vec<Frame>,
-        items: &mut Vec<Node>,
-    ) -> Result<Node, ReadError> {
+        items: &mut Vec<Node<'a>>,
+    ) -> Result<Node<'a>, ReadError> {
         match stack.pop() {
             None => Err(self.error_here("unexpected `)` with no open list")),
             Some(Frame::Prefix(m, p)) => Err(m.error(format!(
@@ -374,9 +351,8 @@ impl<'a> Reader<'a> {
             ))),
             Some(Frame::List(m, first)) => {
                 self.pos += 1;
-                // `split_off` moves the tail with one memcpy into an
-                // exact-size allocation; `drain().collect()` moved node by node.
-                let children = items.split_off(first);
+                let children = self.arena.nodes(&items[first..]);
+                items.truncate(first);
                 Ok(Node {
                     kind: NodeKind::List(children),
                     span: m.span_to(self.pos),
@@ -443,33 +419,68 @@ impl<'a> Reader<'a> {
         Err(start.error("unterminated block comment: this `#|` is never closed"))
     }
 
-    fn read_string(&mut self) -> Result<Node, ReadError> {
+    fn read_string(&mut self) -> Result<Node<'a>, ReadError> {
         let start = self.mark();
         self.pos += 1;
-        let mut out = Vec::new();
+        let body_start = self.pos;
+        self.scan_string_run();
+        // Nearly every string has no escape: it is the source bytes as they
+        // stand, borrowed, not copied.
+        let bytes = if self.src.get(self.pos) == Some(&b'"') {
+            &self.src[body_start..self.pos]
+        } else {
+            self.decode_string(start, body_start)?
+        };
+        self.pos += 1;
+        Ok(Node {
+            kind: NodeKind::Str(bytes),
+            span: start.span_to(self.pos),
+        })
+    }
+
+    /// Moves past plain string bytes, up to a `"`, a `\` or the end, in one
+    /// pass: the scan stops early only at a newline or a non-ASCII byte,
+    /// which it accounts for and steps over.
+    fn scan_string_run(&mut self) {
         loop {
-            // Copy the run of plain bytes in one go.
-            let run_start = self.pos;
-            let rest = &self.src[run_start..];
+            let rest = &self.src[self.pos..];
             let len = rest
                 .iter()
-                .position(|&b| b == b'"' || b == b'\\')
+                .position(|&b| STRING_STOP[usize::from(b)])
                 .unwrap_or(rest.len());
             self.pos += len;
-            self.note_run(run_start, self.pos);
-            out.extend_from_slice(&rest[..len]);
             match self.src.get(self.pos) {
-                None => return Err(start.error("unterminated string: this `\"` is never closed")),
-                Some(b'"') => {
+                Some(&b) if b == b'\n' || b >= 0x80 => {
+                    self.note(b, self.pos);
                     self.pos += 1;
-                    return Ok(Node {
-                        kind: NodeKind::Str(out),
-                        span: start.span_to(self.pos),
-                    });
                 }
-                Some(_) => self.read_escape(&mut out)?,
+                _ => return,
             }
         }
+    }
+
+    /// The rest of a string that has escapes, decoded into the arena; ends
+    /// with `self.pos` at the closing quote.
+    fn decode_string(&mut self, start: Mark, body_start: usize) -> Result<&'a [u8], ReadError> {
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        out.extend_from_slice(&self.src[body_start..self.pos]);
+        let result = loop {
+            match self.src.get(self.pos) {
+                None => break Err(start.error("unterminated string: this `\"` is never closed")),
+                Some(b'"') => break Ok(self.arena.bytes(&out)),
+                Some(_) => {
+                    if let Err(e) = self.read_escape(&mut out) {
+                        break Err(e);
+                    }
+                    let run_start = self.pos;
+                    self.scan_string_run();
+                    out.extend_from_slice(&self.src[run_start..self.pos]);
+                }
+            }
+        };
+        self.scratch = out;
+        result
     }
 
     /// Decodes one escape; `self.pos` is at the backslash.
@@ -558,7 +569,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `#` syntax other than comments (those are atmosphere).
-    fn read_sharp(&mut self) -> Result<Node, ReadError> {
+    fn read_sharp(&mut self) -> Result<Node<'a>, ReadError> {
         let start = self.mark();
         match self.src.get(self.pos + 1) {
             Some(b'"') => self.read_raw_string(start),
@@ -586,7 +597,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn read_raw_string(&mut self, start: Mark) -> Result<Node, ReadError> {
+    fn read_raw_string(&mut self, start: Mark) -> Result<Node<'a>, ReadError> {
         self.pos += 2;
         let body_start = self.pos;
         let rest = &self.src[body_start..];
@@ -597,7 +608,7 @@ impl<'a> Reader<'a> {
             let body = &self.text[body_start..self.pos];
             self.pos += 1;
             return Ok(Node {
-                kind: NodeKind::RawStr(body.to_string()),
+                kind: NodeKind::RawStr(body),
                 span: start.span_to(self.pos),
             });
         }
@@ -623,7 +634,7 @@ impl<'a> Reader<'a> {
         &self.text[start..self.pos]
     }
 
-    fn read_atom(&mut self) -> Result<Node, ReadError> {
+    fn read_atom(&mut self) -> Result<Node<'a>, ReadError> {
         let start = self.mark();
         let token = self.take_token();
         let kind = match classify(token) {
@@ -639,7 +650,7 @@ impl<'a> Reader<'a> {
                     token.escape_debug()
                 )))
             }
-            Atom::Symbol => NodeKind::Symbol(self.symbols.intern(token)),
+            Atom::Symbol => NodeKind::Symbol(token),
         };
         Ok(Node {
             kind,
@@ -650,10 +661,15 @@ impl<'a> Reader<'a> {
 
 /// Pops finished prefixes off the stack, wrapping `node`, then appends it
 /// to the item buffer: to the innermost open list, or the top level.
-fn emit(mut node: Node, stack: &mut Vec<Frame>, items: &mut Vec<Node>) {
+fn emit<'a>(
+    mut node: Node<'a>,
+    stack: &mut Vec<Frame>,
+    items: &mut Vec<Node<'a>>,
+    arena: &'a Arena,
+) {
     while let Some(Frame::Prefix(..)) = stack.last() {
         if let Some(Frame::Prefix(mark, prefix)) = stack.pop() {
-            node = prefix.wrap(mark, node);
+            node = prefix.wrap(mark, node, arena);
         }
     }
     items.push(node);
@@ -758,42 +774,38 @@ fn parse_radix_int(token: &str) -> Option<Result<i64, String>> {
 mod tests {
     use super::*;
 
-    fn symbols_of(src: &str) -> Vec<Arc<str>> {
-        let nodes = read(src).expect("reads");
+    #[test]
+    fn atoms_borrow_the_source_and_escaped_strings_the_arena() {
+        let src = r#"(allow "/plain" "a\"b" #"raw" file-read*)"#;
+        let arena = Arena::new();
+        let nodes = read(src, &arena).expect("reads");
         let items = nodes[0].as_list().expect("a list");
-        items
-            .iter()
-            .map(|n| match &n.kind {
-                NodeKind::Symbol(s) => Arc::clone(s),
-                other => panic!("not a symbol: {other:?}"),
-            })
-            .collect()
+        let in_source = |p: *const u8| src.as_bytes().as_ptr_range().contains(&p);
+        let ptr = |n: &Node| match n.kind {
+            NodeKind::Symbol(s) | NodeKind::RawStr(s) => s.as_ptr(),
+            NodeKind::Str(b) => b.as_ptr(),
+            _ => panic!("not an atom"),
+        };
+        assert!(in_source(ptr(&items[0])), "symbol");
+        assert!(in_source(ptr(&items[1])), "plain string");
+        assert!(!in_source(ptr(&items[2])), "decoded string");
+        assert_eq!(items[2].kind, NodeKind::Str(b"a\"b"));
+        assert!(in_source(ptr(&items[3])), "raw string");
+        assert!(in_source(ptr(&items[4])), "symbol");
     }
 
     #[test]
-    fn a_repeated_symbol_shares_one_allocation() {
-        let s = symbols_of("(allow file-read* allow file-read* allow)");
-        assert!(Arc::ptr_eq(&s[0], &s[2]) && Arc::ptr_eq(&s[2], &s[4]));
-        assert!(Arc::ptr_eq(&s[1], &s[3]));
-        assert_eq!(&*s[1], "file-read*");
-    }
-
-    #[test]
-    fn symbols_sharing_a_cache_slot_keep_their_own_names() {
-        // Same length and the same bytes at the positions the slot looks at.
-        let names = ["aXbcd", "aYbcd", "aZbcd"];
-        assert!(names
-            .iter()
-            .all(|n| Symbols::slot_of(n.as_bytes()) == Symbols::slot_of(names[0].as_bytes())));
-        let src = format!("({} {} {} {})", names[0], names[1], names[2], names[0]);
-        let got: Vec<String> = symbols_of(&src).iter().map(|s| s.to_string()).collect();
-        assert_eq!(got, ["aXbcd", "aYbcd", "aZbcd", "aXbcd"]);
+    fn a_string_with_escapes_between_plain_runs_decodes_whole() {
+        let arena = Arena::new();
+        let nodes = read(r#""ab\ncd\x41ef\\""#, &arena).expect("reads");
+        assert_eq!(nodes[0].kind, NodeKind::Str(b"ab\ncdAef\\"));
     }
 
     #[test]
     fn spans_are_byte_ranges_of_the_source() {
         let src = "(allow  \"é\")";
-        let nodes = read(src).expect("reads");
+        let arena = Arena::new();
+        let nodes = read(src, &arena).expect("reads");
         let items = nodes[0].as_list().expect("a list");
         assert_eq!(&src[items[1].span.range()], "\"é\"");
         assert_eq!(&src[nodes[0].span.range()], src);

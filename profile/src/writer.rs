@@ -55,9 +55,10 @@ pub fn symbol_is_writable(name: &str) -> bool {
     }) {
         return false;
     }
+    let arena = crate::ast::Arena::new();
     matches!(
-        crate::reader::read(name).as_deref(),
-        Ok([Node { kind: NodeKind::Symbol(s), .. }]) if **s == *name
+        crate::reader::read(name, &arena).as_deref(),
+        Ok([Node { kind: NodeKind::Symbol(s), .. }]) if *s == name
     )
 }
 

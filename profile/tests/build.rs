@@ -5,7 +5,9 @@ use profile::ast::{Node, NodeKind};
 use profile::build::{assemble, Assembled, Block, ORDER};
 use profile::config::{Baseline, Clipboard, Config, Outbound, OutboundMode};
 use profile::path::HostEnv;
-use profile::reader::read;
+mod common;
+
+use common::{arena, read};
 use profile::{build, BuildOptions, ValueMode};
 use proptest::prelude::*;
 use rstest::rstest;
@@ -209,7 +211,7 @@ fn hid_deny_is_last_when_injection_is_off() {
         let classes: Vec<_> = last[2..]
             .iter()
             .map(|f| match &f.as_list().unwrap()[1].kind {
-                NodeKind::Str(s) => String::from_utf8(s.clone()).unwrap(),
+                NodeKind::Str(s) => String::from_utf8(s.to_vec()).unwrap(),
                 other => panic!("{other:?}"),
             })
             .collect();
@@ -374,18 +376,18 @@ fn peer_vectors_as_paths(#[case] raw: &str) {
 
 /// The tree with every string that is one of `values[i]` replaced by
 /// `plain[i]`: equal shapes mean the values changed nothing but themselves.
-fn shape(nodes: &[Node], values: &[&str], plain: &[&str]) -> Vec<Node> {
+fn shape(nodes: &[Node], values: &[&str], plain: &[&'static str]) -> Vec<Node<'static>> {
     nodes.iter().map(|n| replace(n, values, plain)).collect()
 }
 
-fn replace(node: &Node, values: &[&str], plain: &[&str]) -> Node {
-    let kind = match &node.kind {
-        NodeKind::List(items) => NodeKind::List(shape(items, values, plain)),
-        NodeKind::Str(s) => match values.iter().position(|v| v.as_bytes() == &s[..]) {
-            Some(i) => NodeKind::Str(plain[i].as_bytes().to_vec()),
-            None => NodeKind::Str(s.clone()),
+fn replace(node: &Node, values: &[&str], plain: &[&'static str]) -> Node<'static> {
+    let kind = match node.kind {
+        NodeKind::List(items) => NodeKind::List(arena().nodes(&shape(items, values, plain))),
+        NodeKind::Str(s) => match values.iter().position(|v| v.as_bytes() == s) {
+            Some(i) => NodeKind::Str(plain[i].as_bytes()),
+            None => NodeKind::Str(arena().bytes(s)),
         },
-        other => other.clone(),
+        other => owned(other),
     };
     Node {
         kind,
@@ -394,14 +396,14 @@ fn replace(node: &Node, values: &[&str], plain: &[&str]) -> Node {
 }
 
 /// The tree with every string emptied: the rule structure alone.
-fn blank(nodes: &[Node]) -> Vec<Node> {
+fn blank(nodes: &[Node]) -> Vec<Node<'static>> {
     nodes
         .iter()
         .map(|n| {
-            let kind = match &n.kind {
-                NodeKind::List(items) => NodeKind::List(blank(items)),
-                NodeKind::Str(_) => NodeKind::Str(Vec::new()),
-                other => other.clone(),
+            let kind = match n.kind {
+                NodeKind::List(items) => NodeKind::List(arena().nodes(&blank(items))),
+                NodeKind::Str(_) => NodeKind::Str(b""),
+                other => owned(other),
             };
             Node {
                 kind,
@@ -411,13 +413,26 @@ fn blank(nodes: &[Node]) -> Vec<Node> {
         .collect()
 }
 
+/// An atom that outlives the tree it came from (lists are rebuilt by the
+/// callers, so none reaches here).
+fn owned(kind: NodeKind) -> NodeKind<'static> {
+    match kind {
+        NodeKind::Str(s) => NodeKind::Str(arena().bytes(s)),
+        NodeKind::RawStr(s) => NodeKind::RawStr(arena().str(s)),
+        NodeKind::Symbol(s) => NodeKind::Symbol(arena().str(s)),
+        NodeKind::Bool(b) => NodeKind::Bool(b),
+        NodeKind::Int(i) => NodeKind::Int(i),
+        NodeKind::List(_) | NodeKind::Quote(_) => panic!("not an atom: {kind:?}"),
+    }
+}
+
 /// Every string in the tree, in text order.
 fn strings(nodes: &[Node]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for n in nodes {
-        match &n.kind {
+        match n.kind {
             NodeKind::List(items) => out.extend(strings(items)),
-            NodeKind::Str(s) => out.push(s.clone()),
+            NodeKind::Str(s) => out.push(s.to_vec()),
             _ => {}
         }
     }

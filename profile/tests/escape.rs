@@ -3,7 +3,9 @@
 
 use profile::ast::NodeKind;
 use profile::escape::{quoted, regex_literal, string_literal, Anchor, EscapeError};
-use profile::reader::read;
+mod common;
+
+use common::read;
 use proptest::prelude::*;
 use rstest::rstest;
 use std::borrow::Cow;
@@ -14,7 +16,7 @@ fn read_back(escaped: &str) -> Vec<u8> {
     let nodes = read(&text).unwrap_or_else(|e| panic!("{text:?} does not read: {e}"));
     assert_eq!(nodes.len(), 1, "{text:?} read as {} data", nodes.len());
     match &nodes[0].kind {
-        NodeKind::Str(bytes) => bytes.clone(),
+        NodeKind::Str(bytes) => bytes.to_vec(),
         other => panic!("{text:?} read as {other:?}"),
     }
 }
@@ -99,7 +101,7 @@ fn read_raw(regex: &str) -> String {
     let text = format!("#\"{regex}\"");
     match &read(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"))[..] {
         [node] => match &node.kind {
-            NodeKind::RawStr(s) => s.clone(),
+            NodeKind::RawStr(s) => s.to_string(),
             other => panic!("{text:?} read as {other:?}"),
         },
         other => panic!("{text:?} read as {} data", other.len()),

@@ -1,11 +1,15 @@
 //! Reader behaviour: the TinyScheme escape table, atoms, comments, spans and
 //! error positions.
 
+mod common;
+
 use profile::ast::{strip_spans, Node, NodeKind, Span};
-use profile::reader::{read, read_bytes, ReadError, MAX_DEPTH};
+
+use common::{arena, read, read_bytes};
+use profile::reader::{ReadError, MAX_DEPTH};
 use rstest::rstest;
 
-fn one(src: &str) -> NodeKind {
+fn one(src: &str) -> NodeKind<'static> {
     let nodes = read(src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
     assert_eq!(nodes.len(), 1, "{src:?} read as {nodes:?}");
     nodes
@@ -22,19 +26,20 @@ fn err(src: &str) -> ReadError {
     }
 }
 
-fn sym(s: &str) -> NodeKind {
-    NodeKind::Symbol(s.into())
+fn sym(s: &str) -> NodeKind<'_> {
+    NodeKind::Symbol(s)
 }
 
-fn shape(kind: NodeKind) -> Node {
+fn shape(kind: NodeKind<'_>) -> Node<'_> {
     Node {
         kind,
         span: Span::default(),
     }
 }
 
-fn list(items: Vec<NodeKind>) -> NodeKind {
-    NodeKind::List(items.into_iter().map(shape).collect())
+fn list(items: Vec<NodeKind<'static>>) -> NodeKind<'static> {
+    let items: Vec<Node> = items.into_iter().map(shape).collect();
+    NodeKind::List(arena().nodes(&items))
 }
 
 #[rstest]
@@ -70,7 +75,7 @@ fn list(items: Vec<NodeKind>) -> NodeKind {
 #[case::paren(r#""(""#, b"(")]
 #[case::sharp_quote(r##""#""##, b"#")]
 fn escape_table(#[case] src: &str, #[case] bytes: &[u8]) {
-    assert_eq!(one(src), NodeKind::Str(bytes.to_vec()));
+    assert_eq!(one(src), NodeKind::Str(bytes));
 }
 
 #[rstest]
@@ -115,9 +120,9 @@ fn bad_escapes(#[case] src: &str, #[case] line: u32, #[case] col: u32) {
 #[case::inner_sharp("a#b", sym("a#b"))]
 #[case::colon("mach-lookup:x", sym("mach-lookup:x"))]
 #[case::one_e("1e", sym("1e"))]
-#[case::raw(r##"#"^/dev/ttys[0-9]+$""##, NodeKind::RawStr("^/dev/ttys[0-9]+$".into()))]
-#[case::raw_backslash(r##"#"a\.b\\""##, NodeKind::RawStr(r"a\.b\\".into()))]
-#[case::raw_empty(r##"#"""##, NodeKind::RawStr(String::new()))]
+#[case::raw(r##"#"^/dev/ttys[0-9]+$""##, NodeKind::RawStr("^/dev/ttys[0-9]+$"))]
+#[case::raw_backslash(r##"#"a\.b\\""##, NodeKind::RawStr(r"a\.b\\"))]
+#[case::raw_empty(r##"#"""##, NodeKind::RawStr(""))]
 fn atoms(#[case] src: &str, #[case] kind: NodeKind) {
     assert_eq!(one(src), kind);
 }
@@ -129,9 +134,9 @@ fn lists_quotes_and_quasi_forms() {
         shape(list(vec![
             sym("allow"),
             sym("file-read*"),
-            list(vec![sym("literal"), NodeKind::Str(b"/a".to_vec())]),
+            list(vec![sym("literal"), NodeKind::Str(b"/a")]),
         ])),
-        shape(NodeKind::Quote(Box::new(shape(sym("x"))))),
+        shape(NodeKind::Quote(arena().node(shape(sym("x"))))),
         shape(list(vec![
             sym("quasiquote"),
             list(vec![
@@ -141,7 +146,7 @@ fn lists_quotes_and_quasi_forms() {
             ]),
         ])),
     ];
-    assert_eq!(strip_spans(&nodes), expected);
+    assert_eq!(strip_spans(&nodes, arena()), expected);
 }
 
 #[test]
@@ -149,7 +154,7 @@ fn comments_are_skipped() {
     let src = "; head\n#!shebang-ish\n(a ; mid ) still comment\n #| block ( \" |# b #| outer #| inner |# still |# c)";
     let nodes = read(src).unwrap();
     assert_eq!(
-        strip_spans(&nodes),
+        strip_spans(&nodes, arena()),
         vec![shape(list(vec![sym("a"), sym("b"), sym("c")]))]
     );
 }

@@ -1,20 +1,23 @@
 //! Real-world-shaped profiles read completely, and (on macOS) every profile
 //! the OS ships reads too.
 
-use profile::ast::{Node, NodeKind};
-use profile::reader::{read, read_bytes};
+mod common;
 
-fn fixture(name: &str) -> Vec<Node> {
+use profile::ast::{Node, NodeKind};
+
+use common::{read, read_bytes};
+
+fn fixture(name: &str) -> Vec<Node<'static>> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
     read(&text).unwrap_or_else(|e| panic!("{path}:{e}"))
 }
 
 /// Heads (first symbol) of the top-level forms.
-fn heads(nodes: &[Node]) -> Vec<&str> {
+fn heads<'a>(nodes: &[Node<'a>]) -> Vec<&'a str> {
     nodes
         .iter()
-        .map(|n| match &n.kind {
+        .map(|n| match n.kind {
             NodeKind::List(items) => items.first().and_then(Node::as_symbol).unwrap_or("?"),
             NodeKind::Quote(_) => "'",
             _ => "atom",
@@ -23,10 +26,10 @@ fn heads(nodes: &[Node]) -> Vec<&str> {
 }
 
 /// Every node of the tree, depth first.
-fn walk<'a>(nodes: &'a [Node], out: &mut Vec<&'a Node>) {
+fn walk<'a>(nodes: &'a [Node<'a>], out: &mut Vec<&'a Node<'a>>) {
     for n in nodes {
         out.push(n);
-        match &n.kind {
+        match n.kind {
             NodeKind::List(items) => walk(items, out),
             NodeKind::Quote(inner) => walk(std::slice::from_ref(inner), out),
             _ => {}
@@ -34,7 +37,7 @@ fn walk<'a>(nodes: &'a [Node], out: &mut Vec<&'a Node>) {
     }
 }
 
-fn all_nodes(nodes: &[Node]) -> Vec<&Node> {
+fn all_nodes<'a>(nodes: &'a [Node<'a>]) -> Vec<&'a Node<'a>> {
     let mut out = Vec::new();
     walk(nodes, &mut out);
     out
@@ -49,12 +52,10 @@ fn apple_system_style_profile() {
     assert!(h.contains(&"if") && h.contains(&"cond"));
     assert_eq!(h.last(), Some(&"quasiquote"));
     let all = all_nodes(&nodes);
+    assert!(all.iter().any(|n| n.kind == NodeKind::Symbol("lambda")));
     assert!(all
         .iter()
-        .any(|n| n.kind == NodeKind::Symbol("lambda".into())));
-    assert!(all
-        .iter()
-        .any(|n| n.kind == NodeKind::RawStr(r"^com\.apple\.example\.xpc\.[0-9]+$".into())));
+        .any(|n| n.kind == NodeKind::RawStr(r"^com\.apple\.example\.xpc\.[0-9]+$")));
     assert!(all.iter().any(|n| n.kind == NodeKind::Int(0x2000_746f)));
     assert!(all.iter().any(|n| matches!(&n.kind, NodeKind::Quote(_))));
 }
@@ -73,7 +74,7 @@ fn codex_like_profile() {
                     kind: NodeKind::Str(s),
                     ..
                 }],
-            ) if head.as_symbol() == Some("param") => Some(s.as_slice()),
+            ) if head.as_symbol() == Some("param") => Some(*s),
             _ => None,
         })
         .collect();
@@ -98,7 +99,7 @@ fn bazel_like_profile() {
     let all = all_nodes(&nodes);
     assert!(all
         .iter()
-        .any(|n| n.kind == NodeKind::Str(b"/Users/someone/Library/Caches/bazel cache".to_vec())));
+        .any(|n| n.kind == NodeKind::Str(b"/Users/someone/Library/Caches/bazel cache")));
 }
 
 #[test]
@@ -106,15 +107,13 @@ fn scheme_odds() {
     let nodes = fixture("scheme_odds.sb");
     let all = all_nodes(&nodes);
     let has = |k: NodeKind| all.iter().any(|n| n.kind == k);
-    assert!(has(NodeKind::Str(b"oct\x41\x42\0".to_vec())));
-    assert!(has(NodeKind::Str(b"otherbq".to_vec())));
-    assert!(has(NodeKind::Str(b"raw\nnewline".to_vec())));
-    assert!(has(NodeKind::Str(
-        "/Users/someone/café".as_bytes().to_vec()
-    )));
-    assert!(has(NodeKind::RawStr(r"[^/]+\\".into())));
+    assert!(has(NodeKind::Str(b"oct\x41\x42\0")));
+    assert!(has(NodeKind::Str(b"otherbq")));
+    assert!(has(NodeKind::Str(b"raw\nnewline")));
+    assert!(has(NodeKind::Str("/Users/someone/café".as_bytes())));
+    assert!(has(NodeKind::RawStr(r"[^/]+\\")));
     assert!(has(NodeKind::Int(255)) && has(NodeKind::Int(-1)) && has(NodeKind::Int(5)));
-    assert!(has(NodeKind::Symbol("1+".into())) && has(NodeKind::Symbol(".".into())));
+    assert!(has(NodeKind::Symbol("1+")) && has(NodeKind::Symbol(".")));
     assert_eq!(heads(&nodes).len(), 9);
 }
 

@@ -1,12 +1,14 @@
 //! Writer: minimal escapes, printable output, and read(write(ast)) == ast.
 
+mod common;
+
+use common::{arena, read};
 use profile::ast::{same_shape, strip_spans, Node, NodeKind, Span};
-use profile::reader::read;
 use profile::writer::{string_literal, symbol_is_writable, write, write_node};
 use proptest::prelude::*;
 use rstest::rstest;
 
-fn node(kind: NodeKind) -> Node {
+fn node(kind: NodeKind<'_>) -> Node<'_> {
     Node {
         kind,
         span: Span::default(),
@@ -35,28 +37,29 @@ fn string_literals_are_minimal_and_printable(#[case] bytes: &[u8], #[case] expec
     assert!(lit.bytes().all(|b| (0x20..=0x7e).contains(&b)));
     let back = read(&lit).unwrap();
     assert_eq!(
-        strip_spans(&back),
-        vec![node(NodeKind::Str(bytes.to_vec()))]
+        strip_spans(&back, arena()),
+        vec![node(NodeKind::Str(bytes))]
     );
 }
 
 #[test]
 fn writes_each_kind() {
-    let tree = node(NodeKind::List(vec![
-        node(NodeKind::Symbol("allow".into())),
-        node(NodeKind::Symbol("file-read*".into())),
-        node(NodeKind::List(vec![
-            node(NodeKind::Symbol("regex".into())),
-            node(NodeKind::RawStr(r"^/dev/ttys[0-9]+$".into())),
-        ])),
+    let regex = [
+        node(NodeKind::Symbol("regex")),
+        node(NodeKind::RawStr(r"^/dev/ttys[0-9]+$")),
+    ];
+    let quoted = node(NodeKind::Symbol("x"));
+    let items = [
+        node(NodeKind::Symbol("allow")),
+        node(NodeKind::Symbol("file-read*")),
+        node(NodeKind::List(&regex)),
         node(NodeKind::Bool(true)),
         node(NodeKind::Bool(false)),
         node(NodeKind::Int(-12)),
-        node(NodeKind::Quote(Box::new(node(NodeKind::Symbol(
-            "x".into(),
-        ))))),
-        node(NodeKind::Str(b"a\"b".to_vec())),
-    ]));
+        node(NodeKind::Quote(&quoted)),
+        node(NodeKind::Str(b"a\"b")),
+    ];
+    let tree = node(NodeKind::List(&items));
     assert_eq!(
         write_node(&tree),
         r#"(allow file-read* (regex #"^/dev/ttys[0-9]+$") #t #f -12 'x "a\"b")"#
@@ -115,22 +118,24 @@ fn symbol_strategy() -> impl Strategy<Value = String> {
     .prop_filter("must be a writable symbol", |s| symbol_is_writable(s))
 }
 
-fn leaf() -> impl Strategy<Value = Node> {
+fn leaf() -> impl Strategy<Value = Node<'static>> {
     prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..24).prop_map(NodeKind::Str),
-        "[ -!#-~]{0,16}".prop_map(NodeKind::RawStr),
+        proptest::collection::vec(any::<u8>(), 0..24)
+            .prop_map(|b| NodeKind::Str(arena().bytes(&b))),
+        "[ -!#-~]{0,16}".prop_map(|s| NodeKind::RawStr(arena().str(&s))),
         any::<bool>().prop_map(NodeKind::Bool),
         any::<i64>().prop_map(NodeKind::Int),
-        symbol_strategy().prop_map(|s| NodeKind::Symbol(s.into())),
+        symbol_strategy().prop_map(|s| NodeKind::Symbol(arena().str(&s))),
     ]
     .prop_map(node)
 }
 
-fn tree() -> impl Strategy<Value = Node> {
+fn tree() -> impl Strategy<Value = Node<'static>> {
     leaf().prop_recursive(6, 64, 8, |inner| {
         prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..8).prop_map(|v| node(NodeKind::List(v))),
-            inner.prop_map(|n| node(NodeKind::Quote(Box::new(n)))),
+            proptest::collection::vec(inner.clone(), 0..8)
+                .prop_map(|v| node(NodeKind::List(arena().nodes(&v)))),
+            inner.prop_map(|n| node(NodeKind::Quote(arena().node(n)))),
         ]
     })
 }
@@ -141,12 +146,12 @@ proptest! {
         let text = write(&nodes);
         prop_assert!(text.bytes().all(|b| b == b'\n' || (0x20..=0x7e).contains(&b)));
         let back = read(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        prop_assert_eq!(strip_spans(&back), nodes);
+        prop_assert_eq!(strip_spans(&back, arena()), nodes);
     }
 
     #[test]
     fn arbitrary_strings_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
         let back = read(&string_literal(&bytes)).unwrap();
-        prop_assert_eq!(strip_spans(&back), vec![node(NodeKind::Str(bytes))]);
+        prop_assert_eq!(strip_spans(&back, arena()), vec![node(NodeKind::Str(&bytes))]);
     }
 }

@@ -1,6 +1,7 @@
 //! `beltcheck sbpl ...`: SBPL file utilities over the profile crate's reader.
 
 use super::{CliError, CliResult};
+use profile::ast::Arena;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,7 +31,12 @@ pub fn run(args: Args) -> CliResult {
 /// Checks every file (not stopping at the first failure) so one run lists
 /// all problems.
 fn check(files: &[PathBuf]) -> CliResult {
-    let failures: Vec<String> = files.iter().filter_map(|f| check_one(f).err()).collect();
+    // One arena for all files: each read reuses the memory of the last.
+    let mut arena = Arena::new();
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| check_one(f, &mut arena).err())
+        .collect();
     for failure in &failures {
         eprintln!("{failure}");
     }
@@ -47,17 +53,18 @@ fn check(files: &[PathBuf]) -> CliResult {
 
 /// `Err` holds the diagnostic line: `FILE:LINE:COL: message`, or
 /// `FILE: cannot read: ...` when the file itself cannot be opened.
-fn check_one(file: &PathBuf) -> Result<(), String> {
+fn check_one(file: &PathBuf, arena: &mut Arena) -> Result<(), String> {
     let shown = file.display();
     let bytes = std::fs::read(file).map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    profile::reader::read_bytes(&bytes)
+    arena.reset();
+    profile::reader::read_bytes(&bytes, arena)
         .map(|_| ())
         .map_err(|e| format!("{shown}:{}:{}: {}", e.line, e.col, e.message))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::check_one;
+    use super::{check_one, Arena};
     use std::path::PathBuf;
 
     fn file_with(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
@@ -70,13 +77,13 @@ mod tests {
     #[test]
     fn good_file_passes() {
         let (_dir, path) = file_with(b"(version 1)\n(deny default)\n");
-        assert_eq!(check_one(&path), Ok(()));
+        assert_eq!(check_one(&path, &mut Arena::new()), Ok(()));
     }
 
     #[test]
     fn failure_is_file_line_col_message() {
         let (_dir, path) = file_with(b"(version 1)\n(allow file-read* (literal \"/a\\xZZ\"))\n");
-        let msg = check_one(&path).unwrap_err();
+        let msg = check_one(&path, &mut Arena::new()).unwrap_err();
         assert_eq!(
             msg,
             format!(
@@ -89,7 +96,7 @@ mod tests {
     #[test]
     fn unreadable_file_is_named() {
         let path = PathBuf::from("/nonexistent/beltcheck/p.sb");
-        let msg = check_one(&path).unwrap_err();
+        let msg = check_one(&path, &mut Arena::new()).unwrap_err();
         assert!(
             msg.starts_with("/nonexistent/beltcheck/p.sb: cannot read:"),
             "{msg}"

@@ -22,7 +22,8 @@ const STATEMENTS: &[&str] = &[
 ];
 
 pub fn compile(text: &str, params: &BTreeMap<String, String>) -> Result<Compiled, ReadError> {
-    let forms = reader::read(text)?;
+    let arena = crate::ast::Arena::new();
+    let forms = reader::read(text, &arena)?;
     let mut ev = Evaluator::new(text, params);
     let env = Frame::root();
     for form in &forms {
@@ -83,10 +84,16 @@ fn implicit_rules(rules: &[Rule]) -> Vec<Rule> {
     out
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
     /// Evaluates `(allow|deny OPERATION... FILTER... MODIFIER...)` into a
     /// rule. Operations are the bare symbols that are not bound variables.
-    pub fn rule(&mut self, verb: &str, node: &Node, args: &[Node], env: &super::eval::Env) {
+    pub fn rule(
+        &mut self,
+        verb: &str,
+        node: &Node<'a>,
+        args: &'a [Node<'a>],
+        env: &super::eval::Env<'a>,
+    ) {
         let action = if verb == "allow" {
             Action::Allow
         } else {

@@ -14,63 +14,63 @@ use std::rc::Rc;
 
 /// What an expression evaluates to.
 #[derive(Debug, Clone)]
-pub enum Value {
+pub enum Value<'a> {
     Bool(bool),
     Int(i64),
     Str(Vec<u8>),
     Sym(String),
-    List(Vec<Value>),
+    List(Vec<Value<'a>>),
     Filter(Filter),
     /// `(with ...)`: accepted, ignored for the decision.
     Modifier,
-    Lambda(Rc<Lambda>),
+    Lambda(Rc<Lambda<'a>>),
     /// The model cannot compute this value; the text says why.
     Unknown(String),
     Void,
 }
 
 #[derive(Debug)]
-pub struct Lambda {
+pub struct Lambda<'a> {
     params: Vec<String>,
     rest: Option<String>,
-    body: Vec<Node>,
-    env: Env,
+    body: &'a [Node<'a>],
+    env: Env<'a>,
     /// `define-once`: the body runs on the first call only.
     once: Option<std::cell::Cell<bool>>,
 }
 
-pub type Env = Rc<Frame>;
+pub type Env<'a> = Rc<Frame<'a>>;
 
 #[derive(Debug, Default)]
-pub struct Frame {
-    vars: RefCell<HashMap<String, Value>>,
-    parent: Option<Env>,
+pub struct Frame<'a> {
+    vars: RefCell<HashMap<String, Value<'a>>>,
+    parent: Option<Env<'a>>,
 }
 
-impl Frame {
-    pub fn root() -> Env {
+impl<'a> Frame<'a> {
+    pub fn root() -> Env<'a> {
         Rc::new(Frame::default())
     }
 
-    fn child(parent: &Env) -> Env {
+    fn child(parent: &Env<'a>) -> Env<'a> {
         Rc::new(Frame {
             vars: RefCell::default(),
             parent: Some(parent.clone()),
         })
     }
 
-    pub fn lookup(&self, name: &str) -> Option<Value> {
+    pub fn lookup(&self, name: &str) -> Option<Value<'a>> {
         if let Some(v) = self.vars.borrow().get(name) {
             return Some(v.clone());
         }
         self.parent.as_ref().and_then(|p| p.lookup(name))
     }
 
-    fn define(&self, name: &str, value: Value) {
+    fn define(&self, name: &str, value: Value<'a>) {
         self.vars.borrow_mut().insert(name.to_string(), value);
     }
 
-    fn set(&self, name: &str, value: Value) -> bool {
+    fn set(&self, name: &str, value: Value<'a>) -> bool {
         if let Some(slot) = self.vars.borrow_mut().get_mut(name) {
             *slot = value;
             return true;
@@ -127,13 +127,13 @@ impl<'a> Evaluator<'a> {
             .push(format!("line {}: {form}: {why}", span.line));
     }
 
-    pub fn eval(&mut self, node: &Node, env: &Env) -> Value {
+    pub fn eval(&mut self, node: &Node<'a>, env: &Env<'a>) -> Value<'a> {
         if self.fuel == 0 {
             return Value::Unknown("evaluation budget exhausted".into());
         }
         self.fuel -= 1;
         match &node.kind {
-            NodeKind::Str(bytes) => Value::Str(bytes.clone()),
+            NodeKind::Str(bytes) => Value::Str(bytes.to_vec()),
             NodeKind::RawStr(s) => Value::Str(s.as_bytes().to_vec()),
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::Int(*i),
@@ -144,7 +144,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn eval_list(&mut self, node: &Node, items: &[Node], env: &Env) -> Value {
+    fn eval_list(&mut self, node: &Node<'a>, items: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let Some(head) = items.first() else {
             return Value::List(Vec::new());
         };
@@ -166,24 +166,30 @@ impl<'a> Evaluator<'a> {
                 self.guards.pop();
                 return Value::Unknown(format!("`{name}` is not evaluated by the model"));
             }
-            let values: Vec<Value> = args.iter().map(|a| self.eval(a, env)).collect();
+            let values: Vec<Value<'a>> = args.iter().map(|a| self.eval(a, env)).collect();
             return self.builtin(name, node.span, values);
         }
         let callee = self.eval(head, env);
         self.apply_value(callee, "(expression)", args, env)
     }
 
-    fn apply_value(&mut self, callee: Value, name: &str, args: &[Node], env: &Env) -> Value {
+    fn apply_value(
+        &mut self,
+        callee: Value<'a>,
+        name: &str,
+        args: &'a [Node<'a>],
+        env: &Env<'a>,
+    ) -> Value<'a> {
         match callee {
             Value::Lambda(f) => {
-                let values: Vec<Value> = args.iter().map(|a| self.eval(a, env)).collect();
+                let values: Vec<Value<'a>> = args.iter().map(|a| self.eval(a, env)).collect();
                 self.call(&f, values)
             }
             _ => Value::Unknown(format!("`{name}` is not a procedure the model can call")),
         }
     }
 
-    fn call(&mut self, f: &Lambda, args: Vec<Value>) -> Value {
+    fn call(&mut self, f: &Lambda<'a>, args: Vec<Value<'a>>) -> Value<'a> {
         if let Some(called) = &f.once {
             if called.replace(true) {
                 return Value::Void;
@@ -205,12 +211,12 @@ impl<'a> Evaluator<'a> {
             frame.define(rest, Value::List(args.collect()));
         }
         self.depth += 1;
-        let out = self.body(&f.body, &frame);
+        let out = self.body(f.body, &frame);
         self.depth -= 1;
         out
     }
 
-    fn body(&mut self, forms: &[Node], env: &Env) -> Value {
+    fn body(&mut self, forms: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let mut last = Value::Void;
         for f in forms {
             last = self.eval(f, env);
@@ -219,7 +225,13 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Special forms; `None` when `name` is not one.
-    fn special_form(&mut self, name: &str, node: &Node, args: &[Node], env: &Env) -> Option<Value> {
+    fn special_form(
+        &mut self,
+        name: &str,
+        node: &Node<'a>,
+        args: &'a [Node<'a>],
+        env: &Env<'a>,
+    ) -> Option<Value<'a>> {
         let v = match name {
             "quote" => args.first().map_or(Value::Void, datum),
             "define" => self.define(node, args, env, Once::No),
@@ -254,7 +266,13 @@ impl<'a> Evaluator<'a> {
         Some(v)
     }
 
-    fn define(&mut self, node: &Node, args: &[Node], env: &Env, once: Once) -> Value {
+    fn define(
+        &mut self,
+        node: &Node<'a>,
+        args: &'a [Node<'a>],
+        env: &Env<'a>,
+        once: Once,
+    ) -> Value<'a> {
         let Some((target, rest)) = args.split_first() else {
             return Value::Unknown("define without a name".into());
         };
@@ -269,7 +287,7 @@ impl<'a> Evaluator<'a> {
             {
                 Some((name, params)) => {
                     let params_node = Node {
-                        kind: NodeKind::List(params.to_vec()),
+                        kind: NodeKind::List(params),
                         span: target.span,
                     };
                     let mut f = lambda(&params_node, rest, env);
@@ -287,7 +305,7 @@ impl<'a> Evaluator<'a> {
         Value::Void
     }
 
-    fn if_form(&mut self, args: &[Node], env: &Env) -> Value {
+    fn if_form(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let (Some(test), Some(then)) = (args.first(), args.get(1)) else {
             return Value::Unknown("if without a test and a branch".into());
         };
@@ -307,7 +325,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn when_form(&mut self, negate: bool, args: &[Node], env: &Env) -> Value {
+    fn when_form(&mut self, negate: bool, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let Some((test, body)) = args.split_first() else {
             return Value::Void;
         };
@@ -324,7 +342,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn cond(&mut self, clauses: &[Node], env: &Env) -> Value {
+    fn cond(&mut self, clauses: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let depth = self.guards.len();
         let mut result = Value::Void;
         for clause in clauses {
@@ -359,7 +377,7 @@ impl<'a> Evaluator<'a> {
         result
     }
 
-    fn guarded(&mut self, test: &Node, cond: &Value, run: impl FnOnce(&mut Self)) {
+    fn guarded(&mut self, test: &Node<'a>, cond: &Value<'a>, run: impl FnOnce(&mut Self)) {
         self.skip(
             test.span,
             "condition undecidable; rules under it are kept as possibly present",
@@ -369,7 +387,7 @@ impl<'a> Evaluator<'a> {
         self.guards.pop();
     }
 
-    fn and_or(&mut self, is_and: bool, args: &[Node], env: &Env) -> Value {
+    fn and_or(&mut self, is_and: bool, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let mut last = Value::Bool(is_and);
         let mut unknown = None;
         for a in args {
@@ -384,7 +402,7 @@ impl<'a> Evaluator<'a> {
         unknown.unwrap_or(last)
     }
 
-    fn let_form(&mut self, args: &[Node], env: &Env) -> Value {
+    fn let_form(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let Some((bindings, body)) = args.split_first() else {
             return Value::Void;
         };
@@ -404,7 +422,7 @@ impl<'a> Evaluator<'a> {
         self.body(body, &frame)
     }
 
-    fn set(&mut self, args: &[Node], env: &Env) -> Value {
+    fn set(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         if let (Some(name), Some(expr)) = (args.first().and_then(Node::as_symbol), args.get(1)) {
             let v = self.eval(expr, env);
             if !env.set(name, v.clone()) {
@@ -416,7 +434,7 @@ impl<'a> Evaluator<'a> {
 
     /// Procedures that are not special forms: string builtins, predicates,
     /// filters. Unknown names evaluate to `Unknown`.
-    fn builtin(&mut self, name: &str, span: Span, args: Vec<Value>) -> Value {
+    fn builtin(&mut self, name: &str, span: Span, args: Vec<Value<'a>>) -> Value<'a> {
         if let Some(v) = super::filter_forms::build(name, &args) {
             return v;
         }
@@ -447,7 +465,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Calls a procedure value: a lambda, or a builtin named by symbol.
-    fn call_value(&mut self, f: &Value, args: Vec<Value>, span: Span) -> Value {
+    fn call_value(&mut self, f: &Value<'a>, args: Vec<Value<'a>>, span: Span) -> Value<'a> {
         match f {
             Value::Lambda(l) => self.call(l, args),
             Value::Sym(name) if is_builtin(name) => self.builtin(name, span, args),
@@ -455,13 +473,13 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn map(&mut self, collect: bool, args: Vec<Value>) -> Value {
+    fn map(&mut self, collect: bool, args: Vec<Value<'a>>) -> Value<'a> {
         let mut args = args.into_iter();
         let (Some(f), Some(Value::List(items)), None) = (args.next(), args.next(), args.next())
         else {
             return Value::Unknown("map/for-each over other than one list".into());
         };
-        let out: Vec<Value> = items
+        let out: Vec<Value<'a>> = items
             .into_iter()
             .map(|x| self.call_value(&f, vec![x], Span::default()))
             .collect();
@@ -472,7 +490,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn apply(&mut self, mut args: Vec<Value>) -> Value {
+    fn apply(&mut self, mut args: Vec<Value<'a>>) -> Value<'a> {
         let Some(Value::List(last)) = args.pop() else {
             return Value::Unknown("apply without a final list".into());
         };
@@ -484,7 +502,7 @@ impl<'a> Evaluator<'a> {
         self.call_value(&f, args, Span::default())
     }
 
-    fn param(&self, args: &[Value]) -> Value {
+    fn param(&self, args: &[Value<'a>]) -> Value<'a> {
         match args {
             [Value::Str(key)] => match self.params.get(String::from_utf8_lossy(key).as_ref()) {
                 Some(v) => Value::Str(v.as_bytes().to_vec()),
@@ -496,7 +514,7 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-fn lambda(params: &Node, body: &[Node], env: &Env) -> Value {
+fn lambda<'a>(params: &Node<'a>, body: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
     let (names, rest) = match &params.kind {
         NodeKind::Symbol(all) => (Vec::new(), Some(all.to_string())),
         NodeKind::List(items) => {
@@ -517,7 +535,7 @@ fn lambda(params: &Node, body: &[Node], env: &Env) -> Value {
     Value::Lambda(Rc::new(Lambda {
         params: names,
         rest,
-        body: body.to_vec(),
+        body,
         env: env.clone(),
         once: None,
     }))
@@ -544,11 +562,11 @@ pub fn truth(v: &Value) -> Option<bool> {
     }
 }
 
-fn datum(node: &Node) -> Value {
+fn datum<'a>(node: &Node<'_>) -> Value<'a> {
     match &node.kind {
         NodeKind::Symbol(s) => Value::Sym(s.to_string()),
         NodeKind::List(items) => Value::List(items.iter().map(datum).collect()),
-        NodeKind::Str(b) => Value::Str(b.clone()),
+        NodeKind::Str(b) => Value::Str(b.to_vec()),
         NodeKind::RawStr(s) => Value::Str(s.as_bytes().to_vec()),
         NodeKind::Bool(b) => Value::Bool(*b),
         NodeKind::Int(i) => Value::Int(*i),
@@ -585,7 +603,7 @@ pub fn regex_quote(s: &[u8]) -> Vec<u8> {
     out
 }
 
-fn equal(args: &[Value]) -> Value {
+fn equal<'a>(args: &[Value<'_>]) -> Value<'a> {
     match args {
         [a, b] => match (a, b) {
             (Value::Unknown(r), _) | (_, Value::Unknown(r)) => Value::Unknown(r.clone()),
@@ -603,7 +621,7 @@ fn equal(args: &[Value]) -> Value {
     }
 }
 
-fn predicate(args: &[Value], test: impl Fn(&Value) -> bool) -> Value {
+fn predicate<'a>(args: &[Value<'_>], test: impl Fn(&Value<'_>) -> bool) -> Value<'a> {
     match args {
         [Value::Unknown(r)] => Value::Unknown(r.clone()),
         [v] => Value::Bool(test(v)),

@@ -112,7 +112,7 @@ pub fn is_filter(name: &str) -> bool {
 
 /// Builds the filter `name` names from `args`; `None` when `name` is not a
 /// filter form.
-pub fn build(name: &str, args: &[Value]) -> Option<Value> {
+pub fn build<'a>(name: &str, args: &[Value<'_>]) -> Option<Value<'a>> {
     if let Some(&(_, subject, kind)) = STRING_FILTERS.iter().find(|(n, _, _)| *n == name) {
         return Some(Value::Filter(strings(name, subject, kind, args)));
     }
