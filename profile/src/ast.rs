@@ -2,21 +2,67 @@
 //! evaluates it. Every node keeps its span so errors and explanations can
 //! point at the text.
 
-/// A position in the source: byte offsets plus 1-based line and column.
+/// Where a node sits in the source: a byte range. Lines and columns are
+/// not stored (every node would carry them, and the reader would track
+/// them byte by byte); [`Span::line_col`] and [`Lines`] compute them from
+/// the text when a message needs one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
-    /// Byte offsets; 32 bits, because every node carries a span and the
-    /// reader refuses sources of 4 GiB or more (see `reader::MAX_SOURCE`).
+    /// Byte offsets; 32 bits, because the reader refuses sources of 4 GiB
+    /// or more (see `reader::MAX_SOURCE`).
     pub start: u32,
     pub end: u32,
-    pub line: u32,
-    pub col: u32,
 }
 
 impl Span {
     /// The byte range in the source, for slicing it.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
+    }
+
+    /// 1-based line and column of the span's start in `src`; columns count
+    /// characters, not bytes. Scans the text: for one message, not for many
+    /// (use [`Lines`]).
+    pub fn line_col(&self, src: &str) -> (u32, u32) {
+        line_col_at(src, self.start as usize)
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `src`.
+pub fn line_col_at(src: &str, offset: usize) -> (u32, u32) {
+    let before = src.get(..offset).unwrap_or(src);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = 1 + before.bytes().filter(|&b| b == b'\n').count();
+    let col = 1 + before[line_start..].chars().count();
+    (to_u32(line), to_u32(col))
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The line starts of a text, for many line lookups (the model numbers
+/// every rule it reports).
+#[derive(Debug, Clone)]
+pub struct Lines {
+    /// Byte offset of the first byte of each line after the first.
+    starts: Vec<u32>,
+}
+
+impl Lines {
+    pub fn new(src: &str) -> Lines {
+        let starts = src
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'\n')
+            .map(|(i, _)| to_u32(i + 1))
+            .collect();
+        Lines { starts }
+    }
+
+    /// 1-based line of `span`'s start.
+    pub fn line(&self, span: Span) -> u32 {
+        to_u32(1 + self.starts.partition_point(|&s| s <= span.start))
     }
 }
 

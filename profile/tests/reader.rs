@@ -161,22 +161,26 @@ fn comments_are_skipped() {
 
 #[test]
 fn spans_are_one_based_and_count_characters() {
-    let nodes = read("(a\n  \"é\" b)").unwrap();
+    let src = "(a\n  \"é\" b)";
+    let nodes = read(src).unwrap();
     let items = nodes[0].as_list().unwrap();
-    assert_eq!((nodes[0].span.line, nodes[0].span.col), (1, 1));
-    assert_eq!((items[0].span.line, items[0].span.col), (1, 2));
-    assert_eq!((items[1].span.line, items[1].span.col), (2, 3));
+    assert_eq!(nodes[0].span.line_col(src), (1, 1));
+    assert_eq!(items[0].span.line_col(src), (1, 2));
+    assert_eq!(items[1].span.line_col(src), (2, 3));
     // "é" is one character but two bytes: b sits at column 7, byte 10.
-    assert_eq!((items[2].span.line, items[2].span.col), (2, 7));
+    assert_eq!(items[2].span.line_col(src), (2, 7));
     assert_eq!(items[2].span.start, 10);
     assert_eq!(&"(a\n  \"é\" b)"[items[1].span.range()], "\"é\"");
 }
 
 #[test]
 fn span_after_multiline_string() {
-    let nodes = read("(x \"a\nbc\" y)").unwrap();
+    let src = "(x \"a\nbc\" y)";
+    let nodes = read(src).unwrap();
     let y = &nodes[0].as_list().unwrap()[2];
-    assert_eq!((y.span.line, y.span.col), (2, 5));
+    assert_eq!(y.span.line_col(src), (2, 5));
+    let lines = profile::ast::Lines::new(src);
+    assert_eq!((lines.line(nodes[0].span), lines.line(y.span)), (1, 2));
 }
 
 #[rstest]

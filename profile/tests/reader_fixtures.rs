@@ -65,7 +65,12 @@ fn codex_like_profile() {
     let nodes = fixture("codex_like.sb");
     assert_eq!(nodes.len(), 15);
     let last = nodes.last().unwrap();
-    assert_eq!(last.span.line, 47);
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/codex_like.sb"
+    ))
+    .unwrap();
+    assert_eq!(last.span.line_col(&text).0, 47);
     let params: Vec<&[u8]> = all_nodes(&nodes)
         .into_iter()
         .filter_map(|n| match n.as_list() {

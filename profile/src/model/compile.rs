@@ -122,7 +122,7 @@ impl<'a> Evaluator<'a> {
             ops,
             filter,
             guard: self.guards.first().cloned(),
-            line: node.span.line,
+            line: self.line(node.span),
             text: self.source(node.span),
             origin: Origin::Text,
         });

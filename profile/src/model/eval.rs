@@ -7,7 +7,7 @@
 
 use super::filter::Filter;
 use super::Rule;
-use crate::ast::{Node, NodeKind, Span};
+use crate::ast::{Lines, Node, NodeKind, Span};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -88,6 +88,7 @@ pub struct Evaluator<'a> {
     pub params: &'a BTreeMap<String, String>,
     pub rules: Vec<Rule>,
     pub skipped: Vec<String>,
+    lines: Lines,
     /// Reasons of the undecidable conditions the current code runs under.
     pub guards: Vec<String>,
     fuel: u32,
@@ -101,10 +102,16 @@ impl<'a> Evaluator<'a> {
             params,
             rules: Vec::new(),
             skipped: Vec::new(),
+            lines: Lines::new(text),
             guards: Vec::new(),
             fuel: FUEL,
             depth: 0,
         }
+    }
+
+    /// 1-based line of `span`'s start.
+    pub fn line(&self, span: Span) -> u32 {
+        self.lines.line(span)
     }
 
     /// Source text of `span`, on one line, for messages and rule text.
@@ -124,7 +131,7 @@ impl<'a> Evaluator<'a> {
             form.push_str("...");
         }
         self.skipped
-            .push(format!("line {}: {form}: {why}", span.line));
+            .push(format!("line {}: {form}: {why}", self.line(span)));
     }
 
     pub fn eval(&mut self, node: &Node<'a>, env: &Env<'a>) -> Value<'a> {
@@ -159,7 +166,7 @@ impl<'a> Evaluator<'a> {
             if !is_builtin(name) {
                 // Rules in the arguments of something the model does not
                 // know (a macro?) might or might not take effect.
-                self.guards.push(format!("the rule is an argument of `{name}` at line {}, which the model does not evaluate", node.span.line));
+                self.guards.push(format!("the rule is an argument of `{name}` at line {}, which the model does not evaluate", self.line(node.span)));
                 args.iter().for_each(|a| {
                     self.eval(a, env);
                 });
@@ -367,7 +374,8 @@ impl<'a> Evaluator<'a> {
                     );
                     // Later clauses run only if this one did not: they too
                     // stay under this guard.
-                    self.guards.push(guard_reason(self.text, test, &cond));
+                    self.guards
+                        .push(guard_reason(self.text, self.line(test.span), test, &cond));
                     self.body(body, env);
                     result = Value::Unknown("value of an undecidable cond".into());
                 }
@@ -382,7 +390,8 @@ impl<'a> Evaluator<'a> {
             test.span,
             "condition undecidable; rules under it are kept as possibly present",
         );
-        self.guards.push(guard_reason(self.text, test, cond));
+        self.guards
+            .push(guard_reason(self.text, self.line(test.span), test, cond));
         run(self);
         self.guards.pop();
     }
@@ -541,15 +550,14 @@ fn lambda<'a>(params: &Node<'a>, body: &'a [Node<'a>], env: &Env<'a>) -> Value<'
     }))
 }
 
-fn guard_reason(text: &str, test: &Node, cond: &Value) -> String {
+fn guard_reason(text: &str, line: u32, test: &Node, cond: &Value) -> String {
     let src = one_line(text.get(test.span.range()).unwrap_or("?"));
     let why = match cond {
         Value::Unknown(r) => r.as_str(),
         _ => "undecidable",
     };
     format!(
-        "rule sits under the condition {src} at line {}, which the model cannot decide ({why})",
-        test.span.line
+        "rule sits under the condition {src} at line {line}, which the model cannot decide ({why})"
     )
 }
 
