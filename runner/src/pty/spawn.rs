@@ -208,6 +208,10 @@ pub(crate) fn raised_nofile() -> io::Result<Option<libc::rlimit>> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    if lim.rlim_max <= lim.rlim_cur {
+        // Nothing to raise: no need to ask the kernel for its ceiling.
+        return Ok(None);
+    }
     let mut target = lim.rlim_max;
     // Read once per process: the ceiling is a boot-time sysctl, and a matrix
     // asks for it on every cell.
