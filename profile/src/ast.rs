@@ -28,9 +28,15 @@ impl Span {
     }
 }
 
-/// 1-based line and column (in characters) of byte `offset` of `src`.
+/// 1-based line and column (in characters) of byte `offset` of `src`. An
+/// offset inside a character counts as that character's start; one past
+/// the end as the end.
 pub fn line_col_at(src: &str, offset: usize) -> (u32, u32) {
-    let before = src.get(..offset).unwrap_or(src);
+    let mut end = offset.min(src.len());
+    while !src.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &src[..end];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let line = 1 + before.bytes().filter(|&b| b == b'\n').count();
     let col = 1 + before[line_start..].chars().count();
@@ -147,7 +153,7 @@ impl Arena {
         self.bump.reset();
     }
 
-    /// Bytes held by the arena's blocks (for benchmarks and limits).
+    /// Bytes held by the arena's blocks (for benchmarks).
     pub fn allocated_bytes(&self) -> usize {
         self.bump.allocated_bytes()
     }
@@ -189,5 +195,33 @@ fn same_node(a: &Node<'_>, b: &Node<'_>) -> bool {
         (NodeKind::List(x), NodeKind::List(y)) => same_shape(x, y),
         (NodeKind::Quote(x), NodeKind::Quote(y)) => same_node(x, y),
         (x, y) => x == y,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_and_clamps_odd_offsets() {
+        let src = "ab\né x\n";
+        assert_eq!(line_col_at(src, 0), (1, 1));
+        assert_eq!(line_col_at(src, 3), (2, 1));
+        // Bytes 5 and 6 are the space and `x` after the two-byte `é`.
+        assert_eq!(line_col_at(src, 5), (2, 2));
+        assert_eq!(line_col_at(src, 6), (2, 3));
+        // Inside `é` counts as its start; past the end as the end.
+        assert_eq!(line_col_at(src, 4), (2, 1));
+        assert_eq!(line_col_at(src, 99), (3, 1));
+    }
+
+    #[test]
+    fn lines_agree_with_line_col() {
+        let src = "(a)\n\n(b\n c)\n";
+        let lines = Lines::new(src);
+        for start in 0..src.len() as u32 {
+            let span = Span { start, end: start };
+            assert_eq!(lines.line(span), span.line_col(src).0, "offset {start}");
+        }
     }
 }
