@@ -114,10 +114,7 @@ struct Mark {
 impl Mark {
     fn span_to(self, end: usize) -> Span {
         // Both fit: `read` refuses sources longer than MAX_SOURCE.
-        Span {
-            start: self.pos as u32,
-            end: end as u32,
-        }
+        Span::new(self.pos as u32, end as u32)
     }
 
     fn error(self, message: impl Into<String>) -> Failure {
@@ -148,7 +145,7 @@ impl Prefix {
     }
 
     fn wrap<'a>(self, mark: Mark, datum: Node<'a>, arena: &'a Arena) -> Node<'a> {
-        let span = mark.span_to(datum.span.end as usize);
+        let span = mark.span_to(datum.span.end() as usize);
         let kind = match self {
             Prefix::Quote => NodeKind::Quote(arena.node(datum)),
             other => {
@@ -181,6 +178,10 @@ struct Reader<'a> {
     src: &'a [u8],
     pos: usize,
     arena: &'a Arena,
+    /// Top-level data, then the items of every open list, innermost last.
+    items: Vec<Node<'a>>,
+    /// The open lists and prefixes, innermost last.
+    stack: Vec<Frame>,
     /// Decoded bytes of the string being read, when it has escapes.
     scratch: Vec<u8>,
 }
@@ -210,6 +211,8 @@ impl<'a> Reader<'a> {
             src: text.as_bytes(),
             pos: 0,
             arena,
+            items: Vec::new(),
+            stack: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -223,14 +226,11 @@ impl<'a> Reader<'a> {
     }
 
     fn read_all(mut self) -> Result<Vec<Node<'a>>, Failure> {
-        // Top-level data, then the items of every open list, innermost last.
-        let mut items: Vec<Node<'a>> = Vec::new();
-        let mut stack: Vec<Frame> = Vec::new();
         loop {
             self.skip_atmosphere()?;
             let Some(&b) = self.src.get(self.pos) else {
-                return match stack.pop() {
-                    None => Ok(items),
+                return match self.stack.pop() {
+                    None => Ok(self.items),
                     Some(Frame::List(m, _)) => {
                         Err(m.error("unterminated list: this `(` is never closed"))
                     }
@@ -240,31 +240,58 @@ impl<'a> Reader<'a> {
                     ))),
                 };
             };
-            let node = match b {
+            // Each reader appends its datum itself (see `emit`).
+            match b {
                 b'(' => {
-                    self.check_depth(&stack)?;
-                    stack.push(Frame::List(self.mark(), items.len()));
+                    self.check_depth()?;
+                    self.stack.push(Frame::List(self.mark(), self.items.len()));
                     self.pos += 1;
-                    continue;
                 }
-                b')' => self.close_list(&mut stack, &mut items)?,
+                b')' => self.close_list()?,
                 b'\'' | b'`' | b',' => {
-                    self.check_depth(&stack)?;
+                    self.check_depth()?;
                     let mark = self.mark();
                     let prefix = self.read_prefix(b);
-                    stack.push(Frame::Prefix(mark, prefix));
-                    continue;
+                    self.stack.push(Frame::Prefix(mark, prefix));
                 }
                 b'"' => self.read_string()?,
                 b'#' => self.read_sharp()?,
                 _ => self.read_atom()?,
-            };
-            emit(node, &mut stack, &mut items, self.arena);
+            }
         }
     }
 
-    fn check_depth(&self, stack: &[Frame]) -> Result<(), Failure> {
-        if stack.len() >= MAX_DEPTH {
+    /// Appends a finished datum to the item buffer (the innermost open
+    /// list, or the top level), wrapped first by any prefixes waiting for
+    /// it. Readers call this with the node they build rather than return
+    /// it: a node handed back through a `Result` was stored and reloaded
+    /// piecewise, and those reloads stalled on store forwarding.
+    /// (The node is pushed before the prefix check, so it goes straight
+    /// into the buffer instead of waiting on the stack for the branch.)
+    #[inline]
+    fn emit(&mut self, node: Node<'a>) {
+        self.items.push(node);
+        if let Some(Frame::Prefix(..)) = self.stack.last() {
+            self.wrap_last();
+        }
+    }
+
+    /// Wraps the datum just emitted in the prefixes waiting for it.
+    #[cold]
+    fn wrap_last(&mut self) {
+        let Some(mut node) = self.items.pop() else {
+            return;
+        };
+        while let Some(Frame::Prefix(..)) = self.stack.last() {
+            if let Some(Frame::Prefix(mark, prefix)) = self.stack.pop() {
+                node = prefix.wrap(mark, node, self.arena);
+            }
+        }
+        self.items.push(node);
+    }
+
+    fn check_depth(&self) -> Result<(), Failure> {
+        if self.stack.len() >= MAX_DEPTH {
             return Err(self.error_here(format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         Ok(())
@@ -283,12 +310,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn close_list(
-        &mut self,
-        stack: &mut Vec<Frame>,
-        items: &mut Vec<Node<'a>>,
-    ) -> Result<Node<'a>, Failure> {
-        match stack.pop() {
+    fn close_list(&mut self) -> Result<(), Failure> {
+        match self.stack.pop() {
             None => Err(self.error_here("unexpected `)` with no open list")),
             Some(Frame::Prefix(m, p)) => Err(m.error(format!(
                 "`{}` is followed by `)` instead of a datum",
@@ -296,12 +319,13 @@ impl<'a> Reader<'a> {
             ))),
             Some(Frame::List(m, first)) => {
                 self.pos += 1;
-                let children = self.arena.nodes(&items[first..]);
-                items.truncate(first);
-                Ok(Node {
+                let children = self.arena.nodes(&self.items[first..]);
+                self.items.truncate(first);
+                self.emit(Node {
                     kind: NodeKind::List(children),
                     span: m.span_to(self.pos),
-                })
+                });
+                Ok(())
             }
         }
     }
@@ -353,7 +377,7 @@ impl<'a> Reader<'a> {
         Err(start.error("unterminated block comment: this `#|` is never closed"))
     }
 
-    fn read_string(&mut self) -> Result<Node<'a>, Failure> {
+    fn read_string(&mut self) -> Result<(), Failure> {
         let start = self.mark();
         self.pos += 1;
         let body_start = self.pos;
@@ -366,10 +390,11 @@ impl<'a> Reader<'a> {
             self.decode_string(start, body_start)?
         };
         self.pos += 1;
-        Ok(Node {
+        self.emit(Node {
             kind: NodeKind::Str(bytes),
             span: start.span_to(self.pos),
-        })
+        });
+        Ok(())
     }
 
     /// Moves past plain string bytes, up to a `"`, a `\` or the end.
@@ -487,7 +512,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `#` syntax other than comments (those are atmosphere).
-    fn read_sharp(&mut self) -> Result<Node<'a>, Failure> {
+    fn read_sharp(&mut self) -> Result<(), Failure> {
         let start = self.mark();
         match self.src.get(self.pos + 1) {
             Some(b'"') => self.read_raw_string(start),
@@ -507,15 +532,16 @@ impl<'a> Reader<'a> {
                         }
                     },
                 };
-                Ok(Node {
+                self.emit(Node {
                     kind,
                     span: start.span_to(self.pos),
-                })
+                });
+                Ok(())
             }
         }
     }
 
-    fn read_raw_string(&mut self, start: Mark) -> Result<Node<'a>, Failure> {
+    fn read_raw_string(&mut self, start: Mark) -> Result<(), Failure> {
         self.pos += 2;
         let body_start = self.pos;
         let rest = &self.src[body_start..];
@@ -524,10 +550,11 @@ impl<'a> Reader<'a> {
         if self.pos < self.src.len() {
             let body = &self.text[body_start..self.pos];
             self.pos += 1;
-            return Ok(Node {
+            self.emit(Node {
                 kind: NodeKind::RawStr(body),
                 span: start.span_to(self.pos),
             });
+            return Ok(());
         }
         Err(start.error("unterminated raw string: this `#\"` is never closed"))
     }
@@ -545,7 +572,7 @@ impl<'a> Reader<'a> {
         &self.text[start..self.pos]
     }
 
-    fn read_atom(&mut self) -> Result<Node<'a>, Failure> {
+    fn read_atom(&mut self) -> Result<(), Failure> {
         let start = self.mark();
         let token = self.take_token();
         let kind = match classify(token) {
@@ -563,27 +590,12 @@ impl<'a> Reader<'a> {
             }
             Atom::Symbol => NodeKind::Symbol(token),
         };
-        Ok(Node {
+        self.emit(Node {
             kind,
             span: start.span_to(self.pos),
-        })
+        });
+        Ok(())
     }
-}
-
-/// Pops finished prefixes off the stack, wrapping `node`, then appends it
-/// to the item buffer: to the innermost open list, or the top level.
-fn emit<'a>(
-    mut node: Node<'a>,
-    stack: &mut Vec<Frame>,
-    items: &mut Vec<Node<'a>>,
-    arena: &'a Arena,
-) {
-    while let Some(Frame::Prefix(..)) = stack.last() {
-        if let Some(Frame::Prefix(mark, prefix)) = stack.pop() {
-            node = prefix.wrap(mark, node, arena);
-        }
-    }
-    items.push(node);
 }
 
 /// Length of the UTF-8 sequence starting with `b` (1 for ASCII and for
