@@ -76,17 +76,23 @@ fn chunk(rng: &mut Rng, out: &mut String) {
     }
 }
 
-fn corpus() -> String {
+/// The corpus as the profiles it is made of, each a few kilobytes.
+fn profiles() -> Vec<String> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut out = String::with_capacity(CORPUS_BYTES + 8192);
-    while out.len() < CORPUS_BYTES {
-        chunk(&mut rng, &mut out);
+    let mut out = Vec::new();
+    let mut total = 0;
+    while total < CORPUS_BYTES {
+        let mut one = String::new();
+        chunk(&mut rng, &mut one);
+        total += one.len();
+        out.push(one);
     }
     out
 }
 
 fn reader_throughput(c: &mut Criterion) {
-    let text = corpus();
+    let profiles = profiles();
+    let text = profiles.concat();
     // A corpus that does not read is a broken benchmark, not a slow one.
     let arena = Arena::new();
     let nodes = profile::reader::read(&text, &arena).expect("generated corpus must read");
@@ -116,6 +122,19 @@ fn reader_throughput(c: &mut Criterion) {
         b.iter(|| {
             arena.reset();
             profile::reader::read(black_box(&text), &arena).map(|n| n.len())
+        })
+    });
+    // The same bytes read profile by profile into one arena, reset between
+    // them: what `sbpl check` does over a directory of profiles.
+    group.bench_function("read_8MiB_as_profiles", |b| {
+        let mut arena = Arena::new();
+        b.iter(|| {
+            let mut forms = 0;
+            for one in &profiles {
+                arena.reset();
+                forms += profile::reader::read(black_box(one), &arena).map_or(0, |n| n.len());
+            }
+            forms
         })
     });
     // Reading plus freeing the tree: what a one-shot `sbpl check` pays.
