@@ -8,49 +8,26 @@
 /// the text when a message needs one.
 ///
 /// Byte offsets are 32 bits, because the reader refuses sources of 4 GiB or
-/// more (see `reader::MAX_SOURCE`). Both live in one `u64` so a span is
-/// written with one store: built from two 32-bit fields, the reader's
-/// copies of each fresh node stalled on store forwarding (a third of its
-/// time in a profile).
-#[derive(Clone, Copy, PartialEq, Eq, Default, Hash)]
+/// more (see `reader::MAX_SOURCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
-    /// `start` in the low half, `end` in the high half.
-    bits: u64,
+    /// Byte offset of the first byte.
+    pub start: u32,
+    /// Byte offset just past the last byte.
+    pub end: u32,
 }
 
 impl Span {
-    pub fn new(start: u32, end: u32) -> Span {
-        Span {
-            bits: u64::from(start) | (u64::from(end) << 32),
-        }
-    }
-
-    /// Byte offset of the first byte.
-    pub fn start(&self) -> u32 {
-        self.bits as u32
-    }
-
-    /// Byte offset just past the last byte.
-    pub fn end(&self) -> u32 {
-        (self.bits >> 32) as u32
-    }
-
     /// The byte range in the source, for slicing it.
     pub fn range(&self) -> std::ops::Range<usize> {
-        self.start() as usize..self.end() as usize
+        self.start as usize..self.end as usize
     }
 
     /// 1-based line and column of the span's start in `src`; columns count
     /// characters, not bytes. Scans the text: for one message, not for many
     /// (use [`Lines`]).
     pub fn line_col(&self, src: &str) -> (u32, u32) {
-        line_col_at(src, self.start() as usize)
-    }
-}
-
-impl std::fmt::Debug for Span {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}..{}", self.start(), self.end())
+        line_col_at(src, self.start as usize)
     }
 }
 
@@ -94,7 +71,7 @@ impl Lines {
 
     /// 1-based line of `span`'s start.
     pub fn line(&self, span: Span) -> u32 {
-        to_u32(1 + self.starts.partition_point(|&s| s <= span.start()))
+        to_u32(1 + self.starts.partition_point(|&s| s <= span.start))
     }
 }
 
@@ -246,7 +223,7 @@ mod tests {
         let src = "(a)\n\n(b\n c)\n";
         let lines = Lines::new(src);
         for start in 0..src.len() as u32 {
-            let span = Span::new(start, start);
+            let span = Span { start, end: start };
             assert_eq!(lines.line(span), span.line_col(src).0, "offset {start}");
         }
     }

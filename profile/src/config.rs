@@ -204,7 +204,10 @@ impl Config {
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
         let de = toml::Deserializer::new(text);
         serde_path_to_error::deserialize(de).map_err(|e| {
-            let at = e.inner().span().map(|s| line_col(text, s.start));
+            let at = e
+                .inner()
+                .span()
+                .map(|s| crate::ast::line_col_at(text, s.start));
             let mut message = e.inner().message().trim_end().to_string();
             if let Some((line, col)) = at {
                 message.push_str(&format!(" (line {line}, column {col})"));
@@ -395,13 +398,6 @@ fn snippet(text: &str, line: usize, column: usize) -> String {
     } else {
         format!(" (near {rest:?})")
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text.as_bytes()[..offset.min(text.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-    (line, col)
 }
 
 mod outbound_de {

@@ -114,7 +114,10 @@ struct Mark {
 impl Mark {
     fn span_to(self, end: usize) -> Span {
         // Both fit: `read` refuses sources longer than MAX_SOURCE.
-        Span::new(self.pos as u32, end as u32)
+        Span {
+            start: self.pos as u32,
+            end: end as u32,
+        }
     }
 
     fn error(self, message: impl Into<String>) -> Failure {
@@ -145,7 +148,7 @@ impl Prefix {
     }
 
     fn wrap<'a>(self, mark: Mark, datum: Node<'a>, arena: &'a Arena) -> Node<'a> {
-        let span = mark.span_to(datum.span.end() as usize);
+        let span = mark.span_to(datum.span.end as usize);
         let kind = match self {
             Prefix::Quote => NodeKind::Quote(arena.node(datum)),
             other => {

@@ -169,7 +169,7 @@ fn spans_are_one_based_and_count_characters() {
     assert_eq!(items[1].span.line_col(src), (2, 3));
     // "é" is one character but two bytes: b sits at column 7, byte 10.
     assert_eq!(items[2].span.line_col(src), (2, 7));
-    assert_eq!(items[2].span.start(), 10);
+    assert_eq!(items[2].span.start, 10);
     assert_eq!(&"(a\n  \"é\" b)"[items[1].span.range()], "\"é\"");
 }
 

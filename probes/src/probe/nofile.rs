@@ -393,26 +393,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_full_table_at_the_limit_is_allowed() {
-        let r = verdict(
+    /// The verdict on a fill that stopped with EMFILE at soft limit 64.
+    fn emfile_at_64(free: u64, highest: u64) -> Outcome {
+        verdict(
             Stop::Errno(libc::EMFILE),
             64,
-            &census(0, Some(63)),
+            &census(free, Some(highest)),
             "s".into(),
-        );
-        assert_eq!(r.unwrap().detail, "s emfile_at=64");
+        )
+    }
+
+    #[test]
+    fn a_full_table_at_the_limit_is_allowed() {
+        assert_eq!(emfile_at_64(0, 63).unwrap().detail, "s emfile_at=64");
     }
 
     #[test]
     fn emfile_with_a_free_slot_below_the_limit_is_an_error() {
-        let e = verdict(
-            Stop::Errno(libc::EMFILE),
-            64,
-            &census(1, Some(63)),
-            "s".into(),
-        )
-        .unwrap_err();
+        let e = emfile_at_64(1, 63).unwrap_err();
         assert_eq!(e.verdict, Verdict::Error);
         assert!(
             e.detail.contains("1 free slots below it (first 9)"),
@@ -423,13 +421,7 @@ mod tests {
 
     #[test]
     fn emfile_short_of_the_top_slot_is_an_error() {
-        let e = verdict(
-            Stop::Errno(libc::EMFILE),
-            64,
-            &census(0, Some(40)),
-            "s".into(),
-        )
-        .unwrap_err();
+        let e = emfile_at_64(0, 40).unwrap_err();
         assert!(
             e.detail.contains("EMFILE before the soft limit"),
             "{}",

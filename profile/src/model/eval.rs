@@ -114,6 +114,19 @@ impl<'a> Evaluator<'a> {
         self.lines.line(span)
     }
 
+    /// Why a rule under the undecidable condition `test` only might apply.
+    fn guard_reason(&self, test: &Node, cond: &Value) -> String {
+        let (src, line) = (self.source(test.span), self.line(test.span));
+        let why = match cond {
+            Value::Unknown(r) => r.as_str(),
+            _ => "undecidable",
+        };
+        format!(
+            "rule sits under the condition {src} at line {line}, \
+             which the model cannot decide ({why})"
+        )
+    }
+
     /// Source text of `span`, on one line, for messages and rule text.
     pub fn source(&self, span: Span) -> String {
         let raw = self.text.get(span.range()).unwrap_or("");
@@ -374,8 +387,7 @@ impl<'a> Evaluator<'a> {
                     );
                     // Later clauses run only if this one did not: they too
                     // stay under this guard.
-                    self.guards
-                        .push(guard_reason(self.text, self.line(test.span), test, &cond));
+                    self.guards.push(self.guard_reason(test, &cond));
                     self.body(body, env);
                     result = Value::Unknown("value of an undecidable cond".into());
                 }
@@ -390,8 +402,7 @@ impl<'a> Evaluator<'a> {
             test.span,
             "condition undecidable; rules under it are kept as possibly present",
         );
-        self.guards
-            .push(guard_reason(self.text, self.line(test.span), test, cond));
+        self.guards.push(self.guard_reason(test, cond));
         run(self);
         self.guards.pop();
     }
@@ -548,17 +559,6 @@ fn lambda<'a>(params: &Node<'a>, body: &'a [Node<'a>], env: &Env<'a>) -> Value<'
         env: env.clone(),
         once: None,
     }))
-}
-
-fn guard_reason(text: &str, line: u32, test: &Node, cond: &Value) -> String {
-    let src = one_line(text.get(test.span.range()).unwrap_or("?"));
-    let why = match cond {
-        Value::Unknown(r) => r.as_str(),
-        _ => "undecidable",
-    };
-    format!(
-        "rule sits under the condition {src} at line {line}, which the model cannot decide ({why})"
-    )
 }
 
 /// Scheme truth: only #f is false. `None` when the value is unknown.
