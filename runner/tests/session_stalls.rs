@@ -21,7 +21,7 @@ fn run_driver(args: &[&str], stdout: Stdio) -> (Option<i32>, Duration) {
 #[test]
 fn a_stdout_nobody_reads_does_not_stop_the_timeout() {
     // Our end of the pipe stays open and unread for the whole run.
-    let (reader, writer) = std::io::pipe().expect("pipe");
+    let (reader, writer) = nix::unistd::pipe().expect("pipe");
     let (code, wall) = run_driver(
         &["--timeout-ms", "500", "--grace-ms", "300", "--", "yes"],
         Stdio::from(writer),
