@@ -17,9 +17,9 @@
 //!   `libgcc_s.so.1`: one shared object fewer to map and relocate, and its
 //!   constructor probes the CPU with `cpuid`, which traps to the hypervisor
 //!   on a VM. Measured on the CI host: a Rust hello-world starts in
-//!   0.78-0.80 ms instead of 0.90-0.92 ms (`true`: 0.72-0.74 ms). Panics
-//!   still unwind and print backtraces; the raw-mode tests rely on it, and
-//!   `tests/link.rs` checks which shared objects the binaries load.
+//!   0.77-0.80 ms instead of 0.90-0.92 ms (`true`: 0.72-0.74 ms). Panics
+//!   still unwind and print backtraces; `tests/link.rs` checks that, and
+//!   which shared objects the binaries load.
 //!
 //! The unwinder is declared as a non-bundled static library of the
 //! package's library target, so every final link that pulls the library in
