@@ -43,7 +43,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("beltcheck: {}", e.message);
+            // Not eprintln!: it panics when stderr is a closed pipe.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "beltcheck: {}", e.message);
             ExitCode::from(e.code)
         }
     }

@@ -22,9 +22,9 @@ fn default_model() -> Model {
     .expect("default config builds");
     let model = Model::compile(&built.sbpl, &built.params).expect("default profile compiles");
     assert!(
-        model.skipped_forms().is_empty(),
-        "default profile skips forms: {:?}",
-        model.skipped_forms()
+        model.not_evaluated().is_empty(),
+        "default profile leaves forms unevaluated: {:?}",
+        model.not_evaluated()
     );
     model
 }

@@ -97,6 +97,10 @@ pub enum NodeKind<'a> {
     Bool(bool),
     /// Decimal or `#x...` integers.
     Int(i64),
+    /// Real numbers (`1.0`, `00e7`), as TinyScheme reads them.
+    Real(f64),
+    /// `#\\c`, `#\\space`, `#\\x41`: one byte, as in TinyScheme.
+    Char(u8),
     Symbol(&'a str),
     /// `'datum`
     Quote(&'a Node<'a>),

@@ -16,8 +16,17 @@
 //! - `;` line comments, `#!` line comments, `#| ... |#` block comments
 //!   (nested blocks are honoured).
 //!
-//! Refused with a [`ReadError`]: real numbers, character literals `#\c`,
-//! vectors `#(`, unknown `#` syntax, integers outside `i64`, and anything
+//! - real numbers as TinyScheme reads them (`1.0`, `.5`, `00e7`: digits
+//!   with a point or an exponent), kept as `f64`;
+//! - character literals as TinyScheme reads them: `#\c` for one byte
+//!   (the byte right after `#\` is taken even when it is a delimiter, so
+//!   `#\(` and `#\ ` are characters), `#\space`, `#\newline`,
+//!   `#\return`, `#\tab`, the ASCII control names (`#\nul`, `#\del`, ...)
+//!   and `#\xHH` (hex, below 255), names case-insensitive.
+//!
+//! Refused with a [`ReadError`]: a raw NUL byte anywhere (TinyScheme reads
+//! C strings, so everything after it would be silently dropped), vectors
+//! `#(`, unknown `#` syntax, integers outside `i64`, and anything
 //! unbalanced. The reader never panics on any input and never recurses, so
 //! hostile input cannot overflow the stack. (Running out of memory for the
 //! tree panics in the arena, where the standard allocator would abort.)
@@ -55,7 +64,15 @@ impl std::error::Error for ReadError {}
 /// Reads every top-level datum of `src`. Spans point into `src`; atoms
 /// borrow from it, lists and decoded strings are put in `arena`.
 pub fn read<'a>(src: &'a str, arena: &'a Arena) -> Result<Vec<Node<'a>>, ReadError> {
-    if src.len() > MAX_SOURCE {
+    read_at(src, 0, arena)
+}
+
+/// Like [`read`], with every span shifted by `base`: the model reads an
+/// importing profile and its imports into one span space, so a span alone
+/// says which file it is in. `base + src.len()` must stay within
+/// [`MAX_SOURCE`].
+pub fn read_at<'a>(src: &'a str, base: u32, arena: &'a Arena) -> Result<Vec<Node<'a>>, ReadError> {
+    if src.len() > MAX_SOURCE - base as usize {
         return Err(ReadError {
             line: 1,
             col: 1,
@@ -65,7 +82,17 @@ pub fn read<'a>(src: &'a str, arena: &'a Arena) -> Result<Vec<Node<'a>>, ReadErr
             ),
         });
     }
-    Reader::new(src, arena).read_all().map_err(|f| {
+    if let Some(at) = src.bytes().position(|b| b == 0) {
+        let (line, col) = line_col_at(src, at);
+        return Err(ReadError {
+            line,
+            col,
+            message: "raw NUL byte: TinyScheme reads C strings, so the text after it would be \
+                      silently dropped (write \\x00 inside a string for a NUL)"
+                .into(),
+        });
+    }
+    Reader::new(src, base, arena).read_all().map_err(|f| {
         let (line, col) = line_col_at(src, f.pos);
         ReadError {
             line,
@@ -109,14 +136,16 @@ struct Failure {
 #[derive(Clone, Copy)]
 struct Mark {
     pos: usize,
+    /// The reader's span base (see [`read_at`]).
+    base: u32,
 }
 
 impl Mark {
     fn span_to(self, end: usize) -> Span {
-        // Both fit: `read` refuses sources longer than MAX_SOURCE.
+        // Both fit: `read_at` refuses sources that would pass MAX_SOURCE.
         Span {
-            start: self.pos as u32,
-            end: end as u32,
+            start: self.base + self.pos as u32,
+            end: self.base + end as u32,
         }
     }
 
@@ -180,6 +209,7 @@ struct Reader<'a> {
     text: &'a str,
     src: &'a [u8],
     pos: usize,
+    base: u32,
     arena: &'a Arena,
     /// Top-level data, then the items of every open list, innermost last.
     items: Vec<Node<'a>>,
@@ -208,11 +238,12 @@ fn is_delimiter(b: u8) -> bool {
 }
 
 impl<'a> Reader<'a> {
-    fn new(text: &'a str, arena: &'a Arena) -> Self {
+    fn new(text: &'a str, base: u32, arena: &'a Arena) -> Self {
         Reader {
             text,
             src: text.as_bytes(),
             pos: 0,
+            base,
             arena,
             items: Vec::new(),
             stack: Vec::new(),
@@ -221,7 +252,10 @@ impl<'a> Reader<'a> {
     }
 
     fn mark(&self) -> Mark {
-        Mark { pos: self.pos }
+        Mark {
+            pos: self.pos,
+            base: self.base,
+        }
     }
 
     fn error_here(&self, message: impl Into<String>) -> Failure {
@@ -520,7 +554,7 @@ impl<'a> Reader<'a> {
         match self.src.get(self.pos + 1) {
             Some(b'"') => self.read_raw_string(start),
             Some(b'(') => Err(start.error("vectors `#(...)` are not supported in SBPL")),
-            Some(b'\\') => Err(start.error("character literals `#\\c` are not supported")),
+            Some(b'\\') => self.read_char(start),
             _ => {
                 let token = self.take_token();
                 let kind = match token {
@@ -541,6 +575,36 @@ impl<'a> Reader<'a> {
                 });
                 Ok(())
             }
+        }
+    }
+
+    /// `#\\c`, `#\\space`, `#\\x41`; `self.pos` is at the `#`.
+    fn read_char(&mut self, start: Mark) -> Result<(), Failure> {
+        self.pos += 2;
+        let Some(&first) = self.src.get(self.pos) else {
+            return Err(start.error("`#\\` at end of input: a character literal needs a character"));
+        };
+        // The first character is taken even when it is a delimiter.
+        self.pos += utf8_len(first);
+        let rest = &self.src[self.pos..];
+        self.pos += rest
+            .iter()
+            .position(|&b| is_delimiter(b))
+            .unwrap_or(rest.len());
+        let name = &self.text[start.pos + 2..self.pos];
+        match char_named(name) {
+            Some(c) => {
+                self.emit(Node {
+                    kind: NodeKind::Char(c),
+                    span: start.span_to(self.pos),
+                });
+                Ok(())
+            }
+            None => Err(start.error(format!(
+                "unknown character literal `#\\{}`: expected one character, a name such as \
+                 space or newline, or xHH",
+                name.escape_debug()
+            ))),
         }
     }
 
@@ -585,12 +649,7 @@ impl<'a> Reader<'a> {
                     return Err(start.error(format!("integer `{token}` does not fit in 64 bits")))
                 }
             },
-            Atom::Real => {
-                return Err(start.error(format!(
-                    "real number `{}` is not supported",
-                    token.escape_debug()
-                )))
-            }
+            Atom::Real => NodeKind::Real(parse_real(token)),
             Atom::Symbol => NodeKind::Symbol(token),
         };
         self.emit(Node {
@@ -612,6 +671,60 @@ fn utf8_len(b: u8) -> usize {
     }
 }
 
+/// ASCII control names TinyScheme knows (`USE_ASCII_NAMES`), by code.
+const ASCII_NAMES: [&str; 32] = [
+    "nul", "soh", "stx", "etx", "eot", "enq", "ack", "bel", "bs", "ht", "lf", "vt", "ff", "cr",
+    "so", "si", "dle", "dc1", "dc2", "dc3", "dc4", "nak", "syn", "etb", "can", "em", "sub", "esc",
+    "fs", "gs", "rs", "us",
+];
+
+/// The byte a character literal's name (the text after `#\\`) stands for.
+pub fn char_named(name: &str) -> Option<u8> {
+    let lower = name.to_ascii_lowercase();
+    let named = match lower.as_str() {
+        "space" => Some(b' '),
+        "newline" => Some(b'\n'),
+        "return" => Some(b'\r'),
+        "tab" => Some(b'\t'),
+        "del" => Some(0x7f),
+        other => ASCII_NAMES
+            .iter()
+            .position(|n| *n == other)
+            .map(|i| i as u8),
+    };
+    if named.is_some() {
+        return named;
+    }
+    let b = name.as_bytes();
+    match b {
+        [c] => Some(*c),
+        [b'x' | b'X', hex @ ..] if hex.len() <= 2 => {
+            let mut v: u32 = 0;
+            for &d in hex {
+                v = v * 16 + u32::from(hex_value(d)?);
+            }
+            // TinyScheme takes `#\\xHH` only below UCHAR_MAX.
+            u8::try_from(v).ok().filter(|&v| v < 0xff)
+        }
+        _ => None,
+    }
+}
+
+/// The value of a token [`classify`] found real, as C's `atof` reads it:
+/// the longest prefix that is a number (`1e` is 1.0).
+fn parse_real(token: &str) -> f64 {
+    let mut end = token.len();
+    loop {
+        if let Ok(v) = token[..end].parse::<f64>() {
+            return v;
+        }
+        if end == 0 {
+            return 0.0;
+        }
+        end -= 1;
+    }
+}
+
 fn hex_value(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -627,38 +740,40 @@ enum Atom {
     Symbol,
 }
 
-/// Follows TinyScheme's atom rule: a token is a number only if it starts
-/// with a digit (after an optional sign or point) and continues with digits,
-/// at most one point and an exponent; anything else is a symbol (`1+`, `-`).
+/// Follows TinyScheme's atom rule (`mk_atom`): a token is a number only if
+/// it starts with a digit (after an optional sign or point) and continues
+/// with digits, at most one point before an exponent, and at most one
+/// exponent (whose sign may follow it); a point or an exponent makes it
+/// real. Anything else is a symbol (`1+`, `-`, `2a`).
 fn classify(token: &str) -> Atom {
     let b = token.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
-    let mut real = false;
+    let mut has_point = false;
+    let mut has_exp = false;
     if b.get(i) == Some(&b'.') {
-        real = true;
+        has_point = true;
         i += 1;
     }
     if !b.get(i).is_some_and(u8::is_ascii_digit) {
         return Atom::Symbol;
     }
-    let mut seen_exp = false;
     while i < b.len() {
         match b[i] {
             b'0'..=b'9' => {}
-            b'.' if !real => real = true,
-            b'e' | b'E' if !seen_exp => {
-                seen_exp = true;
-                real = true;
-                match b.get(i + 1) {
-                    Some(b'+' | b'-' | b'0'..=b'9') => i += 1,
-                    _ => return Atom::Symbol,
+            b'.' if !has_point => has_point = true,
+            b'e' | b'E' if !has_exp => {
+                // No point after an exponent.
+                has_point = true;
+                has_exp = true;
+                if matches!(b.get(i + 1), Some(b'+' | b'-')) {
+                    i += 1;
                 }
             }
             _ => return Atom::Symbol,
         }
         i += 1;
     }
-    if real {
+    if has_point {
         Atom::Real
     } else {
         Atom::Int

@@ -7,6 +7,10 @@
 //! not a number (see [`symbol_is_writable`]) and no raw string contains `"`;
 //! those two cannot be spelled in SBPL at all.
 //!
+//! Reals are written in Rust's shortest round-trip form, characters as
+//! `#\\c`, a name, or `#\\xHH` (`#\\xff` is the one character TinyScheme
+//! cannot read back).
+//!
 //! Strings are written with the fewest escapes: `\\` and `\"`, and `\xHH` for
 //! every byte that is not printable ASCII, so the output of a tree whose
 //! symbols and raw strings are printable ASCII is printable ASCII.
@@ -83,10 +87,42 @@ fn write_into(node: &Node, out: &mut String) {
         NodeKind::Bool(true) => out.push_str("#t"),
         NodeKind::Bool(false) => out.push_str("#f"),
         NodeKind::Int(n) => out.push_str(&n.to_string()),
+        NodeKind::Real(x) => push_real(*x, out),
+        NodeKind::Char(c) => push_char(*c, out),
         NodeKind::Symbol(s) => out.push_str(s),
         NodeKind::Quote(inner) => {
             out.push('\'');
             write_into(inner, out);
+        }
+    }
+}
+
+/// A real that reads back as the same `f64` and as a real: Rust's
+/// shortest round-trip form always has a point or an exponent; infinities
+/// (what `atof` makes of `1e999`) are written as an overflowing exponent.
+fn push_real(x: f64, out: &mut String) {
+    if x.is_infinite() {
+        out.push_str(if x > 0.0 { "1e999" } else { "-1e999" });
+    } else {
+        out.push_str(&format!("{x:?}"));
+    }
+}
+
+/// `#\\a` for printable ASCII, the names TinyScheme reads for space and
+/// the usual controls, `#\\xHH` for the rest.
+fn push_char(c: u8, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("#\\");
+    match c {
+        b' ' => out.push_str("space"),
+        b'\n' => out.push_str("newline"),
+        b'\r' => out.push_str("return"),
+        b'\t' => out.push_str("tab"),
+        0x21..=0x7e => out.push(char::from(c)),
+        _ => {
+            out.push('x');
+            out.push(char::from(HEX[usize::from(c >> 4)]));
+            out.push(char::from(HEX[usize::from(c & 0xf)]));
         }
     }
 }

@@ -422,6 +422,8 @@ fn owned(kind: NodeKind) -> NodeKind<'static> {
         NodeKind::Symbol(s) => NodeKind::Symbol(arena().str(s)),
         NodeKind::Bool(b) => NodeKind::Bool(b),
         NodeKind::Int(i) => NodeKind::Int(i),
+        NodeKind::Real(x) => NodeKind::Real(x),
+        NodeKind::Char(c) => NodeKind::Char(c),
         NodeKind::List(_) | NodeKind::Quote(_) => panic!("not an atom: {kind:?}"),
     }
 }

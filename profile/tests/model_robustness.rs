@@ -161,7 +161,7 @@ proptest! {
         let text = tokens.concat();
         if let Ok(m) = Model::compile(&text, &params()) {
             let _ = m.decide(&req);
-            let _ = m.skipped_forms();
+            let _ = m.not_evaluated();
         }
     }
 }
@@ -320,10 +320,40 @@ fn chromium_style_decisions() {
 #[test]
 fn odd_forms_survive_and_are_recorded() {
     let m = own("odd_forms.sb", &[]);
-    let skipped = m.skipped_forms().join("\n");
+    let skipped: Vec<String> = m
+        .not_evaluated()
+        .iter()
+        .map(|n| format!("line {}: {}: {}", n.line, n.form, n.why))
+        .collect();
+    let skipped = skipped.join("\n");
     assert!(skipped.contains("import"), "{skipped}");
-    assert!(skipped.contains("unknown-top-level-form"), "{skipped}");
-    assert!(skipped.contains("loop"), "{skipped}");
+    assert!(skipped.contains("rule names no operation"), "{skipped}");
+    assert!(skipped.contains("recursion budget"), "{skipped}");
+    // The missing import, the unknown form and the endless loop could each
+    // decide anything: no answer is definite, and the reason names the
+    // first of them.
+    for (op, p) in [("file-read-data", "/via-if"), ("file-read-data", "/lambda")] {
+        let e = m.decide(&Request::path(op, p));
+        assert_eq!(e.decision, Decision::Unknown, "{}", e.reason);
+        assert!(e.reason.contains("import \"system.sb\""), "{}", e.reason);
+    }
+}
+
+#[test]
+fn odd_forms_without_the_unevaluable_ones_decide() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model/odd_forms.sb"),
+    )
+    .expect("fixture");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !["(import", "(loop 1)", "(unknown-top-level-form", "(allow)"]
+                .iter()
+                .any(|bad| l.starts_with(bad))
+        })
+        .collect();
+    let m = Model::compile(&kept.join("\n"), &params()).expect("compiles");
     let d = |op: &str, p: &str| m.decide(&Request::path(op, p)).decision;
     // (allow default) at the end: what no rule denies is allowed.
     assert_eq!(d("file-read-data", "/via-if"), Decision::Allow);

@@ -686,7 +686,9 @@ fn undecidable_rule_agreeing_with_the_decision_is_only_mentioned() {
 
 #[test]
 fn undecidable_condition_keeps_its_rules_as_possible() {
-    let p = format!("{HEAD}(allow file-read* (subpath \"/a\"))(if (some-unknown-fn) (deny file-read* (literal \"/a/x\")))");
+    // Whether a name is defined on the release is undecidable, but nothing
+    // is left unevaluated: both branches run, their rules only possible.
+    let p = format!("{HEAD}(allow file-read* (subpath \"/a\"))(if (defined? 'some-new-filter) (deny file-read* (literal \"/a/x\")))");
     let m = model(&p);
     assert_eq!(
         m.decide(&Request::path("file-read-data", "/a/x")).decision,
@@ -696,7 +698,16 @@ fn undecidable_condition_keeps_its_rules_as_possible() {
         m.decide(&Request::path("file-read-data", "/a/y")).decision,
         Allow
     );
-    assert!(!m.skipped_forms().is_empty());
+    assert!(!m.not_evaluated().is_empty());
+}
+
+#[test]
+fn an_unknown_procedure_leaves_no_answer_definite() {
+    let p = format!("{HEAD}(allow file-read* (subpath \"/a\"))(if (some-unknown-fn) (deny file-read* (literal \"/a/x\")))");
+    let m = model(&p);
+    let e = m.decide(&Request::path("file-read-data", "/a/y"));
+    assert_eq!(e.decision, Unknown);
+    assert!(e.reason.contains("some-unknown-fn"), "{}", e.reason);
 }
 
 #[test]
@@ -716,12 +727,16 @@ fn untranslatable_regex_is_unknown_only_where_it_could_decide() {
 #[test]
 fn import_is_recorded_as_skipped() {
     let m = model("(version 1)(import \"bsd.sb\")(deny default)");
-    assert_eq!(m.skipped_forms().len(), 1);
+    assert_eq!(m.not_evaluated().len(), 1);
     assert!(
-        m.skipped_forms()[0].contains("import"),
+        m.not_evaluated()[0].why.contains("import"),
         "{:?}",
-        m.skipped_forms()
+        m.not_evaluated()
     );
+    // A missing import could decide anything.
+    let e = m.decide(&Request::path("file-read-data", "/x"));
+    assert_eq!(e.decision, Unknown);
+    assert!(e.reason.contains("bsd.sb"), "{}", e.reason);
 }
 
 // ---- explanations ----
@@ -796,9 +811,8 @@ fn unbounded_recursion_ends_without_crashing() {
     let m = model(&format!(
         "{HEAD}(define (f x) (f x))(f 1)(allow file-read* (literal \"/r\"))"
     ));
-    assert_eq!(
-        m.decide(&Request::path("file-read-data", "/r")).decision,
-        Allow
-    );
-    assert!(!m.skipped_forms().is_empty());
+    // The budget ends evaluation: what follows is not known.
+    let e = m.decide(&Request::path("file-read-data", "/r"));
+    assert_eq!(e.decision, Unknown);
+    assert!(e.reason.contains("recursion budget"), "{}", e.reason);
 }

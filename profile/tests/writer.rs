@@ -125,6 +125,15 @@ fn leaf() -> impl Strategy<Value = Node<'static>> {
         "[ -!#-~]{0,16}".prop_map(|s| NodeKind::RawStr(arena().str(&s))),
         any::<bool>().prop_map(NodeKind::Bool),
         any::<i64>().prop_map(NodeKind::Int),
+        // Every finite real, and the infinities `1e999` reads as.
+        prop_oneof![
+            any::<f64>().prop_filter("NaN has no SBPL spelling", |x| !x.is_nan()),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+        ]
+        .prop_map(NodeKind::Real),
+        // Every character the reader makes (`#\xff` it refuses, as TinyScheme does).
+        (0u8..0xff).prop_map(NodeKind::Char),
         symbol_strategy().prop_map(|s| NodeKind::Symbol(arena().str(&s))),
     ]
     .prop_map(node)

@@ -37,9 +37,7 @@ fn check(files: &[PathBuf]) -> CliResult {
         .iter()
         .filter_map(|f| check_one(f, &mut arena).err())
         .collect();
-    for failure in &failures {
-        eprintln!("{failure}");
-    }
+    report(&failures);
     if failures.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -48,6 +46,19 @@ fn check(files: &[PathBuf]) -> CliResult {
             failures.len(),
             files.len()
         )))
+    }
+}
+
+/// Writes the diagnostics to stderr. A reader that went away (`2>&1 |
+/// head`) stops the listing quietly; the exit status still says whether
+/// every file read.
+fn report(failures: &[String]) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    for failure in failures {
+        if writeln!(err, "{failure}").is_err() {
+            return;
+        }
     }
 }
 

@@ -1,48 +1,57 @@
-//! Profile text -> rules: read, evaluate the top-level forms, collect every
-//! `allow`/`deny` (with its line and text), and record what was skipped.
+//! Profile text -> rules: read, evaluate the top-level forms (imports
+//! followed), collect every `allow`/`deny` (with its file, line and text),
+//! and record what was not evaluated.
 
-use super::eval::{Evaluator, Frame, Value};
+use super::eval::{budget, Evaluator, Value};
 use super::filter::Filter;
 use super::filter_forms::as_filter;
-use super::{ops, Action, Origin, Rule};
-use crate::ast::Node;
-use crate::reader::{self, ReadError};
-use std::collections::BTreeMap;
+use super::source::SearchPath;
+use super::{ops, Action, CompileOptions, Import, NotEvaluated, Origin, Rule, Scope};
+use crate::ast::{Arena, Node};
+use crate::reader::ReadError;
 
-/// The rules of a profile in text order, and the forms the model skipped.
+/// The rules of a profile in text order, and what the model left out.
 pub struct Compiled {
     pub rules: Vec<Rule>,
-    pub skipped: Vec<String>,
+    pub not_evaluated: Vec<NotEvaluated>,
+    pub imports: Vec<Import>,
 }
 
-/// Forms whose value at top level is not a sign of something skipped.
-const STATEMENTS: &[&str] = &[
-    "define", "if", "when", "unless", "cond", "begin", "let", "let*", "letrec", "set!", "allow",
-    "deny",
-];
-
-pub fn compile(text: &str, params: &BTreeMap<String, String>) -> Result<Compiled, ReadError> {
-    let arena = crate::ast::Arena::new();
-    let forms = reader::read(text, &arena)?;
-    let mut ev = Evaluator::new(text, params);
-    let env = Frame::root();
-    for form in &forms {
-        let value = ev.eval(form, &env);
-        if let Value::Unknown(why) = value {
-            let head = form
-                .as_list()
-                .and_then(|l| l.first())
-                .and_then(Node::as_symbol);
-            if !head.is_some_and(|h| STATEMENTS.contains(&h)) {
-                ev.skip(form.span, why);
-            }
+/// Compiles on a thread of its own, whose stack is sized for the
+/// evaluator's recursion budget (the caller's may be a test thread's 2 MiB).
+pub fn compile(text: &str, opts: &CompileOptions) -> Result<Compiled, ReadError> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("sbpl-model".into())
+            .stack_size(budget::STACK)
+            .spawn_scoped(scope, || compile_here(text, opts));
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            // No thread to be had: evaluate here, within the same budgets.
+            Err(_) => compile_here(text, opts),
         }
-    }
+    })
+}
+
+fn compile_here(text: &str, opts: &CompileOptions) -> Result<Compiled, ReadError> {
+    let arena = Arena::new();
+    let search = SearchPath {
+        dirs: opts.import_paths.clone(),
+    };
+    let mut ev = Evaluator::new(&opts.params, &arena, search);
+    let name = opts
+        .file
+        .as_ref()
+        .map_or_else(|| "<profile>".to_string(), |p| p.display().to_string());
+    ev.run_file(name, opts.file.clone(), text)?;
     let mut rules = implicit_rules(&ev.rules);
     rules.append(&mut ev.rules);
     Ok(Compiled {
         rules,
-        skipped: ev.skipped,
+        not_evaluated: std::mem::take(&mut ev.not_evaluated),
+        imports: std::mem::take(&mut ev.imports),
     })
 }
 
@@ -55,6 +64,7 @@ fn implicit_rules(rules: &[Rule]) -> Vec<Rule> {
         ops: vec!["signal".into()],
         filter: Some(Filter::Target("self".into())),
         guard: None,
+        file: String::new(),
         line: 0,
         text: "(allow signal (target self))".into(),
         origin: Origin::Implicit("implicit rule (allow signal (target self))"),
@@ -74,6 +84,7 @@ fn implicit_rules(rules: &[Rule]) -> Vec<Rule> {
             ops: vec!["mach-bootstrap".into()],
             filter: None,
             guard,
+            file: String::new(),
             line: 0,
             text: "(allow mach-bootstrap)".into(),
             origin: Origin::Implicit(
@@ -85,15 +96,10 @@ fn implicit_rules(rules: &[Rule]) -> Vec<Rule> {
 }
 
 impl<'a> Evaluator<'a> {
-    /// Evaluates `(allow|deny OPERATION... FILTER... MODIFIER...)` into a
-    /// rule. Operations are the bare symbols that are not bound variables.
-    pub fn rule(
-        &mut self,
-        verb: &str,
-        node: &Node<'a>,
-        args: &'a [Node<'a>],
-        env: &super::eval::Env<'a>,
-    ) {
+    /// Turns evaluated operands into a rule: operation symbols, filters
+    /// (any of them matches), modifiers ignored; the enclosing
+    /// `with-filter` and `with-operations` forms add theirs.
+    pub fn procedural_rule(&mut self, verb: &str, node: &Node<'a>, args: Vec<Value<'a>>) {
         let action = if verb == "allow" {
             Action::Allow
         } else {
@@ -101,31 +107,37 @@ impl<'a> Evaluator<'a> {
         };
         let mut ops = Vec::new();
         let mut filters = Vec::new();
-        for a in args {
-            let value = match a.as_symbol() {
-                Some(s) if env.lookup(s).is_none() => Value::Sym(s.to_string()),
-                _ => self.eval(a, env),
-            };
+        for value in args {
             operand(value, &mut ops, &mut filters);
         }
+        ops.extend(self.extra_ops.iter().cloned());
         if ops.is_empty() {
-            self.skip(node.span, "rule names no operation");
+            self.not_evaluated(node.span, "rule names no operation", Scope::Any);
             return;
         }
-        let filter = match filters.len() {
+        let own = match filters.len() {
             0 => None,
             1 => filters.pop(),
             _ => Some(Filter::Any(filters)),
         };
-        self.rules.push(Rule {
+        let filter = match (own, self.extra_filters.as_slice()) {
+            (own, []) => own,
+            (None, [one]) => Some(one.clone()),
+            (own, extra) => Some(Filter::All(
+                own.into_iter().chain(extra.iter().cloned()).collect(),
+            )),
+        };
+        let rule = Rule {
             action,
             ops,
             filter,
-            guard: self.guards.first().cloned(),
+            guard: self.guards.first().map(|g| g.reason.clone()),
+            file: self.file(node.span),
             line: self.line(node.span),
             text: self.source(node.span),
             origin: Origin::Text,
-        });
+        };
+        self.rules.push(rule);
     }
 }
 

@@ -1,15 +1,23 @@
-//! A small evaluator for the Scheme that SBPL profiles are written in: enough
-//! of `define`, `lambda`, `if`, `when`, `cond`, `let` and the string
-//! builtins to compute rules, and an honest `Unknown` for everything else.
+//! The evaluator for the Scheme that SBPL profiles are written in: the
+//! special forms (`define`, `lambda`, `if`, `cond`, `let` in all its forms,
+//! named `let`, `macro`, quasiquote), TinyScheme's list, string, character
+//! and number procedures (`builtins`), SBPL's own forms (`allow`, `deny`,
+//! `import`, `with-filter`, ...), and an honest `Unknown` for the rest.
 //!
 //! Conditions the model cannot decide do not drop rules: both branches run
-//! under a guard, and rules emitted under a guard only *might* exist.
+//! under a guard, and rules emitted under a guard only *might* exist. What
+//! the model does not evaluate at all (an unknown procedure, a missing
+//! import, an exhausted budget) is recorded as [`NotEvaluated`] with the
+//! operations it could have decided.
 
+use super::builtins;
 use super::filter::Filter;
-use super::Rule;
-use crate::ast::{Lines, Node, NodeKind, Span};
+use super::source::{read_bounded, SearchPath, Sources};
+use super::{Import, NotEvaluated, Rule, Scope};
+use crate::ast::{Arena, Node, NodeKind, Span};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 /// What an expression evaluates to.
@@ -17,6 +25,8 @@ use std::rc::Rc;
 pub enum Value<'a> {
     Bool(bool),
     Int(i64),
+    Real(f64),
+    Char(u8),
     Str(Vec<u8>),
     Sym(String),
     List(Vec<Value<'a>>),
@@ -24,6 +34,8 @@ pub enum Value<'a> {
     /// `(with ...)`: accepted, ignored for the decision.
     Modifier,
     Lambda(Rc<Lambda<'a>>),
+    /// A TinyScheme `macro`: its transformer gets the whole call form.
+    Macro(Rc<Lambda<'a>>),
     /// The model cannot compute this value; the text says why.
     Unknown(String),
     Void,
@@ -45,6 +57,9 @@ pub type Env<'a> = Rc<Frame<'a>>;
 pub struct Frame<'a> {
     vars: RefCell<HashMap<String, Value<'a>>>,
     parent: Option<Env<'a>>,
+    /// How many undecidable conditions were open when the frame was made:
+    /// an assignment under more of them than that might not happen.
+    level: usize,
 }
 
 impl<'a> Frame<'a> {
@@ -52,10 +67,11 @@ impl<'a> Frame<'a> {
         Rc::new(Frame::default())
     }
 
-    fn child(parent: &Env<'a>) -> Env<'a> {
+    fn child(parent: &Env<'a>, level: usize) -> Env<'a> {
         Rc::new(Frame {
             vars: RefCell::default(),
             parent: Some(parent.clone()),
+            level,
         })
     }
 
@@ -66,52 +82,167 @@ impl<'a> Frame<'a> {
         self.parent.as_ref().and_then(|p| p.lookup(name))
     }
 
+    fn is_bound(&self, name: &str) -> bool {
+        self.vars.borrow().contains_key(name)
+            || self.parent.as_ref().is_some_and(|p| p.is_bound(name))
+    }
+
     fn define(&self, name: &str, value: Value<'a>) {
         self.vars.borrow_mut().insert(name.to_string(), value);
     }
 
-    fn set(&self, name: &str, value: Value<'a>) -> bool {
+    /// Assigns `value` where `name` is bound; `Err` gives the value back
+    /// when it is bound nowhere.
+    fn set(&self, name: &str, value: Value<'a>, guards: &[Guard]) -> Result<(), Value<'a>> {
         if let Some(slot) = self.vars.borrow_mut().get_mut(name) {
-            *slot = value;
-            return true;
+            *slot = guarded_value(value, self.level, guards);
+            return Ok(());
         }
-        self.parent.as_ref().is_some_and(|p| p.set(name, value))
+        match &self.parent {
+            Some(p) => p.set(name, value, guards),
+            None => Err(value),
+        }
+    }
+
+    /// Defines `name` in this frame, as assigned under `guards`.
+    fn define_under(&self, name: &str, value: Value<'a>, guards: &[Guard]) {
+        self.define(name, guarded_value(value, self.level, guards));
     }
 }
 
-/// Steps one profile may take; a runaway recursion ends as `Unknown`.
-const FUEL: u32 = 200_000;
-const MAX_DEPTH: u32 = 64;
+/// A value assigned under an undecidable condition opened after its
+/// variable's frame is itself unknown: the other branch may not assign it.
+fn guarded_value<'a>(value: Value<'a>, level: usize, guards: &[Guard]) -> Value<'a> {
+    match guards.get(level..).and_then(<[Guard]>::last) {
+        Some(g) => Value::Unknown(format!("assigned where {}", g.reason)),
+        None => value,
+    }
+}
+
+/// An undecidable condition the current code runs under.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// Why a rule under it only might apply.
+    pub reason: String,
+    /// The condition, to notice recursion through it.
+    test: Span,
+    /// How many rules existed when it opened.
+    rules_at: usize,
+}
+
+/// The model's budgets. Each ends evaluation of what is left in `unknown`
+/// with the reason, never in a crash.
+pub mod budget {
+    /// Evaluation steps for one profile and its imports.
+    pub const STEPS: u32 = 2_000_000;
+    /// Nesting of evaluation (calls and forms within forms). The evaluator
+    /// runs on a thread with [`STACK`] bytes of stack, sized for this.
+    pub const DEPTH: u32 = 1_000;
+    pub const STACK: usize = 256 << 20;
+    /// Bytes of strings and list cells built or copied, in total.
+    pub const ALLOCATION: u64 = 256 << 20;
+}
+
+/// Globals the sandbox defines only for some processes: `sandbox-exec`
+/// defines none of them, so `(defined? 'NAME)` is #f (the profile is
+/// evaluated as `sandbox-exec` would; entitlements are not modelled).
+const ABSENT_GLOBALS: &[&str] = &["*entitlements*"];
 
 pub struct Evaluator<'a> {
-    pub text: &'a str,
     pub params: &'a BTreeMap<String, String>,
+    arena: &'a Arena,
+    pub sources: Sources<'a>,
+    search: SearchPath,
+    /// Canonical paths of the files being evaluated, outermost first.
+    loading: Vec<PathBuf>,
+    pub imports: Vec<Import>,
     pub rules: Vec<Rule>,
-    pub skipped: Vec<String>,
-    lines: Lines,
-    /// Reasons of the undecidable conditions the current code runs under.
-    pub guards: Vec<String>,
-    fuel: u32,
+    pub not_evaluated: Vec<NotEvaluated>,
+    /// The undecidable conditions the current code runs under.
+    pub guards: Vec<Guard>,
+    /// Filters of the enclosing `with-filter` forms.
+    pub(super) extra_filters: Vec<Filter>,
+    /// Operations of the enclosing `with-operations` forms.
+    pub(super) extra_ops: Vec<String>,
+    /// The operations of the rule whose operands are being evaluated: what
+    /// an unknown form among them could decide.
+    rule_ops: Vec<Vec<String>>,
+    root: Env<'a>,
+    steps: u32,
     depth: u32,
+    allocated: u64,
+    /// Set once a budget ran out; evaluation stops there.
+    exhausted: bool,
 }
 
 impl<'a> Evaluator<'a> {
-    pub fn new(text: &'a str, params: &'a BTreeMap<String, String>) -> Self {
+    pub fn new(params: &'a BTreeMap<String, String>, arena: &'a Arena, search: SearchPath) -> Self {
         Evaluator {
-            text,
             params,
+            arena,
+            sources: Sources::default(),
+            search,
+            loading: Vec::new(),
+            imports: Vec::new(),
             rules: Vec::new(),
-            skipped: Vec::new(),
-            lines: Lines::new(text),
+            not_evaluated: Vec::new(),
             guards: Vec::new(),
-            fuel: FUEL,
+            extra_filters: Vec::new(),
+            extra_ops: Vec::new(),
+            rule_ops: Vec::new(),
+            root: Frame::root(),
+            steps: budget::STEPS,
             depth: 0,
+            allocated: 0,
+            exhausted: false,
         }
     }
 
-    /// 1-based line of `span`'s start.
+    /// Reads and evaluates one file's text in the global environment.
+    /// `Err` is the read error (the caller says whose).
+    pub fn run_file(
+        &mut self,
+        name: String,
+        path: Option<PathBuf>,
+        text: &'a str,
+    ) -> Result<(), crate::reader::ReadError> {
+        let dir = path
+            .as_deref()
+            .and_then(|p| p.parent())
+            .map(|d| d.to_path_buf());
+        let Some(base) = self.sources.add(name, dir, text) else {
+            return Err(crate::reader::ReadError {
+                line: 1,
+                col: 1,
+                message: "the profile and its imports exceed 4 GiB together".into(),
+            });
+        };
+        let forms = crate::reader::read_at(text, base, self.arena)?;
+        let forms = self.arena.nodes(&forms);
+        let canonical = path.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+        if let Some(c) = &canonical {
+            self.loading.push(c.clone());
+        }
+        let env = self.root.clone();
+        for form in forms {
+            self.eval(form, &env);
+        }
+        if canonical.is_some() {
+            self.loading.pop();
+        }
+        Ok(())
+    }
+
+    /// 1-based line of `span` in its file.
     pub fn line(&self, span: Span) -> u32 {
-        self.lines.line(span)
+        self.sources.line(span)
+    }
+
+    /// The name of the file `span` is in.
+    pub fn file(&self, span: Span) -> String {
+        self.sources
+            .file_of(span)
+            .map_or_else(String::new, |f| f.name.clone())
     }
 
     /// Why a rule under the undecidable condition `test` only might apply.
@@ -129,11 +260,12 @@ impl<'a> Evaluator<'a> {
 
     /// Source text of `span`, on one line, for messages and rule text.
     pub fn source(&self, span: Span) -> String {
-        let raw = self.text.get(span.range()).unwrap_or("");
-        one_line(raw)
+        one_line(self.sources.text(span))
     }
 
-    pub fn skip(&mut self, span: Span, why: impl std::fmt::Display) {
+    /// Records a form the model did not evaluate (or evaluated only as
+    /// possibly present), once per place and reason.
+    pub fn not_evaluated(&mut self, span: Span, why: impl std::fmt::Display, scope: Scope) {
         let mut form = self.source(span);
         if form.len() > 80 {
             let cut = (0..=77)
@@ -143,25 +275,95 @@ impl<'a> Evaluator<'a> {
             form.truncate(cut);
             form.push_str("...");
         }
-        self.skipped
-            .push(format!("line {}: {form}: {why}", self.line(span)));
+        let entry = NotEvaluated {
+            file: self.file(span),
+            line: self.line(span),
+            form,
+            why: why.to_string(),
+            scope,
+        };
+        if !self.not_evaluated.contains(&entry) {
+            self.not_evaluated.push(entry);
+        }
+    }
+
+    /// What an unknown form here could decide: the operations of the rule
+    /// it sits in, or anything.
+    fn scope_here(&self) -> Scope {
+        match self.rule_ops.last() {
+            Some(ops) if !ops.is_empty() => Scope::Ops(ops.clone()),
+            _ => Scope::Any,
+        }
+    }
+
+    /// Counts bytes built or copied against the allocation budget.
+    fn charge(&mut self, v: &Value) -> bool {
+        let cost = match v {
+            Value::Str(s) => s.len() as u64,
+            Value::List(l) => 32 * l.len() as u64,
+            _ => 0,
+        };
+        self.allocated += cost;
+        self.allocated <= budget::ALLOCATION
+    }
+
+    fn out_of_budget(&mut self, span: Span, what: &str) -> Value<'a> {
+        if !self.exhausted {
+            self.exhausted = true;
+            self.not_evaluated(
+                span,
+                format!("{what}: evaluation stopped here, so nothing after it is known"),
+                Scope::Any,
+            );
+        }
+        Value::Unknown(what.to_string())
     }
 
     pub fn eval(&mut self, node: &Node<'a>, env: &Env<'a>) -> Value<'a> {
-        if self.fuel == 0 {
-            return Value::Unknown("evaluation budget exhausted".into());
+        if self.exhausted {
+            return Value::Unknown("a budget ran out earlier".into());
         }
-        self.fuel -= 1;
-        match &node.kind {
+        if self.steps == 0 {
+            let what = format!("step budget exhausted ({} steps)", budget::STEPS);
+            return self.out_of_budget(node.span, &what);
+        }
+        self.steps -= 1;
+        if self.depth >= budget::DEPTH {
+            let what = format!("recursion budget exhausted (depth {})", budget::DEPTH);
+            return self.out_of_budget(node.span, &what);
+        }
+        self.depth += 1;
+        let v = match &node.kind {
             NodeKind::Str(bytes) => Value::Str(bytes.to_vec()),
             NodeKind::RawStr(s) => Value::Str(s.as_bytes().to_vec()),
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::Int(*i),
+            NodeKind::Real(x) => Value::Real(*x),
+            NodeKind::Char(c) => Value::Char(*c),
             // Unbound symbols stay symbols: operation names, AF_UNIX, self.
-            NodeKind::Symbol(s) => env.lookup(s).unwrap_or_else(|| Value::Sym(s.to_string())),
+            NodeKind::Symbol(s) => match env.lookup(s) {
+                Some(v) => {
+                    if self.charge(&v) {
+                        v
+                    } else {
+                        self.allocation_exhausted(node.span)
+                    }
+                }
+                None => Value::Sym(s.to_string()),
+            },
             NodeKind::Quote(inner) => datum(inner),
             NodeKind::List(items) => self.eval_list(node, items, env),
-        }
+        };
+        self.depth -= 1;
+        v
+    }
+
+    fn allocation_exhausted(&mut self, span: Span) -> Value<'a> {
+        let what = format!(
+            "allocation budget exhausted ({} MiB of strings and lists)",
+            budget::ALLOCATION >> 20
+        );
+        self.out_of_budget(span, &what)
     }
 
     fn eval_list(&mut self, node: &Node<'a>, items: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
@@ -171,41 +373,83 @@ impl<'a> Evaluator<'a> {
         let args = &items[1..];
         if let Some(name) = head.as_symbol() {
             if let Some(bound) = env.lookup(name) {
-                return self.apply_value(bound, name, args, env);
+                return match bound {
+                    Value::Macro(m) => self.expand(&m, node, env),
+                    f => {
+                        let values = self.eval_args(args, env);
+                        self.call_value(&f, name, values, node)
+                    }
+                };
             }
             if let Some(v) = self.special_form(name, node, args, env) {
                 return v;
             }
-            if !is_builtin(name) {
-                // Rules in the arguments of something the model does not
-                // know (a macro?) might or might not take effect.
-                self.guards.push(format!("the rule is an argument of `{name}` at line {}, which the model does not evaluate", self.line(node.span)));
-                args.iter().for_each(|a| {
-                    self.eval(a, env);
-                });
-                self.guards.pop();
-                return Value::Unknown(format!("`{name}` is not evaluated by the model"));
+            if !is_procedure(name) {
+                return self.unknown_call(name, node, args, env);
             }
-            let values: Vec<Value<'a>> = args.iter().map(|a| self.eval(a, env)).collect();
-            return self.builtin(name, node.span, values);
+            let values = self.eval_args(args, env);
+            return self.builtin(name, node, values);
         }
         let callee = self.eval(head, env);
-        self.apply_value(callee, "(expression)", args, env)
+        let values = self.eval_args(args, env);
+        self.call_value(&callee, "(expression)", values, node)
     }
 
-    fn apply_value(
+    fn eval_args(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Vec<Value<'a>> {
+        args.iter().map(|a| self.eval(a, env)).collect()
+    }
+
+    /// A call of a name the model does not know: it might emit any rule.
+    fn unknown_call(
         &mut self,
-        callee: Value<'a>,
         name: &str,
+        node: &Node<'a>,
         args: &'a [Node<'a>],
         env: &Env<'a>,
     ) -> Value<'a> {
-        match callee {
-            Value::Lambda(f) => {
-                let values: Vec<Value<'a>> = args.iter().map(|a| self.eval(a, env)).collect();
-                self.call(&f, values)
+        let why = format!("`{name}` is not a procedure the model knows");
+        let scope = self.scope_here();
+        self.not_evaluated(node.span, &why, scope);
+        // Rules in its arguments (a macro's body?) might or might not
+        // take effect.
+        self.guards.push(Guard {
+            reason: format!(
+                "the rule is an argument of `{name}` at line {}, which the model does not evaluate",
+                self.line(node.span)
+            ),
+            test: node.span,
+            rules_at: self.rules.len(),
+        });
+        for a in args {
+            self.eval(a, env);
+        }
+        self.guards.pop();
+        Value::Unknown(why)
+    }
+
+    /// Calls a procedure value: a lambda, or a builtin named by symbol.
+    fn call_value(
+        &mut self,
+        f: &Value<'a>,
+        name: &str,
+        args: Vec<Value<'a>>,
+        node: &Node<'a>,
+    ) -> Value<'a> {
+        match f {
+            Value::Lambda(l) => self.call(l, args),
+            Value::Sym(builtin) if is_procedure(builtin) => self.builtin(builtin, node, args),
+            Value::Unknown(r) => {
+                let why = format!("`{name}` is unknown here ({r})");
+                let scope = self.scope_here();
+                self.not_evaluated(node.span, &why, scope);
+                Value::Unknown(why)
             }
-            _ => Value::Unknown(format!("`{name}` is not a procedure the model can call")),
+            _ => {
+                let why = format!("`{name}` is not a procedure the model can call");
+                let scope = self.scope_here();
+                self.not_evaluated(node.span, &why, scope);
+                Value::Unknown(why)
+            }
         }
     }
 
@@ -215,10 +459,7 @@ impl<'a> Evaluator<'a> {
                 return Value::Void;
             }
         }
-        if self.depth >= MAX_DEPTH {
-            return Value::Unknown("call depth limit reached".into());
-        }
-        let frame = Frame::child(&f.env);
+        let frame = Frame::child(&f.env, self.guards.len());
         let mut args = args.into_iter();
         for p in &f.params {
             frame.define(
@@ -230,10 +471,7 @@ impl<'a> Evaluator<'a> {
         if let Some(rest) = &f.rest {
             frame.define(rest, Value::List(args.collect()));
         }
-        self.depth += 1;
-        let out = self.body(f.body, &frame);
-        self.depth -= 1;
-        out
+        self.body(f.body, &frame)
     }
 
     fn body(&mut self, forms: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
@@ -254,9 +492,13 @@ impl<'a> Evaluator<'a> {
     ) -> Option<Value<'a>> {
         let v = match name {
             "quote" => args.first().map_or(Value::Void, datum),
+            "quasiquote" => match args.first() {
+                Some(t) => self.quasiquote(t, env),
+                None => Value::Void,
+            },
             "define" => self.define(node, args, env, Once::No),
             "define-once" => self.define(node, args, env, Once::Yes),
-            "quasiquote" => Value::Unknown("quasiquote is not evaluated by the model".into()),
+            "macro" => self.macro_form(node, args, env),
             "lambda" => match args.split_first() {
                 Some((params, body)) => lambda(params, body, env),
                 None => Value::Unknown("lambda without parameters".into()),
@@ -264,21 +506,33 @@ impl<'a> Evaluator<'a> {
             "if" => self.if_form(args, env),
             "when" | "unless" => self.when_form(name == "unless", args, env),
             "cond" => self.cond(args, env),
+            "case" => self.case(args, env),
             "and" => self.and_or(true, args, env),
             "or" => self.and_or(false, args, env),
-            "let" | "let*" | "letrec" => self.let_form(args, env),
+            "let" => self.let_form(node, args, env),
+            "let*" | "letrec" | "letrec*" => self.let_star(args, env),
             "begin" => self.body(args, env),
             "set!" => self.set(args, env),
+            "defined?" => self.defined(args, env),
             "allow" | "deny" => {
-                self.rule(name, node, args, env);
+                self.syntactic_rule(name, node, args, env);
                 Value::Void
             }
-            "import" => {
-                self.skip(
-                    node.span,
-                    "import not followed: the imported profile's rules are not in the model",
-                );
+            "with-filter" => self.with_filter(node, args, env),
+            "with-operations" => self.with_operations(node, args, env),
+            "with-modifier" => args.get(1..).map_or(Value::Void, |b| self.body(b, env)),
+            "import" | "load" => {
+                self.import_form(node, args, env);
                 Value::Void
+            }
+            "eval" => match args.first().map(|a| self.eval(a, env)) {
+                Some(code) => self.eval_datum(&code, node, env),
+                None => Value::Void,
+            },
+            "error" => {
+                let why = "(error ...): sandbox-exec would refuse the profile here";
+                self.not_evaluated(node.span, why, Scope::Any);
+                Value::Unknown(why.into())
             }
             "version" | "debug" | "trace" => Value::Void,
             _ => return None,
@@ -296,10 +550,10 @@ impl<'a> Evaluator<'a> {
         let Some((target, rest)) = args.split_first() else {
             return Value::Unknown("define without a name".into());
         };
-        match &target.kind {
+        let (name, value) = match &target.kind {
             NodeKind::Symbol(name) => {
                 let value = rest.first().map_or(Value::Void, |e| self.eval(e, env));
-                env.define(name, value);
+                (*name, value)
             }
             NodeKind::List(sig) => match sig
                 .split_first()
@@ -316,13 +570,119 @@ impl<'a> Evaluator<'a> {
                             l.once = Some(std::cell::Cell::new(false));
                         }
                     }
-                    env.define(name, f);
+                    (name, f)
                 }
-                None => self.skip(node.span, "define with an unreadable signature"),
+                None => {
+                    self.not_evaluated(
+                        node.span,
+                        "define with an unreadable signature",
+                        Scope::Any,
+                    );
+                    return Value::Void;
+                }
             },
-            _ => self.skip(node.span, "define of something that is not a name"),
-        }
+            _ => {
+                self.not_evaluated(
+                    node.span,
+                    "define of something that is not a name",
+                    Scope::Any,
+                );
+                return Value::Void;
+            }
+        };
+        env.define_under(name, value, &self.guards);
         Value::Void
+    }
+
+    /// `(macro (NAME FORM) BODY...)`: TinyScheme's macro, whose transformer
+    /// gets the whole call form.
+    fn macro_form(&mut self, node: &Node<'a>, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
+        let sig = args.first().and_then(Node::as_list);
+        let Some([name, param]) = sig else {
+            self.not_evaluated(
+                node.span,
+                "macro form the model does not read (expected (macro (NAME FORM) BODY...))",
+                Scope::Any,
+            );
+            return Value::Void;
+        };
+        let (Some(name), Some(param)) = (name.as_symbol(), param.as_symbol()) else {
+            self.not_evaluated(node.span, "macro with a non-symbol name", Scope::Any);
+            return Value::Void;
+        };
+        let m = Lambda {
+            params: vec![param.to_string()],
+            rest: None,
+            body: &args[1..],
+            env: env.clone(),
+            once: None,
+        };
+        env.define_under(name, Value::Macro(Rc::new(m)), &self.guards);
+        Value::Void
+    }
+
+    /// Expands a macro call and evaluates the expansion.
+    fn expand(&mut self, m: &Lambda<'a>, node: &Node<'a>, env: &Env<'a>) -> Value<'a> {
+        let form = datum(node);
+        let expansion = self.call(m, vec![form]);
+        self.eval_datum(&expansion, node, env)
+    }
+
+    /// Evaluates data as code (a macro's expansion, `eval`); the new nodes
+    /// take the span of `at`.
+    fn eval_datum(&mut self, code: &Value<'a>, at: &Node<'a>, env: &Env<'a>) -> Value<'a> {
+        match to_node(code, at.span, self.arena) {
+            Some(n) => {
+                let n = self.arena.node(n);
+                self.eval(n, env)
+            }
+            None => {
+                let why = match code {
+                    Value::Unknown(r) => format!("code the model could not build ({r})"),
+                    _ => "code holding values that are not data".to_string(),
+                };
+                let scope = self.scope_here();
+                self.not_evaluated(at.span, &why, scope);
+                Value::Unknown(why)
+            }
+        }
+    }
+
+    fn quasiquote(&mut self, template: &Node<'a>, env: &Env<'a>) -> Value<'a> {
+        match &template.kind {
+            NodeKind::List(items) => {
+                match items.first().and_then(Node::as_symbol) {
+                    Some("unquote") => {
+                        return items.get(1).map_or(Value::Void, |e| self.eval(e, env))
+                    }
+                    Some("quasiquote") => {
+                        return Value::Unknown("nested quasiquote is not evaluated".into())
+                    }
+                    _ => {}
+                }
+                let mut out = Vec::with_capacity(items.len());
+                for item in *items {
+                    let splice = item.as_list().and_then(|l| match l {
+                        [h, e] if h.as_symbol() == Some("unquote-splicing") => Some(e),
+                        _ => None,
+                    });
+                    match splice {
+                        Some(e) => match self.eval(e, env) {
+                            Value::List(l) => out.extend(l),
+                            Value::Unknown(r) => return Value::Unknown(r),
+                            _ => return Value::Unknown("unquote-splicing of a non-list".into()),
+                        },
+                        None => out.push(self.quasiquote(item, env)),
+                    }
+                }
+                Value::List(out)
+            }
+            NodeKind::Quote(inner) => Value::List(vec![
+                Value::Sym("quote".into()),
+                self.quasiquote(inner, env),
+            ]),
+            _ => datum(template),
+        }
     }
 
     fn if_form(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
@@ -332,7 +692,7 @@ impl<'a> Evaluator<'a> {
         let cond = self.eval(test, env);
         match truth(&cond) {
             Some(true) => self.eval(then, env),
-            Some(false) => args.get(2).map_or(Value::Void, |e| self.eval(e, env)),
+            Some(false) => args.get(2).map_or_else(nil, |e| self.eval(e, env)),
             None => {
                 self.guarded(test, &cond, |ev| {
                     ev.eval(then, env);
@@ -352,7 +712,7 @@ impl<'a> Evaluator<'a> {
         let cond = self.eval(test, env);
         match truth(&cond).map(|t| t != negate) {
             Some(true) => self.body(body, env),
-            Some(false) => Value::Void,
+            Some(false) => nil(),
             None => {
                 self.guarded(test, &cond, |ev| {
                     ev.body(body, env);
@@ -364,7 +724,7 @@ impl<'a> Evaluator<'a> {
 
     fn cond(&mut self, clauses: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let depth = self.guards.len();
-        let mut result = Value::Void;
+        let mut result = nil();
         for clause in clauses {
             let Some((test, body)) = clause.as_list().and_then(|c| c.split_first()) else {
                 continue;
@@ -377,17 +737,23 @@ impl<'a> Evaluator<'a> {
             match truth(&cond) {
                 Some(false) => continue,
                 Some(true) => {
-                    result = self.body(body, env);
+                    result = if body.is_empty() {
+                        cond
+                    } else {
+                        self.body(body, env)
+                    };
+                    if self.guards.len() > depth {
+                        result = Value::Unknown("value of an undecidable cond".into());
+                    }
                     break;
                 }
                 None => {
-                    self.skip(
-                        test.span,
-                        "condition undecidable; rules under it are kept as possibly present",
-                    );
                     // Later clauses run only if this one did not: they too
                     // stay under this guard.
-                    self.guards.push(self.guard_reason(test, &cond));
+                    if !self.open_guard(test, &cond) {
+                        result = Value::Unknown("value of an undecidable cond".into());
+                        break;
+                    }
                     self.body(body, env);
                     result = Value::Unknown("value of an undecidable cond".into());
                 }
@@ -397,14 +763,68 @@ impl<'a> Evaluator<'a> {
         result
     }
 
+    /// `(case KEY ((DATUM...) BODY...) ... (else BODY...))`.
+    fn case(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
+        let Some((key, clauses)) = args.split_first() else {
+            return Value::Void;
+        };
+        let key = self.eval(key, env);
+        if let Value::Unknown(r) = key {
+            return Value::Unknown(r);
+        }
+        for clause in clauses {
+            let Some((data, body)) = clause.as_list().and_then(|c| c.split_first()) else {
+                continue;
+            };
+            let hit = match &data.kind {
+                NodeKind::Symbol("else") => true,
+                NodeKind::List(items) => items
+                    .iter()
+                    .any(|d| builtins::equal(&datum(d), &key) == Some(true)),
+                _ => false,
+            };
+            if hit {
+                return self.body(body, env);
+            }
+        }
+        nil()
+    }
+
     fn guarded(&mut self, test: &Node<'a>, cond: &Value<'a>, run: impl FnOnce(&mut Self)) {
-        self.skip(
+        if self.open_guard(test, cond) {
+            run(self);
+            self.guards.pop();
+        }
+    }
+
+    /// Opens a guard for the undecidable condition `test`; `false` when
+    /// the code already runs under it: a recursion through an undecidable
+    /// condition (a loop over an unknown list) would never end, so it is
+    /// explored once. Rules the deeper calls would emit are then unknown.
+    fn open_guard(&mut self, test: &Node<'a>, cond: &Value<'a>) -> bool {
+        if let Some(g) = self.guards.iter().find(|g| g.test == test.span) {
+            let scope = match self.rules.len() > g.rules_at {
+                true => Scope::Any,
+                false => Scope::Guarded,
+            };
+            self.not_evaluated(
+                test.span,
+                "recursion under this undecidable condition is explored once, not to its end",
+                scope,
+            );
+            return false;
+        }
+        self.not_evaluated(
             test.span,
             "condition undecidable; rules under it are kept as possibly present",
+            Scope::Guarded,
         );
-        self.guards.push(self.guard_reason(test, cond));
-        run(self);
-        self.guards.pop();
+        self.guards.push(Guard {
+            reason: self.guard_reason(test, cond),
+            test: test.span,
+            rules_at: self.rules.len(),
+        });
+        true
     }
 
     fn and_or(&mut self, is_and: bool, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
@@ -413,7 +833,9 @@ impl<'a> Evaluator<'a> {
         for a in args {
             let v = self.eval(a, env);
             match truth(&v) {
-                // `and` stops at the first false, `or` at the first true.
+                // `and` stops at the first false, `or` at the first true:
+                // Kleene logic, so a later decisive value wins over an
+                // earlier unknown one.
                 Some(t) if t != is_and => return v,
                 Some(_) => last = v,
                 None => unknown = Some(v),
@@ -422,20 +844,78 @@ impl<'a> Evaluator<'a> {
         unknown.unwrap_or(last)
     }
 
-    fn let_form(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
+    /// `let`, including named `let` (a loop).
+    fn let_form(&mut self, node: &Node<'a>, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
+        let Some((first, rest)) = args.split_first() else {
+            return Value::Void;
+        };
+        if let Some(name) = first.as_symbol() {
+            return self.named_let(node, name, rest, env);
+        }
+        let Some(bindings) = first.as_list() else {
+            return Value::Unknown("let with unreadable bindings".into());
+        };
+        let frame = Frame::child(env, self.guards.len());
+        for b in bindings {
+            if let Some((name, expr)) = binding(b) {
+                // Plain let: every init sees the outer scope only.
+                let v = expr.map_or(Value::Void, |e| self.eval(e, env));
+                frame.define(name, v);
+            }
+        }
+        self.body(rest, &frame)
+    }
+
+    /// `(let NAME ((VAR INIT)...) BODY...)`: NAME is a procedure of the
+    /// VARs, visible in BODY, called once with the INITs.
+    fn named_let(
+        &mut self,
+        node: &Node<'a>,
+        name: &str,
+        args: &'a [Node<'a>],
+        env: &Env<'a>,
+    ) -> Value<'a> {
+        let Some((bindings, body)) = args.split_first() else {
+            self.not_evaluated(node.span, "named let without bindings", Scope::Any);
+            return Value::Unknown("named let without bindings".into());
+        };
+        let Some(bindings) = bindings.as_list() else {
+            self.not_evaluated(node.span, "named let with unreadable bindings", Scope::Any);
+            return Value::Unknown("named let with unreadable bindings".into());
+        };
+        let mut params = Vec::new();
+        let mut inits = Vec::new();
+        for b in bindings {
+            if let Some((var, expr)) = binding(b) {
+                params.push(var.to_string());
+                inits.push(expr.map_or(Value::Void, |e| self.eval(e, env)));
+            }
+        }
+        let frame = Frame::child(env, self.guards.len());
+        let f = Rc::new(Lambda {
+            params,
+            rest: None,
+            body,
+            env: frame.clone(),
+            once: None,
+        });
+        frame.define(name, Value::Lambda(f.clone()));
+        self.call(&f, inits)
+    }
+
+    /// `let*` and `letrec`: one new scope, bindings in order, each init
+    /// seeing the ones before (and, for lambdas, all of them).
+    fn let_star(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         let Some((bindings, body)) = args.split_first() else {
             return Value::Void;
         };
         let Some(bindings) = bindings.as_list() else {
-            return Value::Unknown("named let is not evaluated by the model".into());
+            return Value::Unknown("let* with unreadable bindings".into());
         };
-        let frame = Frame::child(env);
+        let frame = Frame::child(env, self.guards.len());
         for b in bindings {
-            let Some([name, expr, ..]) = b.as_list() else {
-                continue;
-            };
-            if let Some(name) = name.as_symbol() {
-                let v = self.eval(expr, &frame);
+            if let Some((name, expr)) = binding(b) {
+                let v = expr.map_or(Value::Void, |e| self.eval(e, &frame));
                 frame.define(name, v);
             }
         }
@@ -445,64 +925,229 @@ impl<'a> Evaluator<'a> {
     fn set(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
         if let (Some(name), Some(expr)) = (args.first().and_then(Node::as_symbol), args.get(1)) {
             let v = self.eval(expr, env);
-            if !env.set(name, v.clone()) {
-                env.define(name, v);
+            if let Err(v) = env.set(name, v, &self.guards) {
+                // Scheme would refuse; TinyScheme's set! of an unbound name
+                // is an error too, so the profile would not load.
+                env.define_under(name, v, &self.guards);
             }
         }
         Value::Void
     }
 
+    /// `(defined? 'NAME)`: bound by the profile, or a name SBPL itself
+    /// defines (an operation, filter or procedure the model knows).
+    fn defined(&mut self, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
+        let name = match args.first().map(|a| self.eval(a, env)) {
+            Some(Value::Sym(s)) => s,
+            Some(Value::Unknown(r)) => return Value::Unknown(r),
+            _ => return Value::Unknown("defined? of something that is not a symbol".into()),
+        };
+        if env.is_bound(&name)
+            || is_procedure(&name)
+            || SPECIAL_FORMS.contains(&name.as_str())
+            || super::ops::is_known(&name)
+        {
+            return Value::Bool(true);
+        }
+        if ABSENT_GLOBALS.contains(&name.as_str()) {
+            return Value::Bool(false);
+        }
+        Value::Unknown(format!(
+            "whether `{name}` is defined depends on the release, and the model does not know it"
+        ))
+    }
+
+    /// `(with-filter FILTER RULES...)`: every rule emitted in RULES also
+    /// requires FILTER (sbpl1.scm: the rule's own filters, any of them,
+    /// and FILTER).
+    fn with_filter(&mut self, node: &Node<'a>, args: &'a [Node<'a>], env: &Env<'a>) -> Value<'a> {
+        let Some((filter, body)) = args.split_first() else {
+            self.not_evaluated(node.span, "with-filter without a filter", Scope::Any);
+            return Value::Void;
+        };
+        let f = self.eval(filter, env);
+        self.extra_filters.push(super::filter_forms::as_filter(&f));
+        let v = self.body(body, env);
+        self.extra_filters.pop();
+        v
+    }
+
+    /// `(with-operations OPS RULES...)`: every rule emitted in RULES also
+    /// names OPS.
+    fn with_operations(
+        &mut self,
+        node: &Node<'a>,
+        args: &'a [Node<'a>],
+        env: &Env<'a>,
+    ) -> Value<'a> {
+        let Some((ops, body)) = args.split_first() else {
+            return Value::Void;
+        };
+        let names: Vec<String> = match self.eval(ops, env) {
+            Value::Sym(s) => vec![s],
+            Value::List(items) => {
+                let names: Option<Vec<String>> = items
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Sym(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect();
+                match names {
+                    Some(n) => n,
+                    None => {
+                        self.not_evaluated(
+                            node.span,
+                            "with-operations of values that are not operations",
+                            Scope::Any,
+                        );
+                        return Value::Void;
+                    }
+                }
+            }
+            _ => {
+                self.not_evaluated(node.span, "with-operations of an unknown list", Scope::Any);
+                return Value::Void;
+            }
+        };
+        let before = self.extra_ops.len();
+        self.extra_ops
+            .extend(names.iter().map(|n| super::ops::canonical(n).to_string()));
+        let v = self.body(body, env);
+        self.extra_ops.truncate(before);
+        v
+    }
+
+    /// `(import "NAME")`, `(load "NAME")`: evaluates the named file in the
+    /// global environment, found on the search path.
+    fn import_form(&mut self, node: &Node<'a>, args: &'a [Node<'a>], env: &Env<'a>) {
+        let name = match args.first().map(|a| self.eval(a, env)) {
+            Some(Value::Str(s)) => String::from_utf8_lossy(&s).into_owned(),
+            _ => {
+                self.not_evaluated(
+                    node.span,
+                    "import of something that is not a string",
+                    Scope::Any,
+                );
+                return;
+            }
+        };
+        if let Err(why) = self.import(&name, node.span) {
+            self.not_evaluated(node.span, why, Scope::Any);
+        }
+    }
+
+    fn import(&mut self, name: &str, at: Span) -> Result<(), String> {
+        if self.sources.len() >= super::source::MAX_FILES {
+            return Err(format!(
+                "import {name:?}: more than {} files read for one profile",
+                super::source::MAX_FILES
+            ));
+        }
+        let dir = self.sources.file_of(at).and_then(|f| f.dir.clone());
+        let path = self.search.find(name, dir.as_deref())?;
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if let Some(i) = self.loading.iter().position(|p| *p == canonical) {
+            let chain: Vec<String> = self.loading[i..]
+                .iter()
+                .chain(std::iter::once(&canonical))
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(format!(
+                "import cycle: {} (sandbox-exec would recurse until it fails)",
+                chain.join(" -> ")
+            ));
+        }
+        let text = read_bounded(&path).map_err(|e| format!("import {e}"))?;
+        let text = self.arena.str(&text);
+        self.imports.push(Import {
+            name: name.to_string(),
+            path: path.display().to_string(),
+        });
+        let guards = std::mem::take(&mut self.guards);
+        let result = self.run_file(path.display().to_string(), Some(path.clone()), text);
+        self.guards = guards;
+        result.map_err(|e| {
+            format!(
+                "import {}: does not read: {}:{}: {}",
+                path.display(),
+                e.line,
+                e.col,
+                e.message
+            )
+        })
+    }
+
     /// Procedures that are not special forms: string builtins, predicates,
-    /// filters. Unknown names evaluate to `Unknown`.
-    fn builtin(&mut self, name: &str, span: Span, args: Vec<Value<'a>>) -> Value<'a> {
+    /// filters, `allow`/`deny` called as procedures.
+    fn builtin(&mut self, name: &str, node: &Node<'a>, args: Vec<Value<'a>>) -> Value<'a> {
+        let v = self.builtin_value(name, node, args);
+        if self.charge(&v) {
+            v
+        } else {
+            self.allocation_exhausted(node.span)
+        }
+    }
+
+    fn builtin_value(&mut self, name: &str, node: &Node<'a>, args: Vec<Value<'a>>) -> Value<'a> {
         if let Some(v) = super::filter_forms::build(name, &args) {
             return v;
         }
+        if let Some(v) = builtins::call(name, &args) {
+            return v;
+        }
         match name {
+            "allow" | "deny" => {
+                self.procedural_rule(name, node, args);
+                Value::Void
+            }
             "param" => self.param(&args),
-            "string-append" => string_append(args),
+            "string-append" => builtins::string_append(&args),
             "regex-quote" => match args.as_slice() {
                 [Value::Str(s)] => Value::Str(regex_quote(s)),
                 _ => Value::Unknown("regex-quote of a non-string".into()),
             },
-            "not" => match args.first().map(truth) {
-                Some(Some(t)) => Value::Bool(!t),
-                _ => Value::Unknown("not of an undecidable value".into()),
-            },
+            "not" => builtins::not(&args),
             "string=?" | "equal?" | "eq?" | "eqv?" => equal(&args),
             "string?" => predicate(&args, |v| matches!(v, Value::Str(_))),
             "boolean?" => predicate(&args, |v| matches!(v, Value::Bool(_))),
             "null?" => predicate(&args, |v| matches!(v, Value::List(l) if l.is_empty())),
             "list" => Value::List(args),
-            "map" | "for-each" => self.map(name == "map", args),
-            "apply" => self.apply(args),
+            "map" | "for-each" => self.map(name == "map", args, node),
+            "apply" => self.apply(args, node),
             "with" => Value::Modifier,
-            _ => {
-                let _ = span;
-                Value::Unknown(format!("`{name}` is not evaluated by the model"))
+            // Sandbox options, not rules (sbpl1.scm's deprecated modifiers
+            // call them).
+            "disable-callouts" | "disable-full-symbolication" => Value::Void,
+            _ => Value::Unknown(format!("`{name}` is not evaluated by the model")),
+        }
+    }
+
+    fn map(&mut self, collect: bool, args: Vec<Value<'a>>, node: &Node<'a>) -> Value<'a> {
+        let mut args = args.into_iter();
+        let Some(f) = args.next() else {
+            return Value::Unknown("map/for-each without a procedure".into());
+        };
+        let lists: Vec<Value<'a>> = args.collect();
+        let lists: Option<Vec<Vec<Value<'a>>>> = lists
+            .into_iter()
+            .map(|l| match l {
+                Value::List(items) => Some(items),
+                _ => None,
+            })
+            .collect();
+        let Some(lists) = lists.filter(|l| !l.is_empty()) else {
+            return Value::Unknown("map/for-each over something that is not a list".into());
+        };
+        let n = lists.iter().map(Vec::len).min().unwrap_or(0);
+        let mut out = Vec::with_capacity(if collect { n } else { 0 });
+        for i in 0..n {
+            let call_args = lists.iter().map(|l| l[i].clone()).collect();
+            let v = self.call_value(&f, "(procedure)", call_args, node);
+            if collect {
+                out.push(v);
             }
         }
-    }
-
-    /// Calls a procedure value: a lambda, or a builtin named by symbol.
-    fn call_value(&mut self, f: &Value<'a>, args: Vec<Value<'a>>, span: Span) -> Value<'a> {
-        match f {
-            Value::Lambda(l) => self.call(l, args),
-            Value::Sym(name) if is_builtin(name) => self.builtin(name, span, args),
-            _ => Value::Unknown("call of a value that is not a procedure".into()),
-        }
-    }
-
-    fn map(&mut self, collect: bool, args: Vec<Value<'a>>) -> Value<'a> {
-        let mut args = args.into_iter();
-        let (Some(f), Some(Value::List(items)), None) = (args.next(), args.next(), args.next())
-        else {
-            return Value::Unknown("map/for-each over other than one list".into());
-        };
-        let out: Vec<Value<'a>> = items
-            .into_iter()
-            .map(|x| self.call_value(&f, vec![x], Span::default()))
-            .collect();
         if collect {
             Value::List(out)
         } else {
@@ -510,7 +1155,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn apply(&mut self, mut args: Vec<Value<'a>>) -> Value<'a> {
+    fn apply(&mut self, mut args: Vec<Value<'a>>, node: &Node<'a>) -> Value<'a> {
         let Some(Value::List(last)) = args.pop() else {
             return Value::Unknown("apply without a final list".into());
         };
@@ -519,18 +1164,47 @@ impl<'a> Evaluator<'a> {
         }
         let f = args.remove(0);
         args.extend(last);
-        self.call_value(&f, args, Span::default())
+        self.call_value(&f, "(procedure)", args, node)
     }
 
     fn param(&self, args: &[Value<'a>]) -> Value<'a> {
         match args {
             [Value::Str(key)] => match self.params.get(String::from_utf8_lossy(key).as_ref()) {
                 Some(v) => Value::Str(v.as_bytes().to_vec()),
-                // SOURCE: (param "K") is #f when K is undefined.
+                // SOURCE: prelude.scm, (param "K") is #f when K is undefined.
                 None => Value::Bool(false),
             },
             _ => Value::Unknown("param with a non-string key".into()),
         }
+    }
+
+    /// `(allow|deny OPERATION... FILTER... MODIFIER...)` written out:
+    /// operations are the bare symbols that are not bound variables.
+    fn syntactic_rule(&mut self, verb: &str, node: &Node<'a>, args: &'a [Node<'a>], env: &Env<'a>) {
+        let ops: Vec<String> = args
+            .iter()
+            .filter_map(Node::as_symbol)
+            .filter(|s| !env.is_bound(s))
+            .map(|s| super::ops::canonical(s).to_string())
+            .collect();
+        self.rule_ops.push(ops);
+        let values: Vec<Value<'a>> = args
+            .iter()
+            .map(|a| match a.as_symbol() {
+                Some(s) if !env.is_bound(s) => Value::Sym(s.to_string()),
+                _ => self.eval(a, env),
+            })
+            .collect();
+        self.rule_ops.pop();
+        self.procedural_rule(verb, node, values);
+    }
+}
+
+fn binding<'a>(b: &Node<'a>) -> Option<(&'a str, Option<&'a Node<'a>>)> {
+    match b.kind {
+        NodeKind::List([name, rest @ ..]) => Some((name.as_symbol()?, rest.first())),
+        NodeKind::Symbol(name) => Some((name, None)),
+        _ => None,
     }
 }
 
@@ -561,6 +1235,12 @@ fn lambda<'a>(params: &Node<'a>, body: &'a [Node<'a>], env: &Env<'a>) -> Value<'
     }))
 }
 
+/// What TinyScheme gives a one-armed `if` whose test is false (and `when`,
+/// `unless`, a `cond` with no clause taken): the empty list, which is true.
+fn nil<'a>() -> Value<'a> {
+    Value::List(Vec::new())
+}
+
 /// Scheme truth: only #f is false. `None` when the value is unknown.
 pub fn truth(v: &Value) -> Option<bool> {
     match v {
@@ -578,24 +1258,30 @@ fn datum<'a>(node: &Node<'_>) -> Value<'a> {
         NodeKind::RawStr(s) => Value::Str(s.as_bytes().to_vec()),
         NodeKind::Bool(b) => Value::Bool(*b),
         NodeKind::Int(i) => Value::Int(*i),
+        NodeKind::Real(x) => Value::Real(*x),
+        NodeKind::Char(c) => Value::Char(*c),
         NodeKind::Quote(inner) => Value::List(vec![Value::Sym("quote".into()), datum(inner)]),
     }
 }
 
-fn string_append(args: Vec<Value>) -> Value {
-    let mut out = Vec::new();
-    for a in args {
-        match a {
-            Value::Str(s) => out.extend_from_slice(&s),
-            Value::Unknown(r) => return Value::Unknown(r),
-            Value::Bool(false) => return Value::Unknown(
-                "string-append of #f (an undefined param?): sandbox-exec would refuse the profile"
-                    .into(),
-            ),
-            _ => return Value::Unknown("string-append of a non-string".into()),
+/// Data back as code, in `arena`, every node spanning `span`. `None` for
+/// values that have no written form (procedures, filters, unknowns).
+fn to_node<'a>(v: &Value<'_>, span: Span, arena: &'a Arena) -> Option<Node<'a>> {
+    let kind = match v {
+        Value::Bool(b) => NodeKind::Bool(*b),
+        Value::Int(i) => NodeKind::Int(*i),
+        Value::Real(x) => NodeKind::Real(*x),
+        Value::Char(c) => NodeKind::Char(*c),
+        Value::Str(s) => NodeKind::Str(arena.bytes(s)),
+        Value::Sym(s) => NodeKind::Symbol(arena.str(s)),
+        Value::List(items) => {
+            let nodes: Option<Vec<Node<'a>>> =
+                items.iter().map(|i| to_node(i, span, arena)).collect();
+            NodeKind::List(arena.nodes(&nodes?))
         }
-    }
-    Value::Str(out)
+        _ => return None,
+    };
+    Some(Node { kind, span })
 }
 
 /// SOURCE: Apple's regex-quote escapes ^ . [ $ ( ) | * + ? { \ ; escaping
@@ -615,15 +1301,10 @@ fn equal<'a>(args: &[Value<'_>]) -> Value<'a> {
     match args {
         [a, b] => match (a, b) {
             (Value::Unknown(r), _) | (_, Value::Unknown(r)) => Value::Unknown(r.clone()),
-            (Value::Str(x), Value::Str(y)) => Value::Bool(x == y),
-            (Value::Bool(x), Value::Bool(y)) => Value::Bool(x == y),
-            (Value::Int(x), Value::Int(y)) => Value::Bool(x == y),
-            (Value::Sym(x), Value::Sym(y)) => Value::Bool(x == y),
-            (
-                Value::Str(_) | Value::Bool(_) | Value::Int(_) | Value::Sym(_),
-                Value::Str(_) | Value::Bool(_) | Value::Int(_) | Value::Sym(_),
-            ) => Value::Bool(false),
-            _ => Value::Unknown("comparison of values the model does not compare".into()),
+            _ => match builtins::equal(a, b) {
+                Some(t) => Value::Bool(t),
+                None => Value::Unknown("comparison of values the model does not compare".into()),
+            },
         },
         _ => Value::Unknown("comparison with other than two arguments".into()),
     }
@@ -663,6 +1344,16 @@ pub fn one_line(src: &str) -> String {
                 }
                 pending_space = true;
             }
+            // `#\;` and `#\"` are characters, not a comment or a string.
+            '#' if chars.peek() == Some(&'\\') => {
+                if pending_space && !out.is_empty() && !out.ends_with('(') {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push(c);
+                out.extend(chars.next());
+                out.extend(chars.next());
+            }
             c if c.is_whitespace() => pending_space = true,
             _ => {
                 if pending_space && !out.is_empty() && !out.ends_with('(') && c != ')' {
@@ -689,6 +1380,7 @@ mod tests {
             one_line("(allow file-read*\n   ; why\n  (subpath \"/a  b\"))"),
             "(allow file-read* (subpath \"/a  b\"))"
         );
+        assert_eq!(one_line("(eqv? c #\\;)  ; x"), "(eqv? c #\\;)");
     }
 }
 
@@ -698,8 +1390,47 @@ enum Once {
     No,
 }
 
-/// Procedures [`Evaluator::builtin`] evaluates.
-const BUILTINS: &[&str] = &[
+/// Names [`Evaluator::special_form`] handles.
+const SPECIAL_FORMS: &[&str] = &[
+    "quote",
+    "quasiquote",
+    "define",
+    "define-once",
+    "macro",
+    "lambda",
+    "if",
+    "when",
+    "unless",
+    "cond",
+    "case",
+    "and",
+    "or",
+    "let",
+    "let*",
+    "letrec",
+    "letrec*",
+    "begin",
+    "set!",
+    "defined?",
+    "allow",
+    "deny",
+    "with-filter",
+    "with-operations",
+    "with-modifier",
+    "import",
+    "load",
+    "eval",
+    "error",
+    "version",
+    "debug",
+    "trace",
+];
+
+/// Procedures [`Evaluator::builtin_value`] evaluates besides filters and
+/// [`builtins::NAMES`].
+const PROCEDURES: &[&str] = &[
+    "allow",
+    "deny",
     "param",
     "string-append",
     "regex-quote",
@@ -716,8 +1447,13 @@ const BUILTINS: &[&str] = &[
     "for-each",
     "apply",
     "with",
+    "disable-callouts",
+    "disable-full-symbolication",
 ];
 
-fn is_builtin(name: &str) -> bool {
-    BUILTINS.contains(&name) || super::filter_forms::is_filter(name)
+/// Whether `name` is a procedure the model calls when it is unbound.
+fn is_procedure(name: &str) -> bool {
+    PROCEDURES.contains(&name)
+        || builtins::NAMES.contains(&name)
+        || super::filter_forms::is_filter(name)
 }

@@ -49,6 +49,12 @@ const STRING_FILTERS: &[(&str, Subject, Kind)] = &[
         Subject::IokitClass,
         Kind::Regex,
     ),
+    // SOURCE: sbpl1.scm (10.15.2) defines it as the registry-entry one.
+    (
+        "iokit-user-client-class-regex",
+        Subject::IokitClass,
+        Kind::Regex,
+    ),
     ("ipc-posix-name", Subject::IpcName, Kind::Exact),
     ("ipc-posix-name-prefix", Subject::IpcName, Kind::Prefix),
     ("ipc-posix-name-regex", Subject::IpcName, Kind::Regex),
@@ -91,6 +97,129 @@ const RUNTIME_FILTERS: &[(&str, &str)] = &[
         "mount-relative-path",
         "mount-relative paths are not modelled",
     ),
+    (
+        "mount-relative-path-regex",
+        "mount-relative paths are not modelled",
+    ),
+    (
+        "mount-relative-literal",
+        "mount-relative paths are not modelled",
+    ),
+    (
+        "mount-relative-regex",
+        "mount-relative paths are not modelled",
+    ),
+    ("xattr-regex", "xattr filters are not modelled"),
+    ("xattr-prefix", "xattr filters are not modelled"),
+    (
+        "extension-class-regex",
+        "sandbox extensions are issued at run time",
+    ),
+    (
+        "extension-path-ancestor",
+        "sandbox extensions are issued at run time",
+    ),
+    (
+        "process-attribute",
+        "attributes of the acting process are not modelled",
+    ),
+    (
+        "system-attribute",
+        "system attributes (apple-internal, debug mode) are not modelled",
+    ),
+    ("file-attribute", "file attributes are not modelled"),
+    ("xpc-service-name", "XPC service names are not modelled"),
+    (
+        "xpc-service-name-prefix",
+        "XPC service names are not modelled",
+    ),
+    (
+        "xpc-service-name-regex",
+        "XPC service names are not modelled",
+    ),
+    ("right-name", "authorization rights are not modelled"),
+    ("right-name-prefix", "authorization rights are not modelled"),
+    ("right-name-regex", "authorization rights are not modelled"),
+    (
+        "preference-domain-prefix",
+        "preference domains are not modelled",
+    ),
+    (
+        "preference-domain-regex",
+        "preference domains are not modelled",
+    ),
+    ("iokit-property", "IOKit properties are not modelled"),
+    ("iokit-property-prefix", "IOKit properties are not modelled"),
+    ("iokit-property-regex", "IOKit properties are not modelled"),
+    ("iokit-connection", "IOKit connections are not modelled"),
+    (
+        "iokit-usb-interface-class",
+        "IOKit USB interface classes are not modelled",
+    ),
+    (
+        "iokit-usb-interface-subclass",
+        "IOKit USB interface classes are not modelled",
+    ),
+    ("fsctl-command", "fsctl commands are not modelled"),
+    ("control-name", "kernel control names are not modelled"),
+    ("nvram-variable", "NVRAM variables are not modelled"),
+    ("nvram-variable-prefix", "NVRAM variables are not modelled"),
+    ("nvram-variable-regex", "NVRAM variables are not modelled"),
+    ("socket-protocol", "socket protocols are not modelled"),
+    ("socket-type", "socket types are not modelled"),
+    ("notification-name", "notification names are not modelled"),
+    (
+        "notification-name-prefix",
+        "notification names are not modelled",
+    ),
+    (
+        "notification-name-regex",
+        "notification names are not modelled",
+    ),
+    ("info-type", "process-info types are not modelled"),
+    ("process-name", "the acting process's name is not modelled"),
+    (
+        "process-name-prefix",
+        "the acting process's name is not modelled",
+    ),
+    (
+        "process-name-regex",
+        "the acting process's name is not modelled",
+    ),
+    (
+        "process-path-prefix",
+        "the acting process's path is not modelled",
+    ),
+    (
+        "process-path-regex",
+        "the acting process's path is not modelled",
+    ),
+    (
+        "target-signing-identifier",
+        "code signatures are not modelled",
+    ),
+    (
+        "signing-identifier-prefix",
+        "code signatures are not modelled",
+    ),
+    ("semaphore-owner", "semaphore owners are not modelled"),
+    ("uid", "user ids are not modelled"),
+    ("state-flag", "state flags are not modelled"),
+    ("entitlement-value", "entitlements are not modelled"),
+    ("entitlement-value-regex", "entitlements are not modelled"),
+    ("%entitlement-load", "entitlements are not modelled"),
+    ("%entitlement-boolean", "entitlements are not modelled"),
+    ("%entitlement-string", "entitlements are not modelled"),
+    ("%entitlement-string-regex", "entitlements are not modelled"),
+    ("kext-bundle-id-prefix", "kext bundle ids are not modelled"),
+    (
+        "apple-event-destination",
+        "appleevent destinations are not modelled",
+    ),
+    (
+        "appleevent-destination-prefix",
+        "appleevent destinations are not modelled",
+    ),
 ];
 
 /// Whether `name` is a filter form [`build`] knows.
@@ -100,6 +229,7 @@ pub fn is_filter(name: &str) -> bool {
         || matches!(
             name,
             "require-all"
+                | "path-ancestors"
                 | "require-any"
                 | "require-not"
                 | "target"
@@ -107,6 +237,8 @@ pub fn is_filter(name: &str) -> bool {
                 | "ioctl-command"
                 | "remote"
                 | "local"
+                | "to"
+                | "from"
         )
 }
 
@@ -115,6 +247,9 @@ pub fn is_filter(name: &str) -> bool {
 pub fn build<'a>(name: &str, args: &[Value<'_>]) -> Option<Value<'a>> {
     if let Some(&(_, subject, kind)) = STRING_FILTERS.iter().find(|(n, _, _)| *n == name) {
         return Some(Value::Filter(strings(name, subject, kind, args)));
+    }
+    if name == "path-ancestors" {
+        return Some(Value::Filter(path_ancestors(args)));
     }
     if let Some((_, why)) = RUNTIME_FILTERS.iter().find(|(n, _)| *n == name) {
         return Some(Value::Filter(Filter::Undecidable(format!(
@@ -135,9 +270,51 @@ pub fn build<'a>(name: &str, args: &[Value<'_>]) -> Option<Value<'a>> {
         "socket-domain" => socket_domain(args),
         "ioctl-command" => ioctl_command(args),
         "remote" | "local" => socket_address(name, args),
+        // SOURCE: sbpl1.scm (10.15.2), (define from local) (define to remote).
+        "to" => socket_address("remote", args),
+        "from" => socket_address("local", args),
         _ => return None,
     };
     Some(Value::Filter(f))
+}
+
+/// `(path-ancestors P...)`: SOURCE sbpl1.scm (10.15.2): a literal for each
+/// directory above each P, "/" included, P itself not.
+fn path_ancestors(args: &[Value]) -> Filter {
+    let mut parts = Vec::new();
+    for a in args {
+        let Value::Str(p) = a else {
+            return Filter::Undecidable(format!("(path-ancestors {}): not a string", describe(a)));
+        };
+        if !(p.starts_with(b"/") || p.starts_with(b"${")) {
+            return Filter::Undecidable(format!(
+                "(path-ancestors {}): sandbox-exec refuses a path that does not start with /",
+                quote(p)
+            ));
+        }
+        // With a trailing slash, every slash but the last ends an ancestor.
+        let mut with_slash = p.clone();
+        if !with_slash.ends_with(b"/") {
+            with_slash.push(b'/');
+        }
+        let slashes: Vec<usize> = (0..with_slash.len())
+            .filter(|&i| with_slash[i] == b'/')
+            .collect();
+        for &i in &slashes[..slashes.len() - 1] {
+            let dir = if i == 0 {
+                b"/".to_vec()
+            } else {
+                p[..i].to_vec()
+            };
+            parts.push(one_string(
+                "literal",
+                Subject::Path,
+                Kind::Exact,
+                &Value::Str(dir),
+            ));
+        }
+    }
+    Filter::Any(parts)
 }
 
 /// A value in filter position: filters pass, anything else is undecidable.

@@ -42,8 +42,56 @@ pub enum Decision {
 /// The rule that decided, when one did (none when a default decided).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleRef {
+    /// The file the rule is in: the profile, or a file it imports.
+    pub file: String,
     pub line: u32,
     pub text: String,
+}
+
+/// A form the model did not evaluate, or evaluated only as possibly
+/// present (a rule under a condition it cannot decide).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotEvaluated {
+    pub file: String,
+    pub line: u32,
+    /// The form's text on one line, cut at 80 characters.
+    pub form: String,
+    pub why: String,
+    #[serde(skip)]
+    pub scope: Scope,
+}
+
+/// Which requests a form the model did not evaluate could decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Any request: the form could emit any rule (an unknown procedure, a
+    /// missing import, an exhausted budget).
+    Any,
+    /// Requests in the operation families of these operations.
+    Ops(Vec<String>),
+    /// None beyond the rules kept as possibly present (an undecidable
+    /// condition): those already make a decision unknown when they matter.
+    Guarded,
+}
+
+/// An import the model followed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Import {
+    /// As the profile wrote it.
+    pub name: String,
+    /// Where it was found.
+    pub path: String,
+}
+
+/// How to compile a profile: its parameters (`-D`), its own path (for
+/// messages and for imports next to it) and where else imports are found.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    pub params: BTreeMap<String, String>,
+    pub file: Option<std::path::PathBuf>,
+    /// `--import-path DIR`, searched in order after the importing file's
+    /// own directory (and before the system's, on macOS).
+    pub import_paths: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,13 +101,19 @@ pub struct Explanation {
     pub reason: String,
 }
 
+mod builtins;
 mod compile;
 mod decide;
+mod derive;
 mod eval;
 mod filter;
 mod filter_forms;
 mod ops;
 mod regex;
+mod source;
+
+pub use eval::budget;
+pub use source::{read_bounded, MAX_FILES, MAX_IMPORT_BYTES};
 
 use crate::reader::ReadError;
 use decide::{Chain, Decider, Step, Trace};
@@ -109,6 +163,8 @@ struct Rule {
     filter: Option<Filter>,
     /// Set when the rule sits under a condition the model cannot decide.
     guard: Option<String>,
+    /// The file the rule is in (empty for implicit rules).
+    file: String,
     line: u32,
     text: String,
     origin: Origin,
@@ -146,7 +202,8 @@ pub struct Model {
     chains: HashMap<String, Chain>,
     /// Rule indices per operation, most precedent first: (filtered, unfiltered).
     index: HashMap<String, (Vec<usize>, Vec<usize>)>,
-    skipped: Vec<String>,
+    not_evaluated: Vec<NotEvaluated>,
+    imports: Vec<Import>,
 }
 
 impl Model {
@@ -154,11 +211,25 @@ impl Model {
     /// when the text cannot be read; forms the model cannot evaluate are
     /// recorded in [`Model::skipped_forms`].
     pub fn compile(text: &str, params: &BTreeMap<String, String>) -> Result<Model, ModelError> {
-        let compiled = compile::compile(text, params)?;
-        Ok(Model::from_rules(compiled.rules, compiled.skipped))
+        Model::compile_with(
+            text,
+            &CompileOptions {
+                params: params.clone(),
+                ..CompileOptions::default()
+            },
+        )
     }
 
-    fn from_rules(rules: Vec<Rule>, skipped: Vec<String>) -> Model {
+    /// Like [`Model::compile`], with the profile's path and import paths:
+    /// `(import "x.sb")` is followed.
+    pub fn compile_with(text: &str, opts: &CompileOptions) -> Result<Model, ModelError> {
+        let compiled = compile::compile(text, opts)?;
+        let mut model = Model::from_rules(compiled.rules, compiled.not_evaluated);
+        model.imports = compiled.imports;
+        Ok(model)
+    }
+
+    fn from_rules(rules: Vec<Rule>, not_evaluated: Vec<NotEvaluated>) -> Model {
         let mut index: HashMap<String, (Vec<usize>, Vec<usize>)> = HashMap::new();
         // Last in the text first: among filtered rules the last one wins,
         // and the last unfiltered rule is the one that replaced the fallback.
@@ -175,7 +246,8 @@ impl Model {
             rules,
             chains: HashMap::new(),
             index,
-            skipped,
+            not_evaluated,
+            imports: Vec::new(),
         };
         let names: Vec<String> = ops::known()
             .iter()
@@ -222,9 +294,24 @@ impl Model {
     }
 
     /// The forms the model did not evaluate (or evaluated only as possibly
-    /// present), as "line N: form: why".
-    pub fn skipped_forms(&self) -> &[String] {
-        &self.skipped
+    /// present), in the order met.
+    pub fn not_evaluated(&self) -> &[NotEvaluated] {
+        &self.not_evaluated
+    }
+
+    /// The imports followed, in the order read.
+    pub fn imports(&self) -> &[Import] {
+        &self.imports
+    }
+
+    /// The first form not evaluated that could decide a request on `op`:
+    /// while there is one, no answer on `op` is definite.
+    pub fn blocking(&self, op: &str) -> Option<&NotEvaluated> {
+        self.not_evaluated.iter().find(|n| match &n.scope {
+            Scope::Any => true,
+            Scope::Ops(ops) => ops.iter().any(|o| ops::same_family(o, op)),
+            Scope::Guarded => false,
+        })
     }
 
     /// Decides one request: allow or deny with the deciding rule (none when
@@ -248,11 +335,18 @@ impl Model {
                 req.op
             ));
         }
-        if !self.skipped.is_empty() {
-            exp.reason.push_str(&format!(
-                "; caution: {} form(s) not fully evaluated",
-                self.skipped.len()
-            ));
+        if let Some(n) = self.blocking(&req.op) {
+            let site = match n.file.as_str() {
+                "" => format!("line {}", n.line),
+                f => format!("{f}:{}", n.line),
+            };
+            exp.reason = format!(
+                "cannot decide: {} at {site} was not evaluated ({}) and could decide {}; \
+                 without it: {} ({})",
+                n.form, n.why, req.op, exp.decision, exp.reason
+            );
+            exp.decision = Decision::Unknown;
+            exp.rule = None;
         }
         exp
     }
@@ -265,6 +359,7 @@ impl Model {
         let t = decide::trace(&self.rules, &chain, arg.as_deref());
         match t.conflict(&self.rules) {
             Some(_) => Decision::Unknown,
+            None if self.blocking(&req.op).is_some() => Decision::Unknown,
             None => t.action.decision(),
         }
     }
@@ -417,6 +512,7 @@ impl Model {
         match r.origin {
             Origin::Implicit(_) => None,
             Origin::Text => Some(RuleRef {
+                file: r.file.clone(),
                 line: r.line,
                 text: r.text.clone(),
             }),

@@ -235,6 +235,21 @@ pub fn parent(op: &str) -> Option<String> {
     }
 }
 
+/// Whether two operations are of one family (`file-read-data` and
+/// `file-write*`: both `file`), or either is `default`, which decides
+/// every family. What decides whether a form the model did not evaluate
+/// could change a decision.
+pub fn same_family(a: &str, b: &str) -> bool {
+    let (a, b) = (family(canonical(a)), family(canonical(b)));
+    a == "default" || b == "default" || a == b
+}
+
+/// An operation's family: its name up to the first `-` or `*`.
+fn family(op: &str) -> &str {
+    let end = op.find(['-', '*']).unwrap_or(op.len());
+    &op[..end]
+}
+
 /// The operations consulted for a request on `op`, most specific first,
 /// ending at `default` or at the first node with its own fallback.
 pub fn chain(op: &str) -> Vec<String> {
