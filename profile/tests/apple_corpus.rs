@@ -196,3 +196,45 @@ fn profiles_evaluate_with_imports_followed() {
         outcomes.len()
     );
 }
+
+/// A handful of decisions with their deciding rule and file, as a
+/// snapshot: what Apple's application.sb (with system.sb imported) says.
+#[test]
+fn application_profile_decisions_snapshot() {
+    let release = corpus().join(RELEASE);
+    let dirs: Vec<PathBuf> = PROFILE_DIRS.iter().map(|d| release.join(d)).collect();
+    let path = dirs[0].join("application.sb");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let opts = CompileOptions {
+        params: params(&release),
+        file: Some(path),
+        import_paths: dirs,
+    };
+    let model = Model::compile_with(&text, &opts).expect("compiles");
+    let asks = [
+        Request::path("file-read-data", "/usr/lib/libSystem.B.dylib"),
+        Request::path("file-read-data", "/private/etc/passwd"),
+        Request::path("file-write-data", "/usr/lib/x"),
+        Request::path("file-read-metadata", "/System/Volumes/Data"),
+        Request::with(
+            "mach-lookup",
+            profile::model::Arg::GlobalName("com.apple.logd".into()),
+        ),
+        Request::bare("pseudo-tty"),
+    ];
+    let shown: Vec<serde_json::Value> = asks
+        .iter()
+        .map(|r| {
+            let e = model.decide(r);
+            let rule = e.rule.map(|rule| {
+                let file = Path::new(&rule.file)
+                    .strip_prefix(&release)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or(rule.file.clone());
+                serde_json::json!({"file": file, "line": rule.line, "text": rule.text})
+            });
+            serde_json::json!({"request": r, "decision": e.decision, "rule": rule})
+        })
+        .collect();
+    insta::assert_json_snapshot!(shown);
+}
