@@ -87,5 +87,56 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Apple's application.sb (10.15.2) with its import followed, from the
+/// shared corpus (`../shared/corpus` from the workspace or an ancestor's).
+fn application_sb() -> (String, profile::model::CompileOptions) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let release = root
+        .ancestors()
+        .map(|a| a.join("shared/corpus/apple-sandbox-profiles/10.15.2_19C57"))
+        .find(|p| p.is_dir())
+        .expect("the shared corpus (../shared/corpus/apple-sandbox-profiles)");
+    let dirs = vec![
+        release.join("System/Library/Sandbox/Profiles"),
+        release.join("usr/share/sandbox"),
+    ];
+    let file = dirs[0].join("application.sb");
+    let text = std::fs::read_to_string(&file).expect("application.sb");
+    let params = [
+        ("_HOME", "/Users/bench"),
+        ("application_container", "/Users/bench/C"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let opts = profile::model::CompileOptions {
+        params,
+        file: Some(file),
+        import_paths: dirs,
+    };
+    (text, opts)
+}
+
+/// Compiling application.sb with system.sb imported (what a cold `explain`
+/// does besides start-up), and deciding the requests its rules give.
+fn bench_apple(c: &mut Criterion) {
+    let (text, opts) = application_sb();
+    let mut group = c.benchmark_group("apple");
+    group.bench_function("compile_application_sb_with_imports", |b| {
+        b.iter(|| black_box(Model::compile_with(black_box(&text), &opts).expect("compiles")))
+    });
+    let model = Model::compile_with(&text, &opts).expect("compiles");
+    let reqs = model.derived_requests();
+    group.throughput(Throughput::Elements(reqs.len() as u64));
+    group.bench_function("decide_application_sb_derived_requests", |b| {
+        b.iter(|| {
+            for r in &reqs {
+                black_box(model.decide(black_box(r)));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_apple);
 criterion_main!(benches);
