@@ -118,6 +118,13 @@ fn merged_env(overrides: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
     env
 }
 
+/// The file the session's exec would run for `program`, with this
+/// process's PATH (or the default): what a profile must let it read.
+pub fn locate(program: &Path) -> io::Result<PathBuf> {
+    let search = std::env::var_os("PATH").unwrap_or_else(|| OsString::from(DEFAULT_PATH));
+    resolve(program, &search)
+}
+
 fn resolve(program: &Path, search: &OsStr) -> io::Result<PathBuf> {
     if program.as_os_str().as_bytes().contains(&b'/') {
         return Ok(program.to_path_buf());

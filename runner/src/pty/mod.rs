@@ -44,6 +44,7 @@ mod supervise;
 mod vfork;
 mod winsize;
 
+pub use exec::locate as locate_program;
 pub use winsize::Winsize;
 
 use std::ffi::OsString;
