@@ -33,7 +33,7 @@ fn direct_per_launch(n: usize) -> Duration {
     let handle = adapter::BackendHandle::resolve(Backend::host_default());
     let probe = adapter::locate_probe(None).expect("beltcheck-probe built next to the bench");
     let config = profile::Config::default();
-    let built = adapter::build_profile(&config).expect("default config builds");
+    let built = adapter::build_profile(&config, &probe).expect("default config builds");
     let sandbox = Sandbox {
         config: &config,
         profile: &built,

@@ -23,11 +23,15 @@ pub enum Evidence {
     Guess,
 }
 
-/// One request with its evidence and an optional note.
+/// One request with its evidence, where that evidence is published
+/// (`source`: a URL or `owner/repo:path` in the public corpus) with a short
+/// verbatim `quote` (a logged `deny(1)` line where one exists), and a note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FootprintItem {
     pub request: Request,
     pub evidence: Evidence,
+    pub source: Option<String>,
+    pub quote: Option<String>,
     pub note: Option<String>,
 }
 
@@ -96,6 +100,9 @@ struct Entry {
 struct RawItem {
     op: String,
     evidence: Evidence,
+    /// Required unless `evidence` is `guess` (see [`unsourced`]).
+    source: Option<String>,
+    quote: Option<String>,
     note: Option<String>,
     path: Option<String>,
     global_name: Option<String>,
@@ -143,6 +150,8 @@ pub fn footprint_items(
                     arg,
                 },
                 evidence: raw.evidence,
+                source: raw.source.clone(),
+                quote: raw.quote.clone(),
                 note: raw.note.clone(),
             })
         })
@@ -155,6 +164,28 @@ pub fn footprint(probe: &str, ctx: &FootprintContext) -> Option<Vec<Request>> {
     footprint_items(probe, ctx)
         .ok()
         .map(|items| items.into_iter().map(|i| i.request).collect())
+}
+
+/// Requests in a footprint table (TOML text) that claim evidence other
+/// than `guess` without naming a source (a URL or an `owner/repo:path`),
+/// as "probe: op", or the parse error.
+pub fn unsourced(table_text: &str) -> Result<Vec<String>, String> {
+    let table: Table = toml::from_str(table_text).map_err(|e| e.to_string())?;
+    let named = |s: &str| {
+        let s = s.trim();
+        s.starts_with("https://")
+            || s.split_once(':').is_some_and(|(repo, path)| {
+                repo.split('/').count() == 2 && !path.is_empty() && !repo.contains(' ')
+            })
+    };
+    Ok(table
+        .probe
+        .iter()
+        .flat_map(|e| e.request.iter().map(move |r| (e, r)))
+        .filter(|(_, r)| r.evidence != Evidence::Guess)
+        .filter(|(_, r)| !r.source.as_deref().is_some_and(named))
+        .map(|(e, r)| format!("{}: {}", e.name, r.op))
+        .collect())
 }
 
 type MakeArg = Box<dyn Fn(String) -> Arg>;
@@ -235,10 +266,10 @@ mod tests {
         let r = footprint("unix-connect", &ctx()).unwrap();
         assert_eq!(
             r,
-            vec![Request {
-                op: "network-outbound".into(),
-                arg: Some(Arg::Path("/private/tmp/s.sock".into())),
-            }]
+            vec![
+                Request::path("system-socket", "/private/tmp/s.sock"),
+                Request::path("network-outbound", "/private/tmp/s.sock"),
+            ]
         );
         let k = footprint("keychain", &ctx()).unwrap();
         assert!(k.contains(&Request {
@@ -298,6 +329,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Issue 17 item 13: a request that claims evidence names its source.
+    #[test]
+    fn every_request_that_claims_evidence_names_its_source() {
+        assert_eq!(unsourced(TABLE), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_request_claiming_evidence_without_a_source_is_reported() {
+        let table = r#"
+            [[probe]]
+            name = "x"
+            [[probe.request]]
+            op = "mach-lookup"
+            global_name = "a"
+            evidence = "measured-elsewhere"
+            [[probe.request]]
+            op = "mach-lookup"
+            global_name = "b"
+            evidence = "source"
+            source = "somewhere, trust me"
+            [[probe.request]]
+            op = "mach-lookup"
+            global_name = "c"
+            evidence = "guess"
+            [[probe.request]]
+            op = "sysctl-read"
+            sysctl_name = "d"
+            evidence = "source"
+            source = "apple/darwin-xnu:bsd/sys/sysctl.h"
+            [[probe.request]]
+            op = "file-read-data"
+            path = "/e"
+            evidence = "measured-elsewhere"
+            source = "https://github.com/o/r/issues/1"
+        "#;
+        assert_eq!(
+            unsourced(table),
+            Ok(vec![
+                "x: mach-lookup".to_string(),
+                "x: mach-lookup".to_string()
+            ])
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ fn bench_build(c: &mut Criterion) {
     let opts = BuildOptions {
         mode: ValueMode::Param,
         env: env(),
+        program: None,
     };
     let strict = Config::default();
     let permissive = Config {
@@ -41,6 +42,7 @@ fn bench_build(c: &mut Criterion) {
     let inline = BuildOptions {
         mode: ValueMode::Inline,
         env: env(),
+        program: None,
     };
     group.bench_function("strict_19_paths_inline", |b| {
         b.iter(|| black_box(build(black_box(&busy), &inline).unwrap()))

@@ -17,6 +17,7 @@ fn default_model() -> Model {
         &BuildOptions {
             mode: ValueMode::Param,
             env,
+            program: None,
         },
     )
     .expect("default config builds");

@@ -208,6 +208,7 @@ pub fn build_config(data: &[u8]) {
     let opts = |mode| BuildOptions {
         mode,
         env: env.clone(),
+        program: None,
     };
     let param = build(&config, &opts(ValueMode::Param));
     let inline = build(&config, &opts(ValueMode::Inline));
@@ -257,11 +258,15 @@ fn profile_reads<'a>(p: &'a Profile, arena: &'a Arena) -> Vec<Node<'a>> {
 /// Every user value with the param key the builder gives it.
 fn user_values(r: &ResolvedConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    let sockets: Vec<String> = crate::build::socket_paths(&r.unix_socket_connects)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     let lists: [(&str, &[String]); 5] = [
         ("READ_ONLY", &r.filesystem.read_only),
         ("READ_WRITE", &r.filesystem.read_write),
         ("DENIED", &r.filesystem.denied),
-        ("UNIX_SOCKET", &r.unix_socket_connects),
+        ("UNIX_SOCKET", &sockets),
         ("MACH_LOOKUP", &r.extra_mach_lookups),
     ];
     for (prefix, values) in lists {

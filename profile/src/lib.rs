@@ -20,5 +20,5 @@ pub mod path;
 pub mod reader;
 pub mod writer;
 
-pub use build::{build, BuildOptions, Profile, ValueMode};
+pub use build::{build, BuildOptions, Profile, Program, ValueMode};
 pub use config::{Config, ConfigError};

@@ -21,7 +21,11 @@ fn env() -> HostEnv {
 }
 
 fn opts(mode: ValueMode) -> BuildOptions {
-    BuildOptions { mode, env: env() }
+    BuildOptions {
+        mode,
+        env: env(),
+        program: None,
+    }
 }
 
 fn baseline_config(baseline: Baseline) -> Config {
@@ -208,7 +212,12 @@ fn hid_deny_is_last_when_injection_is_off() {
         let last = nodes.last().unwrap().as_list().unwrap();
         assert_eq!(last[0].as_symbol(), Some("deny"), "{label}");
         assert_eq!(last[1].as_symbol(), Some("iokit-open"), "{label}");
-        let classes: Vec<_> = last[2..]
+        assert_eq!(
+            last[2].as_symbol(),
+            Some("iokit-open-user-client"),
+            "{label}"
+        );
+        let classes: Vec<_> = last[3..]
             .iter()
             .map(|f| match &f.as_list().unwrap()[1].kind {
                 NodeKind::Str(s) => String::from_utf8(s.to_vec()).unwrap(),
@@ -496,22 +505,82 @@ fn plain_like(c: &Config) -> Config {
     p.filesystem.read_only = rename(&c.filesystem.read_only, "ro");
     p.filesystem.read_write = rename(&c.filesystem.read_write, "rw");
     p.filesystem.denied = rename(&c.filesystem.denied, "dn");
-    p.unix_socket_connects = rename(&c.unix_socket_connects, "us");
+    p.unix_socket_connects = plain_sockets(c);
     p.extra_mach_lookups = (0..c.extra_mach_lookups.len())
         .map(|i| format!("plain.mach.{i}"))
         .collect();
     p
 }
 
-/// All user values of a resolved config, in a fixed order.
+/// Plain socket paths with the same shape as `c`'s: entries that resolve
+/// to the same path share a name, and a path under a `/private` root
+/// stays under one (so it is emitted in two spellings too).
+fn plain_sockets(c: &Config) -> Vec<String> {
+    let only_sockets = Config {
+        unix_socket_connects: c.unix_socket_connects.clone(),
+        ..Config::default()
+    };
+    // A value that does not resolve (NUL) makes the arbitrary build fail,
+    // whatever the plain one looks like.
+    let Ok(resolved) = only_sockets
+        .validate(&env())
+        .map(|r| r.unix_socket_connects)
+    else {
+        return (0..c.unix_socket_connects.len())
+            .map(|i| format!("/plain/us{i}"))
+            .collect();
+    };
+    let mut seen: Vec<&String> = Vec::new();
+    resolved
+        .iter()
+        .map(|r| {
+            let k = seen.iter().position(|s| *s == r).unwrap_or_else(|| {
+                seen.push(r);
+                seen.len() - 1
+            });
+            match spellings(r).len() {
+                1 => format!("/plain/us{k}"),
+                _ => format!("/tmp/plain/us{k}"),
+            }
+        })
+        .collect()
+}
+
+/// A resolved socket path and its spelling through `/tmp`, `/var` or
+/// `/etc`, as the builder emits them.
+fn spellings(resolved: &str) -> Vec<String> {
+    let mut out = vec![resolved.to_string()];
+    for root in ["/tmp", "/var", "/etc"] {
+        if let Some(rest) = resolved
+            .strip_prefix("/private")
+            .and_then(|r| r.strip_prefix(root))
+        {
+            if rest.is_empty() || rest.starts_with('/') {
+                out.push(format!("{root}{rest}"));
+            }
+        }
+    }
+    out
+}
+
+/// All user values of a resolved config, in the order the builder emits
+/// them (socket paths in both spellings, each once).
 fn values_of(c: &Config) -> Vec<String> {
     let r = c.validate(&env()).unwrap();
     let fs = r.filesystem;
+    let mut sockets: Vec<String> = Vec::new();
+    for path in &r.unix_socket_connects {
+        for s in spellings(path) {
+            if !sockets.contains(&s) {
+                sockets.push(s);
+            }
+        }
+    }
     [
         fs.read_only,
         fs.read_write,
         fs.denied,
-        r.unix_socket_connects,
+        sockets,
         r.extra_mach_lookups,
     ]
     .concat()
@@ -624,5 +693,145 @@ fn tiocsti_is_denied_in_every_profile_and_other_tty_ioctls_stay() {
             let e = m.decide(&ioctl("/dev/ttys000", 0x4008_7468));
             assert_eq!(e.decision, Decision::Allow, "{label}: {}", e.reason);
         }
+    }
+}
+
+/// The program block (issue 17 item 4): under the strict baseline the
+/// program reads and maps its own image, as given and as resolved, and
+/// stats every directory above it; nothing beside it is granted.
+mod program {
+    use super::*;
+    use profile::build::{build, Program};
+    use profile::model::{Decision, Model, Request};
+
+    fn built(baseline: Baseline, program: Program) -> Result<Model, profile::config::ConfigError> {
+        let opts = BuildOptions {
+            program: Some(program),
+            ..opts(ValueMode::Param)
+        };
+        let p = build(&baseline_config(baseline), &opts)?;
+        Ok(Model::compile(&p.sbpl, &p.params).unwrap())
+    }
+
+    fn verdict(m: &Model, op: &str, path: &str) -> Decision {
+        m.verdict(&Request::path(op, path))
+    }
+
+    #[test]
+    fn strict_profile_lets_the_program_read_and_map_itself() {
+        let m = built(
+            Baseline::Strict,
+            Program {
+                path: "/Users/u/bin/tool".into(),
+                real: Some("/opt/pkg/libexec/tool".into()),
+            },
+        )
+        .unwrap();
+        for file in ["/Users/u/bin/tool", "/opt/pkg/libexec/tool"] {
+            for op in [
+                "file-read-data",
+                "file-read-metadata",
+                "file-map-executable",
+            ] {
+                assert_eq!(verdict(&m, op, file), Decision::Allow, "{op} {file}");
+            }
+        }
+        for dir in [
+            "/Users",
+            "/Users/u",
+            "/Users/u/bin",
+            "/opt",
+            "/opt/pkg/libexec",
+        ] {
+            assert_eq!(
+                verdict(&m, "file-read-metadata", dir),
+                Decision::Allow,
+                "{dir}"
+            );
+            assert_eq!(verdict(&m, "file-read-data", dir), Decision::Deny, "{dir}");
+        }
+        // file-map-executable has its own allow fallback in the model, so
+        // only reads tell a neighbour from the program.
+        for other in [
+            "/Users/u/bin/other",
+            "/Users/u/bin/tool2",
+            "/opt/pkg/secret",
+        ] {
+            assert_eq!(
+                verdict(&m, "file-read-data", other),
+                Decision::Deny,
+                "{other}"
+            );
+        }
+        assert_eq!(
+            verdict(&m, "file-write-data", "/Users/u/bin/tool"),
+            Decision::Deny
+        );
+    }
+
+    /// Without the block the strict profile denies the same reads: the
+    /// failure nono#1865 describes.
+    #[test]
+    fn without_a_program_the_strict_profile_denies_its_image() {
+        let p = build(&baseline_config(Baseline::Strict), &opts(ValueMode::Param)).unwrap();
+        let m = Model::compile(&p.sbpl, &p.params).unwrap();
+        assert_eq!(
+            verdict(&m, "file-read-data", "/Users/u/bin/tool"),
+            Decision::Deny
+        );
+    }
+
+    #[test]
+    fn program_paths_take_the_private_form_and_travel_as_params() {
+        let opts = BuildOptions {
+            program: Some(Program {
+                path: "/tmp/t/beltcheck-probe".into(),
+                real: None,
+            }),
+            ..opts(ValueMode::Param)
+        };
+        let p = build(&baseline_config(Baseline::Strict), &opts).unwrap();
+        assert_eq!(
+            p.params.get("PROGRAM_0").map(String::as_str),
+            Some("/private/tmp/t/beltcheck-probe")
+        );
+        assert!(!p.sbpl.contains("/private/tmp/t"), "{}", p.sbpl);
+        let m = Model::compile(&p.sbpl, &p.params).unwrap();
+        assert_eq!(
+            verdict(&m, "file-map-executable", "/tmp/t/beltcheck-probe"),
+            Decision::Allow
+        );
+        assert_eq!(
+            verdict(&m, "file-read-metadata", "/private/tmp/t"),
+            Decision::Allow
+        );
+    }
+
+    #[test]
+    fn permissive_profile_has_no_program_block() {
+        let opts = BuildOptions {
+            program: Some(Program {
+                path: "/Users/u/bin/tool".into(),
+                real: None,
+            }),
+            ..opts(ValueMode::Param)
+        };
+        let p = build(&baseline_config(Baseline::Permissive), &opts).unwrap();
+        assert!(!p.sbpl.contains(";; program"));
+        assert!(p.params.is_empty());
+    }
+
+    #[test]
+    fn a_relative_program_path_is_an_error_naming_it() {
+        let err = built(
+            Baseline::Strict,
+            Program {
+                path: "bin/tool".into(),
+                real: None,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "program");
+        assert!(err.message.contains("bin/tool"), "{err}");
     }
 }

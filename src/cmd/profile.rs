@@ -45,6 +45,7 @@ pub fn run(args: Args) -> CliResult {
     let opts = BuildOptions {
         mode,
         env: HostEnv::current(),
+        program: None,
     };
     let profile = build(&config, &opts).map_err(|e| match &args.config {
         Some(path) => CliError::usage(format!("{}: {e}", path.display())),

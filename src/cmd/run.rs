@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use super::{CliError, CliResult};
 use profile::path::HostEnv;
-use profile::{build, BuildOptions, Config, Profile, ValueMode};
+use profile::{build, BuildOptions, Config, Profile, Program, ValueMode};
 use runner::launch::{self, Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
 use runner::pty::{RaiseNofile, RunError, SessionOptions};
 
@@ -98,6 +98,13 @@ pub fn run(args: Args) -> CliResult {
             &BuildOptions {
                 mode: ValueMode::Param,
                 env: HostEnv::current(),
+                // The command reads and maps its own binary; a name that is
+                // not found fails at exec, with its own message.
+                program: args
+                    .command
+                    .first()
+                    .and_then(|p| runner::pty::locate_program(std::path::Path::new(p)).ok())
+                    .and_then(|p| Program::at(&p)),
             },
         )
         .map_err(|e| match &args.config {

@@ -6,20 +6,24 @@
 use super::cell::{Access, ModelOutcome};
 use probes::FootprintContext;
 use profile::model::{Decision, Model};
-use profile::{BuildOptions, Config, Profile, ValueMode};
+use profile::{BuildOptions, Config, Profile, Program, ValueMode};
 use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Launcher, Sandbox};
 use runner::pty::{ExitKind, RaiseNofile, SessionOptions};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Builds the SBPL profile for a config (param mode, the current user).
-/// A panic in the builder becomes an error: one bad config must not take
-/// the whole run down.
-pub fn build_profile(config: &Config) -> Result<Profile, String> {
+/// Builds the SBPL profile for a config (param mode, the current user) that
+/// runs `probe_bin`, which must read and map itself under the strict
+/// baseline. A panic in the builder becomes an error: one bad config must
+/// not take the whole run down.
+pub fn build_profile(config: &Config, probe_bin: &Path) -> Result<Profile, String> {
+    let program = Program::at(probe_bin)
+        .ok_or_else(|| format!("probe path {} is not UTF-8", probe_bin.display()))?;
     let opts = BuildOptions {
         mode: ValueMode::Param,
         env: profile::path::HostEnv::current(),
+        program: Some(program),
     };
     match catch_unwind(AssertUnwindSafe(|| profile::build(config, &opts))) {
         Ok(Ok(p)) => Ok(p),
@@ -243,4 +247,39 @@ pub fn locate_probe(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
         "beltcheck-probe not found (tried {}); build it (`cargo build --workspace --bins`) or pass --probe-bin / BELTCHECK_PROBE",
         tried.join(", ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use profile::model::Request;
+
+    /// Matrix cells run the probe under the built profile: the strict one
+    /// must let it read and map its own binary (issue 17 item 4).
+    #[test]
+    fn matrix_profile_lets_the_probe_read_and_map_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let probe = dir.path().join("beltcheck-probe");
+        std::fs::write(&probe, b"").unwrap();
+        let built = build_profile(&Config::default(), &probe).unwrap();
+        let model = compile_model(&built).unwrap().model;
+        let path = probe.to_str().unwrap();
+        for op in ["file-read-data", "file-map-executable"] {
+            assert_eq!(
+                model.verdict(&Request::path(op, path)),
+                Decision::Allow,
+                "{op}"
+            );
+        }
+        let parent = dir.path().to_str().unwrap();
+        assert_eq!(
+            model.verdict(&Request::path("file-read-metadata", parent)),
+            Decision::Allow
+        );
+        let sibling = dir.path().join("other");
+        assert_eq!(
+            model.verdict(&Request::path("file-read-data", sibling.to_str().unwrap())),
+            Decision::Deny
+        );
+    }
 }

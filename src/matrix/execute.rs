@@ -14,7 +14,7 @@ use runner::launch::denials::DenialCapture;
 use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -135,7 +135,14 @@ pub fn run(
         })
         .collect();
     let prepared = par_map(jobs, plan.assignments.len(), |c| {
-        prepare(&plan.assignments[c], source, &env, plan, &contexts)
+        prepare(
+            &plan.assignments[c],
+            source,
+            &env,
+            plan,
+            &contexts,
+            &opts.probe_bin,
+        )
     });
     let none = BackendHandle::resolve(Backend::None);
     let controls = par_map(jobs, plan.probes.len(), |p| {
@@ -203,11 +210,12 @@ fn prepare(
     env: &DimensionEnv,
     plan: &Plan,
     contexts: &[ProbeContext],
+    probe_bin: &Path,
 ) -> Prepared {
     let (config, profile) = match source {
         ProfileSource::Builtin { base } => {
             let config = dimension::config_for(base, bits, env);
-            let profile = adapter::build_profile(&config);
+            let profile = adapter::build_profile(&config, probe_bin);
             (config, profile)
         }
         ProfileSource::User {

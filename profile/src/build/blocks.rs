@@ -4,26 +4,31 @@
 //!
 //! 1. `baseline`: `(version 1)` and either `(deny default)` plus what an
 //!    ordinary CLI needs, or `(allow default)` with writes refused.
-//! 2. `nested_pty`: ptys inside the sandbox; skipped when `gui_access` is on,
+//! 2. `program`: under the strict baseline, read and map the program the
+//!    sandbox runs (when the caller names it), and stat its parent
+//!    directories. Before `filesystem`, so `denied` still wins.
+//! 3. `nested_pty`: ptys inside the sandbox; skipped when `gui_access` is on,
 //!    whose block already grants them.
-//! 3. `keychain_access`: the Security daemons and keychain paths.
-//! 4. `posix_ipc`: `ipc-posix-sem`, `ipc-posix-shm*`.
-//! 5. `unix_socket_connects`: `network-outbound` per literal socket path.
-//! 6. `extra_mach_lookups`: extra `global-name`s.
-//! 7. `filesystem`: `read_only`, then `read_write`, then `denied`. Among
+//! 4. `keychain_access`: the Security daemons and keychain paths.
+//! 5. `posix_ipc`: `ipc-posix-sem` (with the semaphore-limit sysctls),
+//!    `ipc-posix-shm*`.
+//! 6. `unix_socket_connects`: AF_UNIX `system-socket`, and
+//!    `network-outbound` per literal socket path, in both spellings.
+//! 7. `extra_mach_lookups`: extra `global-name`s.
+//! 8. `filesystem`: `read_only`, then `read_write`, then `denied`. Among
 //!    filtered rules the last match wins, so `denied` beats every earlier
 //!    grant of the same path (baseline, keychain, read_write); `read_write`
 //!    beats `read_only` for a path under both.
-//! 8. `network`: deny, allow, or only the loopback proxy port. Allow is
+//! 9. `network`: deny, allow, or only the loopback proxy port. Allow is
 //!    IP-only (plus the resolver's socket): AF_UNIX connects are
 //!    `unix_socket_connects`' alone.
-//! 9. `gui_access`: the broad GUI surface.
-//! 10. `ui`: window-server denies (`ui.disable`), then the clipboard. After
+//! 10. `gui_access`: the broad GUI surface.
+//! 11. `ui`: window-server denies (`ui.disable`), then the clipboard. After
 //!     `gui_access` and `extra_mach_lookups` so an explicit `ui` setting wins.
-//! 11. `tiocsti`: TIOCSTI denied by `ioctl-command`, always. After every
+//! 12. `tiocsti`: TIOCSTI denied by `ioctl-command`, always. After every
 //!     block that grants `file-ioctl` (`nested_pty`, `gui_access`), so none
 //!     of them re-grants terminal input injection.
-//! 12. `hid`: the HID user clients, for `ui.injection`. Last, so nothing
+//! 13. `hid`: the HID user clients, for `ui.injection`. Last, so nothing
 //!     after it can re-grant HID when injection is off.
 //!
 //! Under `baseline = "permissive"`, an option that is off emits the matching
@@ -31,12 +36,13 @@
 //! and the resolver socket),
 //! so every option means the same under both baselines.
 
-use super::{Block, Values};
+use super::{Block, ResolvedProgram, Values};
 use crate::config::{Baseline, Clipboard, ConfigError, Outbound, OutboundMode, ResolvedConfig};
 
 /// Block names in emission order.
-pub const ORDER: [&str; 12] = [
+pub const ORDER: [&str; 13] = [
     "baseline",
+    "program",
     "nested_pty",
     "keychain_access",
     "posix_ipc",
@@ -65,24 +71,31 @@ const CLIPBOARD_DENY: &str = include_str!("../../sbpl/clipboard_deny.sbpl");
 const HID_ALLOW: &str = include_str!("../../sbpl/hid_allow.sbpl");
 const HID_DENY: &str = include_str!("../../sbpl/hid_deny.sbpl");
 const TIOCSTI_DENY: &str = include_str!("../../sbpl/tiocsti_deny.sbpl");
+const SEM_ALLOW: &str = include_str!("../../sbpl/sem_allow.sbpl");
+const UNIX_SOCKET_HEAD: &str = include_str!("../../sbpl/unix_socket_head.sbpl");
 
 type BlockResult = Result<Option<String>, ConfigError>;
 
 /// Every non-empty block in [`ORDER`].
-pub(super) fn all(c: &ResolvedConfig, v: &mut Values) -> Result<Vec<Block>, ConfigError> {
-    let parts: [(&'static str, BlockResult); 12] = [
+pub(super) fn all(
+    c: &ResolvedConfig,
+    program: Option<&ResolvedProgram>,
+    v: &mut Values,
+) -> Result<Vec<Block>, ConfigError> {
+    let parts: [(&'static str, BlockResult); 13] = [
         (ORDER[0], Ok(Some(baseline(c)))),
-        (ORDER[1], Ok(nested_pty(c))),
-        (ORDER[2], keychain_access(c, v)),
-        (ORDER[3], Ok(posix_ipc(c))),
-        (ORDER[4], unix_socket_connects(c, v)),
-        (ORDER[5], extra_mach_lookups(c, v)),
-        (ORDER[6], filesystem(c, v)),
-        (ORDER[7], Ok(network(c))),
-        (ORDER[8], Ok(gui_access(c))),
-        (ORDER[9], Ok(ui(c))),
-        (ORDER[10], Ok(Some(TIOCSTI_DENY.to_string()))),
-        (ORDER[11], Ok(hid(c))),
+        (ORDER[1], program_block(c, program, v)),
+        (ORDER[2], Ok(nested_pty(c))),
+        (ORDER[3], keychain_access(c, v)),
+        (ORDER[4], Ok(posix_ipc(c))),
+        (ORDER[5], unix_socket_connects(c, v)),
+        (ORDER[6], extra_mach_lookups(c, v)),
+        (ORDER[7], filesystem(c, v)),
+        (ORDER[8], Ok(network(c))),
+        (ORDER[9], Ok(gui_access(c))),
+        (ORDER[10], Ok(ui(c))),
+        (ORDER[11], Ok(Some(TIOCSTI_DENY.to_string()))),
+        (ORDER[12], Ok(hid(c))),
     ];
     let mut blocks = Vec::with_capacity(parts.len());
     for (name, part) in parts {
@@ -101,6 +114,40 @@ fn baseline(c: &ResolvedConfig) -> String {
         Baseline::Strict => BASELINE_STRICT.to_string(),
         Baseline::Permissive => BASELINE_PERMISSIVE.to_string(),
     }
+}
+
+/// The program reads and maps its own image: dyld maps it and
+/// Security.framework reads the calling executable (a denied read surfaced
+/// as "SecPolicyCreateSSL error: 0", nolabs-ai/nono/issues/1865). Its
+/// parent directories need metadata for the lookup to get through. Only
+/// the strict baseline needs it; the permissive one allows reads.
+fn program_block(
+    c: &ResolvedConfig,
+    program: Option<&ResolvedProgram>,
+    v: &mut Values,
+) -> BlockResult {
+    let (Baseline::Strict, Some(program)) = (c.baseline, program) else {
+        return Ok(None);
+    };
+    let mut text = String::from(
+        "; The program's own image (nolabs-ai/nono/issues/1865: Security.framework\n\
+         ; reads the calling executable), and metadata on its parent directories.\n",
+    );
+    for (i, path) in program.files.iter().enumerate() {
+        let expr = v.expr(format!("PROGRAM_{i}"), "program", path)?;
+        text.push_str(&format!(
+            "(allow file-read* file-map-executable (literal {expr}))\n"
+        ));
+    }
+    if !program.dirs.is_empty() {
+        text.push_str("(allow file-read-metadata");
+        for (i, dir) in program.dirs.iter().enumerate() {
+            let expr = v.expr(format!("PROGRAM_DIR_{i}"), "program", dir)?;
+            text.push_str(&format!("\n  (literal {expr})"));
+        }
+        text.push_str(")\n");
+    }
+    Ok(Some(text))
 }
 
 fn nested_pty(c: &ResolvedConfig) -> Option<String> {
@@ -128,12 +175,16 @@ fn keychain_access(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
 
 fn posix_ipc(c: &ResolvedConfig) -> Option<String> {
     let mut text = String::new();
-    for (on, op) in [
-        (c.posix_ipc.semaphores, "ipc-posix-sem"),
-        (c.posix_ipc.shared_memory, "ipc-posix-shm*"),
+    for (on, allow, op) in [
+        (c.posix_ipc.semaphores, SEM_ALLOW, "ipc-posix-sem"),
+        (
+            c.posix_ipc.shared_memory,
+            "(allow ipc-posix-shm*)\n",
+            "ipc-posix-shm*",
+        ),
     ] {
         match (on, c.baseline) {
-            (true, _) => text.push_str(&format!("(allow {op})\n")),
+            (true, _) => text.push_str(allow),
             (false, Baseline::Permissive) => text.push_str(&format!("(deny {op})\n")),
             (false, Baseline::Strict) => {}
         }
@@ -141,14 +192,42 @@ fn posix_ipc(c: &ResolvedConfig) -> Option<String> {
     non_empty(text)
 }
 
+/// The AF_UNIX socket rule, then one connect rule per entry of
+/// [`socket_paths`] (why both spellings: `sbpl/unix_socket_head.sbpl`).
 fn unix_socket_connects(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
-    let mut text = String::new();
-    for (i, path) in c.unix_socket_connects.iter().enumerate() {
+    let mut rules = String::new();
+    for (k, (i, spelled)) in socket_paths(&c.unix_socket_connects)
+        .into_iter()
+        .enumerate()
+    {
         let key = format!("unix_socket_connects[{i}]");
-        let expr = v.expr(format!("UNIX_SOCKET_{i}"), &key, path)?;
-        text.push_str(&format!("(allow network-outbound (literal {expr}))\n"));
+        let expr = v.expr(format!("UNIX_SOCKET_{k}"), &key, &spelled)?;
+        rules.push_str(&format!("(allow network-outbound (literal {expr}))\n"));
     }
-    Ok(non_empty(text))
+    if rules.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(format!("{UNIX_SOCKET_HEAD}{rules}")))
+}
+
+/// The socket paths the profile names, in emission order, each once: every
+/// resolved path (`/private/tmp/x`) followed, for the three `/private`
+/// roots, by its spelling through the symlink (`/tmp/x`). Each comes with
+/// the index of the config entry it came from.
+pub fn socket_paths(resolved: &[String]) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for (i, path) in resolved.iter().enumerate() {
+        let short = ["/tmp", "/var", "/etc"].iter().find_map(|root| {
+            let rest = path.strip_prefix("/private")?.strip_prefix(root)?;
+            (rest.is_empty() || rest.starts_with('/')).then(|| format!("{root}{rest}"))
+        });
+        for spelled in std::iter::once(path.clone()).chain(short) {
+            if !out.iter().any(|(_, p)| *p == spelled) {
+                out.push((i, spelled));
+            }
+        }
+    }
+    out
 }
 
 fn extra_mach_lookups(c: &ResolvedConfig, v: &mut Values) -> BlockResult {

@@ -7,11 +7,11 @@
 
 mod blocks;
 
-pub use blocks::ORDER;
+pub use blocks::{socket_paths, ORDER};
 
 use crate::config::{Config, ConfigError, ResolvedConfig};
 use crate::escape;
-use crate::path::HostEnv;
+use crate::path::{resolve, HostEnv, Templates};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -29,6 +29,67 @@ pub enum ValueMode {
 pub struct BuildOptions {
     pub mode: ValueMode,
     pub env: HostEnv,
+    /// The program the profile will run, when the caller knows it: the
+    /// strict profile then lets it read and map its own image.
+    pub program: Option<Program>,
+}
+
+/// The executable a sandbox runs: the path it is started by and, when that
+/// is a symlink, the file it resolves to (the kernel checks the real file;
+/// following the link needs the link's directory too). The builder does
+/// not touch the filesystem: callers resolve `real` (`fs::canonicalize`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    pub path: String,
+    pub real: Option<String>,
+}
+
+/// A [`Program`] as rules need it: the files (in `/private` form, each
+/// once) and every directory above them except `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedProgram {
+    pub files: Vec<String>,
+    pub dirs: Vec<String>,
+}
+
+impl Program {
+    /// The program at `path` (made absolute against the current directory)
+    /// and the file it resolves to. `None` when the path is not UTF-8,
+    /// which no profile can name.
+    pub fn at(path: &std::path::Path) -> Option<Program> {
+        let absolute = std::path::absolute(path).ok()?;
+        let real = std::fs::canonicalize(&absolute)
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_string));
+        Some(Program {
+            path: absolute.to_str()?.to_string(),
+            real,
+        })
+    }
+
+    /// Checks both paths (absolute, no `..`, no NUL; the key is `program`)
+    /// and lists the files and parent directories to grant.
+    pub fn resolve(&self, env: &HostEnv) -> Result<ResolvedProgram, ConfigError> {
+        let mut files: Vec<String> = Vec::new();
+        for raw in std::iter::once(&self.path).chain(&self.real) {
+            let file = resolve(raw, env, "program", Templates::Literal)?;
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+        let mut dirs: Vec<String> = Vec::new();
+        for file in &files {
+            let mut at = file.as_str();
+            while let Some(cut) = at.rfind('/').filter(|&cut| cut > 0) {
+                at = &at[..cut];
+                if !dirs.iter().any(|d| d == at) {
+                    dirs.push(at.to_string());
+                }
+            }
+        }
+        dirs.sort();
+        Ok(ResolvedProgram { files, dirs })
+    }
 }
 
 /// A built profile: SBPL text plus the parameters it references.
@@ -58,17 +119,32 @@ pub struct Assembled {
 ///
 /// Guarantees on `Ok`: the SBPL text is printable ASCII plus newlines; in
 /// param mode every user value (path, socket path, mach name) appears only
-/// as `(param "KEY")` with its exact bytes (after `/private` mapping) in
+/// as `(param "KEY")` with its exact bytes (after `/private` mapping; a
+/// socket path also in its spelling through `/tmp`, `/var` or `/etc`) in
 /// `params`; in inline mode every value is an escaped literal that reads
 /// back as itself. Errors name the key path and the value.
 pub fn build(config: &Config, opts: &BuildOptions) -> Result<Profile, ConfigError> {
     let resolved = config.validate(&opts.env)?;
-    build_resolved(&resolved, opts.mode)
+    let program = opts
+        .program
+        .as_ref()
+        .map(|p| p.resolve(&opts.env))
+        .transpose()?;
+    build_for(&resolved, program.as_ref(), opts.mode)
 }
 
-/// [`build`] for an already validated config.
+/// [`build`] for an already validated config, no program named.
 pub fn build_resolved(resolved: &ResolvedConfig, mode: ValueMode) -> Result<Profile, ConfigError> {
-    let Assembled { blocks, params } = assemble(resolved, mode)?;
+    build_for(resolved, None, mode)
+}
+
+/// [`build`] for an already validated config and program.
+pub fn build_for(
+    resolved: &ResolvedConfig,
+    program: Option<&ResolvedProgram>,
+    mode: ValueMode,
+) -> Result<Profile, ConfigError> {
+    let Assembled { blocks, params } = assemble_for(resolved, program, mode)?;
     let mut sbpl = String::with_capacity(blocks.iter().map(|b| b.text.len() + 1).sum());
     for (i, block) in blocks.iter().enumerate() {
         if i > 0 {
@@ -83,11 +159,20 @@ pub fn build_resolved(resolved: &ResolvedConfig, mode: ValueMode) -> Result<Prof
 /// Every non-empty block for `resolved`, in [`ORDER`], with the params
 /// they reference. Exposed so tests can look at one option at a time.
 pub fn assemble(resolved: &ResolvedConfig, mode: ValueMode) -> Result<Assembled, ConfigError> {
+    assemble_for(resolved, None, mode)
+}
+
+/// [`assemble`] with the program the profile runs.
+pub fn assemble_for(
+    resolved: &ResolvedConfig,
+    program: Option<&ResolvedProgram>,
+    mode: ValueMode,
+) -> Result<Assembled, ConfigError> {
     let mut values = Values {
         mode,
         params: BTreeMap::new(),
     };
-    let blocks = blocks::all(resolved, &mut values)?;
+    let blocks = blocks::all(resolved, program, &mut values)?;
     Ok(Assembled {
         blocks,
         params: values.params,

@@ -13,12 +13,11 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStringExt;
 
 use super::spawn::ChildSetup;
 
-const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+use super::lookup::{resolve, DEFAULT_PATH};
 
 /// A ready-to-exec program: owned C strings and the pointer arrays into them.
 pub(crate) struct Image {
@@ -118,41 +117,6 @@ fn merged_env(overrides: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
     env
 }
 
-fn resolve(program: &Path, search: &OsStr) -> io::Result<PathBuf> {
-    if program.as_os_str().as_bytes().contains(&b'/') {
-        return Ok(program.to_path_buf());
-    }
-    if program.as_os_str().is_empty() {
-        return Err(io::Error::from_raw_os_error(libc::ENOENT));
-    }
-    let mut denied = false;
-    for dir in std::env::split_paths(search) {
-        // An empty entry means the current directory, as in execvp.
-        let dir = if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir
-        };
-        let candidate = dir.join(program);
-        match std::fs::metadata(&candidate) {
-            Ok(m) if m.is_file() && executable(&candidate) => return Ok(candidate),
-            Ok(m) if m.is_file() => denied = true,
-            _ => {}
-        }
-    }
-    Err(io::Error::from_raw_os_error(if denied {
-        libc::EACCES
-    } else {
-        libc::ENOENT
-    }))
-}
-
-fn executable(path: &Path) -> bool {
-    CString::new(path.as_os_str().as_bytes().to_vec())
-        // SAFETY: a valid NUL-terminated path.
-        .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0)
-}
-
 fn c_string(s: &OsStr) -> io::Result<CString> {
     CString::new(s.to_os_string().into_vec()).map_err(|_| {
         io::Error::new(
@@ -165,6 +129,7 @@ fn c_string(s: &OsStr) -> io::Result<CString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::{Path, PathBuf};
 
     #[test]
     fn a_name_is_found_on_path_and_a_path_is_kept() {

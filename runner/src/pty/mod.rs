@@ -35,6 +35,7 @@ mod bridge;
 #[cfg(target_os = "linux")]
 mod exec;
 mod fd;
+mod lookup;
 mod open;
 mod raw;
 mod signals;
@@ -44,6 +45,7 @@ mod supervise;
 mod vfork;
 mod winsize;
 
+pub use lookup::locate as locate_program;
 pub use winsize::Winsize;
 
 use std::ffi::OsString;
