@@ -6,6 +6,7 @@
 //! never guesses). Exit 0 whenever the model answered, unknown included.
 
 use super::{CliError, CliResult};
+use profile::input;
 use profile::model::{Arg, Decision, Explanation, Model, Request};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -100,13 +101,11 @@ pub fn run(args: Args) -> CliResult {
 
 fn load(args: &Args) -> Result<Model, CliError> {
     let shown = args.profile.display();
-    let bytes = std::fs::read(&args.profile)
-        .map_err(|e| CliError::failed(format!("--profile {shown}: cannot read: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        CliError::failed(format!(
-            "--profile {shown}: not UTF-8 (byte {}); sandbox-exec refuses non-ASCII profiles anyway",
-            e.utf8_error().valid_up_to()
-        ))
+    let text = input::read_text(&args.profile, input::MAX_SBPL).map_err(|e| match e {
+        input::ReadError::NotUtf8 { .. } => CliError::failed(format!(
+            "--profile {shown}: {e}; sandbox-exec refuses non-ASCII profiles anyway"
+        )),
+        e => CliError::failed(format!("--profile {shown}: {e}")),
     })?;
     let params: BTreeMap<String, String> = args.define.iter().cloned().collect();
     Model::compile(&text, &params).map_err(|e| CliError::failed(format!("{shown}:{e}")))

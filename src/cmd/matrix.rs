@@ -4,9 +4,10 @@
 use super::{CliError, CliResult};
 use crate::matrix::{self, execute::Progress, fixtures::interrupt};
 use crate::report;
+use profile::input;
 use runner::launch::Backend;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -105,11 +106,12 @@ fn request(args: &Args) -> Result<matrix::Request, CliError> {
         req.backend = parse_backend(b)?;
     }
     if let Some(path) = &args.expect {
-        let text = read(path, "--expect")?;
+        let text = read(path, "--expect", input::MAX_EXPECTATIONS)?;
         req.expectations = Some((text, path.display().to_string()));
     }
     if let Some(path) = &args.profile {
-        req.profile = Some((path.display().to_string(), read(path, "--profile")?));
+        let text = read(path, "--profile", input::MAX_SBPL)?;
+        req.profile = Some((path.display().to_string(), text));
     }
     req.params = defines(&args.define)?;
     if !req.params.is_empty() && req.profile.is_none() {
@@ -124,8 +126,8 @@ fn request(args: &Args) -> Result<matrix::Request, CliError> {
     Ok(req)
 }
 
-fn read(path: &PathBuf, flag: &str) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
+fn read(path: &Path, flag: &str, limit: u64) -> Result<String, CliError> {
+    input::read_text(path, limit)
         .map_err(|e| CliError::usage(format!("{flag} {}: {e}", path.display())))
 }
 

@@ -14,6 +14,25 @@ use std::thread::JoinHandle;
 /// How long a listener waits for a probe's reply byte.
 const PEER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The placeholders a probe's `args` may use, each written `{name}`.
+pub const PLACEHOLDERS: [&str; 5] = ["unix_socket", "tcp_host", "tcp_port", "tmp_dir", "tmp_file"];
+
+/// The first `{name}` in `arg` that is not one of [`PLACEHOLDERS`] (a brace
+/// with no closing brace after it is plain text).
+pub fn unknown_placeholder(arg: &str) -> Option<&str> {
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Some(&rest[open..open + close + 2]);
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
 /// The harness's fixtures for one matrix run.
 pub struct Fixtures {
     dir: tempfile::TempDir,
@@ -128,16 +147,26 @@ impl Fixtures {
         self.dir.path()
     }
 
+    /// The value of placeholder `name` (one of [`PLACEHOLDERS`]).
+    fn value(&self, name: &str) -> Option<String> {
+        let work = self.dir.path().join("work");
+        let file = self.dir.path().join("read-me.txt");
+        Some(match name {
+            "unix_socket" => self.unix_socket.to_string_lossy().into_owned(),
+            "tcp_host" => "127.0.0.1".into(),
+            "tcp_port" => self.tcp_port.to_string(),
+            "tmp_dir" => work.to_string_lossy().into_owned(),
+            "tmp_file" => file.to_string_lossy().into_owned(),
+            _ => return None,
+        })
+    }
+
     /// Replaces the placeholders a probe's `args` may use.
     pub fn expand(&self, arg: &str) -> String {
-        arg.replace("{unix_socket}", &self.unix_socket.to_string_lossy())
-            .replace("{tcp_host}", "127.0.0.1")
-            .replace("{tcp_port}", &self.tcp_port.to_string())
-            .replace("{tmp_dir}", &self.dir.path().join("work").to_string_lossy())
-            .replace(
-                "{tmp_file}",
-                &self.dir.path().join("read-me.txt").to_string_lossy(),
-            )
+        PLACEHOLDERS.iter().fold(arg.to_string(), |out, name| {
+            let value = self.value(name).expect("every placeholder has a value");
+            out.replace(&format!("{{{name}}}"), &value)
+        })
     }
 
     /// Whether an argument names a path the harness created (a probe that
@@ -212,6 +241,13 @@ mod tests {
             format!("--port={}", f.tcp_port())
         );
         assert!(f.owns_path(&f.expand("{tmp_dir}/x")));
+        for name in PLACEHOLDERS {
+            let arg = format!("a{{{name}}}b");
+            assert!(!f.expand(&arg).contains('{'), "{name} not expanded");
+            assert_eq!(unknown_placeholder(&arg), None);
+        }
+        assert_eq!(unknown_placeholder("{tmp_dir}/{nope}/x"), Some("{nope}"));
+        assert_eq!(unknown_placeholder("{tmp_dir"), None);
         assert!(!f.owns_path("/etc/passwd"));
         let port = f.tcp_port();
         drop(f);

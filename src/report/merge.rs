@@ -2,12 +2,13 @@
 //! config, columns release), with the rows whose status or observed verdict
 //! changes between releases flagged.
 
+use super::escape::markdown as md;
 use super::html::{esc, STYLE};
-use super::markdown::{cell_text, mark};
+use super::markdown::mark;
 use super::{config_label, Host, Report, Summary};
 use crate::matrix::cell::{Access, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,8 +49,10 @@ pub struct MergedCell {
     pub reason: String,
 }
 
-/// Merges reports (with the file each came from), in the order given.
-pub fn merge(reports: &[(String, Report)]) -> Merged {
+/// Merges reports (with the file each came from), in the order given. A
+/// report holding the same cell (probe and config) twice is an error naming
+/// the file, the probe and the config: which of the two would the table show?
+pub fn merge(reports: &[(String, Report)]) -> Result<Merged, String> {
     let mut dimensions: Vec<String> = Vec::new();
     let mut releases = Vec::new();
     let mut seen_labels: HashMap<String, usize> = HashMap::new();
@@ -76,9 +79,16 @@ pub fn merge(reports: &[(String, Report)]) -> Merged {
     }
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut rows: Vec<Row> = Vec::new();
-    for (i, (_, r)) in reports.iter().enumerate() {
+    for (i, (source, r)) in reports.iter().enumerate() {
+        let mut seen: HashSet<(String, String)> = HashSet::new();
         for c in &r.cells {
             let key = (c.probe.clone(), config_label(&dimensions, &c.config));
+            if !seen.insert(key.clone()) {
+                return Err(format!(
+                    "{source}: the cell of probe {:?} in config {} appears twice",
+                    key.0, key.1
+                ));
+            }
             let row = *index.entry(key).or_insert_with(|| {
                 rows.push(Row {
                     probe: c.probe.clone(),
@@ -101,13 +111,13 @@ pub fn merge(reports: &[(String, Report)]) -> Merged {
         row.changed = changes(&row.cells);
     }
     let changed = rows.iter().filter(|r| r.changed).count();
-    Merged {
+    Ok(Merged {
         schema: super::SCHEMA,
         releases,
         dimensions,
         rows,
         changed,
-    }
+    })
 }
 
 /// Whether the present cells disagree on status or observed verdict (a
@@ -141,12 +151,12 @@ pub fn render_markdown(m: &Merged) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
-            cell_text(&r.label),
-            r.host.backend,
+            md(&r.label),
+            md(&r.host.backend),
             s.pass,
             s.fail,
             s.inconclusive,
-            cell_text(&r.source)
+            md(&r.source)
         );
     }
     let _ = writeln!(out, "\nMarks: ✓ pass, ✗ fail, ? inconclusive, then the observed verdict; — the release has no such cell.");
@@ -162,17 +172,17 @@ pub fn render_markdown(m: &Merged) -> String {
 }
 
 fn table<'a>(out: &mut String, m: &Merged, rows: impl Iterator<Item = &'a Row>) {
-    let heads: Vec<String> = m.releases.iter().map(|r| cell_text(&r.label)).collect();
+    let heads: Vec<String> = m.releases.iter().map(|r| md(&r.label)).collect();
     let _ = writeln!(out, "| probe | config | {} | changed |", heads.join(" | "));
     let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(heads.len()));
     for row in rows {
-        let cells: Vec<String> = row.cells.iter().map(cell_mark).collect();
+        let cells: Vec<String> = row.cells.iter().map(|c| md(&cell_mark(c))).collect();
         let flag = if row.changed { "**changed**" } else { "" };
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {flag} |",
-            cell_text(&row.probe),
-            config_label(&m.dimensions, &row.config),
+            "| {} | {} | {} | {flag} |",
+            md(&row.probe),
+            md(&config_label(&m.dimensions, &row.config)),
             cells.join(" | ")
         );
     }

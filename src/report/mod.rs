@@ -4,7 +4,9 @@
 //! - [`host`]: who ran it (OS release, kernel, backend, versions).
 //! - [`json`], [`markdown`], [`html`]: the three renderings of one report.
 //! - [`merge`]: reports of several releases side by side.
+//! - [`escape`]: report text written into Markdown stays text.
 
+pub mod escape;
 pub mod host;
 pub mod html;
 pub mod json;
