@@ -184,37 +184,62 @@ impl Drop for Fixtures {
     }
 }
 
-/// Ctrl-C handling for the matrix: the first SIGINT asks the run to stop;
-/// running cells are killed, nothing new starts, and fixtures are dropped on
-/// the way out.
+/// Interrupt handling for the matrix: the first SIGINT, SIGTERM or SIGHUP
+/// asks the run to stop; nothing new starts, running cells end at their
+/// time limit, the fixtures are dropped and the report is written marked
+/// partial; then the CLI dies by that same signal ([`interrupt::reraise`]).
 pub mod interrupt {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use nix::sys::signal::Signal;
+    use std::sync::atomic::{AtomicI32, Ordering};
 
-    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    /// The signals that stop a run.
+    const STOP: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
-    extern "C" fn on_signal(_: libc::c_int) {
-        INTERRUPTED.store(true, Ordering::SeqCst);
+    /// The first stopping signal received, 0 before any.
+    static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+    extern "C" fn on_signal(sig: libc::c_int) {
+        let _ = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
     }
 
-    /// Installs the SIGINT/SIGTERM handler (idempotent).
+    /// Installs the handler for SIGINT, SIGTERM and SIGHUP (idempotent).
     pub fn install() -> nix::Result<()> {
-        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
         let action = SigAction::new(
             SigHandler::Handler(on_signal),
             SaFlags::SA_RESTART,
             SigSet::empty(),
         );
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe.
-        unsafe {
-            sigaction(Signal::SIGINT, &action)?;
-            sigaction(Signal::SIGTERM, &action)?;
+        for sig in STOP {
+            // SAFETY: the handler only stores to an atomic, which is
+            // async-signal-safe.
+            unsafe { sigaction(sig, &action)? };
         }
         Ok(())
     }
 
     pub fn requested() -> bool {
-        INTERRUPTED.load(Ordering::SeqCst)
+        received().is_some()
+    }
+
+    /// The signal that stopped the run, if one did.
+    pub fn received() -> Option<Signal> {
+        Signal::try_from(RECEIVED.load(Ordering::SeqCst)).ok()
+    }
+
+    /// Dies by the signal that stopped the run (default disposition
+    /// restored, signal raised), so the caller sees 128+signo as with any
+    /// program it interrupts; returns only when no signal arrived.
+    pub fn reraise() {
+        use nix::sys::signal::{raise, signal, SigHandler};
+        let Some(sig) = received() else { return };
+        // SAFETY: restoring the default disposition; no handler runs.
+        let restored = unsafe { signal(sig, SigHandler::SigDfl) };
+        if restored.is_ok() && raise(sig).is_ok() {
+            // Delivery can wait until the signal is unblocked; it is not
+            // blocked here, but be sure nothing else runs.
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 use super::escape::markdown as md;
 use super::html::{esc, STYLE};
 use super::markdown::mark;
+use super::run::{Completion, Run};
+use super::write::{write_set, Rendered};
 use super::{config_label, Host, Report, Summary};
 use crate::matrix::cell::{Access, Status};
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,9 @@ pub struct Release {
     pub source: String,
     pub host: Host,
     pub summary: Summary,
+    /// The release's run (id, complete or partial), when its report says.
+    #[serde(default)]
+    pub run: Option<Run>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +80,7 @@ pub fn merge(reports: &[(String, Report)]) -> Result<Merged, String> {
             source: source.clone(),
             host: r.host.clone(),
             summary: r.summary,
+            run: r.run.clone(),
         });
     }
     let mut index: HashMap<(String, String), usize> = HashMap::new();
@@ -127,6 +133,15 @@ fn changes(cells: &[Option<MergedCell>]) -> bool {
     cells.windows(2).any(|w| key(&w[0]) != key(&w[1]))
 }
 
+/// `complete`, `partial: <reason>`, or `not recorded` (older reports).
+fn run_text(run: Option<&Run>) -> String {
+    match run.map(|r| &r.completion) {
+        None => "not recorded".into(),
+        Some(Completion::Complete) => "complete".into(),
+        Some(Completion::Partial { reason }) => format!("partial: {reason}"),
+    }
+}
+
 fn cell_mark(c: &Option<MergedCell>) -> String {
     match c {
         None => "—".into(),
@@ -143,20 +158,21 @@ pub fn render_markdown(m: &Merged) -> String {
     let _ = writeln!(out, "# beltcheck compatibility across releases\n");
     let _ = writeln!(
         out,
-        "| release | backend | pass | fail | inconclusive | report |"
+        "| release | backend | pass | fail | inconclusive | report | run |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---|---|");
     for r in &m.releases {
         let s = r.summary;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             md(&r.label),
             md(&r.host.backend),
             s.pass,
             s.fail,
             s.inconclusive,
-            md(&r.source)
+            md(&r.source),
+            md(&run_text(r.run.as_ref()))
         );
     }
     let _ = writeln!(out, "\nMarks: ✓ pass, ✗ fail, ? inconclusive, then the observed verdict; — the release has no such cell.");
@@ -227,12 +243,15 @@ pub fn render_html(m: &Merged) -> String {
     out
 }
 
-/// Writes merged.json, merged.md and merged.html into `dir`.
+/// Writes merged.md, merged.html and merged.json into `dir` as one set
+/// (merged.json last; see [`super::write`]).
 pub fn write_all(m: &Merged, dir: &std::path::Path) -> std::io::Result<()> {
     let mut json = serde_json::to_string_pretty(m).expect("a merge always serialises");
     json.push('\n');
-    super::write_atomic(dir, "merged.json", json.as_bytes())?;
-    super::write_atomic(dir, "merged.md", render_markdown(m).as_bytes())?;
-    super::write_atomic(dir, "merged.html", render_html(m).as_bytes())?;
-    Ok(())
+    let files = [
+        Rendered::new("merged.md", render_markdown(m)),
+        Rendered::new("merged.html", render_html(m)),
+        Rendered::new("merged.json", json),
+    ];
+    write_set(dir, &files, "merged.json")
 }
