@@ -81,13 +81,13 @@ fn html_is_self_contained_with_a_colour_per_status() {
 fn merge_flags_the_cell_that_changed() {
     let a = load("report-macos14.json");
     let b = load("report-macos15.json");
-    let m = merge::merge(&[("a".into(), a.clone()), ("b".into(), b)]);
+    let m = merge::merge(&[("a".into(), a.clone()), ("b".into(), b)]).unwrap();
     assert_eq!(m.releases.len(), 2);
     assert_eq!(m.rows.len(), a.cells.len());
     assert_eq!(m.changed, 1);
     assert!(m.rows[0].changed && m.rows.iter().skip(1).all(|r| !r.changed));
     // The same release twice gets distinct labels and no changes.
-    let same = merge::merge(&[("a".into(), a.clone()), ("a2".into(), a)]);
+    let same = merge::merge(&[("a".into(), a.clone()), ("a2".into(), a)]).unwrap();
     assert_eq!(same.changed, 0);
     assert_ne!(same.releases[0].label, same.releases[1].label);
 }

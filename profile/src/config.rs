@@ -4,6 +4,8 @@
 //! values (paths, names) happen in [`Config::validate`] and in the builder,
 //! and every error names the key path and the offending value.
 
+use crate::document;
+use crate::input::{self, MAX_CONFIG};
 use crate::path::{resolve, resolve_list, HostEnv, Spelling, Templates};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -18,10 +20,15 @@ pub struct Config {
     pub gui_access: bool,
     pub unix_socket_connects: Vec<String>,
     pub extra_mach_lookups: Vec<String>,
+    #[serde(deserialize_with = "document::table")]
     pub ui: Ui,
+    #[serde(deserialize_with = "document::table")]
     pub posix_ipc: PosixIpc,
+    #[serde(deserialize_with = "document::table")]
     pub filesystem: Filesystem,
+    #[serde(deserialize_with = "document::table")]
     pub network: Network,
+    #[serde(deserialize_with = "document::table")]
     pub limits: Limits,
 }
 
@@ -198,37 +205,17 @@ impl Format {
 }
 
 impl Config {
-    /// Parses TOML. Unknown keys, wrong types and bad values are errors whose
-    /// `key` is the key path (`network.outbound`, `filesystem.read_only[1]`)
-    /// and whose message names the value and the line.
+    /// Parses TOML. Unknown keys, wrong types, bad values and a table
+    /// written as an array are errors whose `key` is the key path
+    /// (`network.outbound`, `filesystem.read_only[1]`) and whose message
+    /// names the value and the line.
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
-        let de = toml::Deserializer::new(text);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let at = e
-                .inner()
-                .span()
-                .map(|s| crate::ast::line_col_at(text, s.start));
-            let mut message = e.inner().message().trim_end().to_string();
-            if let Some((line, col)) = at {
-                message.push_str(&format!(" (line {line}, column {col})"));
-            }
-            ConfigError::at(key_path(e.path()), message)
-        })
+        document::from_toml(text)
     }
 
     /// Parses JSON, with the same keys and error guarantees as TOML.
     pub fn from_json_str(text: &str) -> Result<Config, ConfigError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let config: Config = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let inner = e.inner();
-            let mut message = inner.to_string();
-            if !message.contains('"') && !message.contains('`') {
-                message.push_str(&snippet(text, inner.line(), inner.column()));
-            }
-            ConfigError::at(key_path(e.path()), message)
-        })?;
-        de.end().map_err(|e| ConfigError::at("", e.to_string()))?;
-        Ok(config)
+        document::from_json(text)
     }
 
     /// Parses `text` in `format`.
@@ -249,7 +236,7 @@ impl Config {
                 format!("config file {shown:?}: unknown extension, expected .toml or .json"),
             )
         })?;
-        let text = std::fs::read_to_string(path)
+        let text = input::read_text(path, MAX_CONFIG)
             .map_err(|e| ConfigError::at("", format!("config file {shown:?}: {e}")))?;
         Config::from_str_as(&text, format).map_err(|e| ConfigError {
             key: e.key,
@@ -369,35 +356,6 @@ fn check_mach_name(name: &str) -> Result<(), &'static str> {
         return Err("'\"' is not allowed");
     }
     Ok(())
-}
-
-/// serde_path_to_error prints the root as `.`; the contract's key paths are
-/// plain (`network.outbound`), and the root is no key at all.
-fn key_path(path: &serde_path_to_error::Path) -> String {
-    let shown = path.to_string();
-    if shown == "." {
-        String::new()
-    } else {
-        shown
-    }
-}
-
-/// ` at "3}}"`: the text where serde_json stopped, because some of its
-/// messages ("expected value") do not quote the value.
-fn snippet(text: &str, line: usize, column: usize) -> String {
-    let Some(row) = text.lines().nth(line.saturating_sub(1)) else {
-        return String::new();
-    };
-    let rest: String = row
-        .chars()
-        .skip(column.saturating_sub(1))
-        .take(24)
-        .collect();
-    if rest.trim().is_empty() {
-        String::new()
-    } else {
-        format!(" (near {rest:?})")
-    }
 }
 
 mod outbound_de {

@@ -2,6 +2,8 @@
 //! written as SBPL, read back, and decided.
 //!
 //! - [`config`]: the user-facing config (TOML/JSON) and its validation.
+//! - [`document`]: TOML/JSON documents whose tables must be tables.
+//! - [`input`]: reading input files with a stated size bound.
 //! - [`path`]: path rules (absolute, `~/`, templates, `/private` mapping).
 //! - [`escape`]: strict escapers for SBPL string and regex literals.
 //! - [`build`]: config -> SBPL text plus parameters.
@@ -12,8 +14,10 @@
 pub mod ast;
 pub mod build;
 pub mod config;
+pub mod document;
 pub mod escape;
 pub mod fuzzcheck;
+pub mod input;
 pub mod linux;
 pub mod model;
 pub mod path;

@@ -267,3 +267,49 @@ fn load_names_the_file_on_parse_errors_and_missing_files() {
     let e = Config::load(&dir.path().join("missing.json")).unwrap_err();
     assert!(e.to_string().contains("missing.json"), "{e}");
 }
+
+/// Every key whose value is a table, found from the defaults (so a table
+/// added later is covered): given as an array it is refused, naming the
+/// key, in TOML and JSON alike; the root given as an array too.
+#[test]
+fn every_table_given_as_an_array_is_refused_naming_the_key() {
+    fn tables(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        if let serde_json::Value::Object(map) = value {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if v.is_object() {
+                    out.push(key.clone());
+                    tables(&key, v, out);
+                }
+            }
+        }
+    }
+    let defaults = serde_json::to_value(Config::default()).unwrap();
+    let mut keys = Vec::new();
+    tables("", &defaults, &mut keys);
+    assert!(keys.len() >= 5, "{keys:?}");
+    for key in &keys {
+        // {"a": {"b": [true]}} for key a.b
+        let mut json = "[true, false]".to_string();
+        for part in key.rsplit('.') {
+            json = format!("{{\"{part}\": {json}}}");
+        }
+        let e = Config::from_json_str(&json).unwrap_err();
+        assert_eq!(&e.key, key, "{json}: {e}");
+        assert!(e.message.contains("expected a table"), "{json}: {e}");
+        let (table, leaf) = key.rsplit_once('.').unwrap_or(("", key));
+        let toml = if table.is_empty() {
+            format!("{leaf} = [true, false]\n")
+        } else {
+            format!("[{table}]\n{leaf} = [true, false]\n")
+        };
+        let e = Config::from_toml_str(&toml).unwrap_err();
+        assert_eq!(&e.key, key, "{toml}: {e}");
+    }
+    let e = Config::from_json_str("[\"permissive\", true]").unwrap_err();
+    assert!(e.message.contains("expected a table"), "{e}");
+}

@@ -1,12 +1,15 @@
 //! `beltcheck matrix`: run every probe under every config combination and
-//! write report.json / report.md / report.html. Exit 1 if any cell fails.
+//! write report.json / report.md / report.html as one set. Exit 1 if any
+//! cell fails; stopped by SIGINT, SIGTERM or SIGHUP, it writes the report
+//! marked partial and dies by that signal.
 
 use super::{CliError, CliResult};
 use crate::matrix::{self, execute::Progress, fixtures::interrupt};
 use crate::report;
+use profile::input;
 use runner::launch::Backend;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -53,10 +56,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let req = request(&args)?;
-    // Ctrl-C stops the run cleanly so the fixtures are removed on the way out.
+    // A signal stops the run cleanly so the fixtures are removed and the
+    // report is written (marked partial) on the way out.
     interrupt::install()
-        .map_err(|e| CliError::failed(format!("cannot install the Ctrl-C handler: {e}")))?;
+        .map_err(|e| CliError::failed(format!("cannot install the signal handler: {e}")))?;
     let report = matrix::run(&req).map_err(CliError::usage)?;
+    let replaced = complete_report_in(&args.out);
     report::write_all(&report, &args.out).map_err(|e| {
         CliError::failed(format!(
             "--out {}: cannot write the report: {e}",
@@ -73,9 +78,19 @@ pub fn run(args: Args) -> CliResult {
         report.timing.wall_s,
         args.out.display()
     );
-    if interrupt::requested() {
-        eprintln!("beltcheck matrix: interrupted; the report is partial");
-        return Ok(ExitCode::from(130));
+    if let Some(run) = report.run.as_ref().filter(|r| r.is_partial()) {
+        let over = match replaced {
+            Some(id) => format!(" (it replaces the complete report of run {id})"),
+            None => String::new(),
+        };
+        eprintln!(
+            "beltcheck matrix: interrupted; the report of run {} is partial{over}",
+            run.id
+        );
+    }
+    if let Some(sig) = interrupt::received() {
+        interrupt::reraise();
+        return Ok(ExitCode::from(128 + sig as u8));
     }
     Ok(if report.failed() {
         ExitCode::from(1)
@@ -84,8 +99,18 @@ pub fn run(args: Args) -> CliResult {
     })
 }
 
+/// The run id of a complete report already in `dir`, if there is one (a
+/// partial run replacing it says so).
+fn complete_report_in(dir: &Path) -> Option<String> {
+    let text = input::read_text(&dir.join("report.json"), input::MAX_REPORT).ok()?;
+    let run = report::json::parse(&text).ok()?.run?;
+    (!run.is_partial()).then_some(run.id)
+}
+
 fn request(args: &Args) -> Result<matrix::Request, CliError> {
     let mut req = matrix::Request::new();
+    report::write::check_destination(&args.out)
+        .map_err(|e| CliError::usage(format!("--out {}: {e}", args.out.display())))?;
     if let Some(j) = args.jobs {
         if j == 0 {
             return Err(CliError::usage("--jobs: must be at least 1, got 0"));
@@ -105,11 +130,12 @@ fn request(args: &Args) -> Result<matrix::Request, CliError> {
         req.backend = parse_backend(b)?;
     }
     if let Some(path) = &args.expect {
-        let text = read(path, "--expect")?;
+        let text = read(path, "--expect", input::MAX_EXPECTATIONS)?;
         req.expectations = Some((text, path.display().to_string()));
     }
     if let Some(path) = &args.profile {
-        req.profile = Some((path.display().to_string(), read(path, "--profile")?));
+        let text = read(path, "--profile", input::MAX_SBPL)?;
+        req.profile = Some((path.display().to_string(), text));
     }
     req.params = defines(&args.define)?;
     if !req.params.is_empty() && req.profile.is_none() {
@@ -124,8 +150,8 @@ fn request(args: &Args) -> Result<matrix::Request, CliError> {
     Ok(req)
 }
 
-fn read(path: &PathBuf, flag: &str) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
+fn read(path: &Path, flag: &str, limit: u64) -> Result<String, CliError> {
+    input::read_text(path, limit)
         .map_err(|e| CliError::usage(format!("{flag} {}: {e}", path.display())))
 }
 

@@ -3,6 +3,7 @@
 
 use super::{CliError, CliResult};
 use crate::report::{json, merge};
+use profile::input;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,14 +38,14 @@ pub fn run(args: Args) -> CliResult {
 fn run_merge(args: MergeArgs) -> CliResult {
     let mut reports = Vec::with_capacity(args.reports.len());
     for path in &args.reports {
-        let text = std::fs::read_to_string(path)
+        let text = input::read_text(path, input::MAX_REPORT)
             .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
         let report = json::parse(&text).map_err(|e| {
             CliError::usage(format!("{}: not a beltcheck report: {e}", path.display()))
         })?;
         reports.push((path.display().to_string(), report));
     }
-    let merged = merge::merge(&reports);
+    let merged = merge::merge(&reports).map_err(CliError::usage)?;
     merge::write_all(&merged, &args.out).map_err(|e| {
         CliError::failed(format!("--out {}: cannot write: {e}", args.out.display()))
     })?;

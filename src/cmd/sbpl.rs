@@ -2,7 +2,8 @@
 
 use super::{CliError, CliResult};
 use profile::ast::Arena;
-use std::path::PathBuf;
+use profile::input;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -64,9 +65,9 @@ fn report(failures: &[String]) {
 
 /// `Err` holds the diagnostic line: `FILE:LINE:COL: message`, or
 /// `FILE: cannot read: ...` when the file itself cannot be opened.
-fn check_one(file: &PathBuf, arena: &mut Arena) -> Result<(), String> {
+fn check_one(file: &Path, arena: &mut Arena) -> Result<(), String> {
     let shown = file.display();
-    let bytes = std::fs::read(file).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    let bytes = input::read_bytes(file, input::MAX_SBPL).map_err(|e| format!("{shown}: {e}"))?;
     arena.reset();
     profile::reader::read_bytes(&bytes, arena)
         .map(|_| ())

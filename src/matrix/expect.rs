@@ -6,9 +6,19 @@
 //! docs/matrix.md). Every error names the probe and, for expressions, the
 //! 1-based column of the offending token.
 
+use super::fixtures::{unknown_placeholder, PLACEHOLDERS};
+use profile::document;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
+
+/// The longest `allowed_when` / `--configs` expression, in bytes: far more
+/// than any spec needs, and small enough that the compiled tree (whose
+/// depth grows with the number of terms) is safe to walk recursively.
+pub const MAX_EXPR_BYTES: usize = 4096;
+
+/// The deepest nesting of `(` and `!` in an expression.
+pub const MAX_EXPR_DEPTH: usize = 64;
 
 /// The expectations shipped with beltcheck (the spec for the built-in
 /// dimensions).
@@ -97,9 +107,9 @@ pub struct Expectations {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "document::tables")]
     dimension: Vec<UserDimension>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "document::tables")]
     probe: Vec<RawProbe>,
 }
 
@@ -126,11 +136,8 @@ pub enum DimensionSource<'a> {
 
 /// Parses and compiles an expectations file.
 pub fn parse(text: &str, dims: DimensionSource<'_>) -> Result<Expectations, ExpectError> {
-    let raw: RawFile = toml::from_str(text).map_err(|e| ExpectError {
-        probe: None,
-        column: None,
-        message: format!("expectations: {}", e.message()),
-    })?;
+    let raw: RawFile =
+        document::from_toml(text).map_err(|e| plain(format!("expectations: {e}")))?;
     let names: Vec<String> = match dims {
         DimensionSource::Builtin(names) => {
             if let Some(d) = raw.dimension.first() {
@@ -158,6 +165,11 @@ pub fn parse(text: &str, dims: DimensionSource<'_>) -> Result<Expectations, Expe
                 message: "listed twice".into(),
             });
         }
+        check_probe(&p).map_err(|message| ExpectError {
+            probe: Some(p.name.clone()),
+            column: None,
+            message,
+        })?;
         let allowed_when =
             compile(&p.allowed_when, &names).map_err(|(column, message)| ExpectError {
                 probe: Some(p.name.clone()),
@@ -183,6 +195,26 @@ fn plain(message: String) -> ExpectError {
         column: None,
         message,
     }
+}
+
+/// A probe entry must name a probe `beltcheck-probe` has and only the
+/// harness's fixtures: otherwise every one of its cells would be
+/// inconclusive for a typo.
+fn check_probe(p: &RawProbe) -> Result<(), String> {
+    if probes::find(&p.name).is_none() {
+        let known: Vec<&str> = probes::catalogue::names().collect();
+        return Err(format!("unknown probe (known: {})", known.join(", ")));
+    }
+    for (i, arg) in p.args.iter().enumerate() {
+        if let Some(bad) = unknown_placeholder(arg) {
+            let known: Vec<String> = PLACEHOLDERS.iter().map(|n| format!("{{{n}}}")).collect();
+            return Err(format!(
+                "args[{i}] {arg:?}: unknown fixture {bad} (known: {})",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_user_dimensions(dims: &[UserDimension]) -> Result<Vec<String>, ExpectError> {
@@ -213,14 +245,26 @@ fn is_ident(s: &str) -> bool {
         && s != "false"
 }
 
-/// Compiles one expression; errors carry the 1-based column.
+/// Compiles one expression; errors carry the 1-based column. Longer than
+/// [`MAX_EXPR_BYTES`] or nested deeper than [`MAX_EXPR_DEPTH`] is an error
+/// (the parser and the tree it builds are recursive).
 pub fn compile(text: &str, names: &[String]) -> Result<Expr, (usize, String)> {
+    if text.len() > MAX_EXPR_BYTES {
+        return Err((
+            MAX_EXPR_BYTES + 1,
+            format!(
+                "expression too long: {} bytes, at most {MAX_EXPR_BYTES}",
+                text.len()
+            ),
+        ));
+    }
     let tokens = tokenize(text)?;
     let mut parser = Parser {
         tokens: &tokens,
         pos: 0,
         names,
         end: text.len() + 1,
+        depth: 0,
     };
     let expr = parser.or()?;
     match parser.tokens.get(parser.pos) {
@@ -306,6 +350,8 @@ struct Parser<'a> {
     pos: usize,
     names: &'a [String],
     end: usize,
+    /// Enclosing `(` and `!` of the token being parsed.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -340,23 +386,17 @@ impl Parser<'_> {
         };
         self.pos += 1;
         match &tok.kind {
-            TokKind::Not => Ok(Expr::Not(Box::new(self.unary()?))),
-            TokKind::Open => {
-                let inner = self.or()?;
-                match self.tokens.get(self.pos) {
-                    Some(Token {
-                        kind: TokKind::Close,
-                        ..
-                    }) => {
-                        self.pos += 1;
-                        Ok(inner)
-                    }
-                    Some(t) => Err((
-                        t.column,
-                        format!("expected `)`, found {}", t.kind.describe()),
-                    )),
-                    None => Err((tok.column, "unclosed `(`".into())),
+            TokKind::Not | TokKind::Open => {
+                if self.depth == MAX_EXPR_DEPTH {
+                    return Err((
+                        tok.column,
+                        format!("nested more than {MAX_EXPR_DEPTH} deep"),
+                    ));
                 }
+                self.depth += 1;
+                let inner = self.nested(tok);
+                self.depth -= 1;
+                inner
             }
             TokKind::Ident(s) if s == "true" => Ok(Expr::Const(true)),
             TokKind::Ident(s) if s == "false" => Ok(Expr::Const(false)),
@@ -368,6 +408,28 @@ impl Parser<'_> {
                 )),
             },
             other => Err((tok.column, format!("unexpected {}", other.describe()))),
+        }
+    }
+
+    /// What follows `open` (a `!` or a `(`, already consumed).
+    fn nested(&mut self, open: &Token) -> Result<Expr, (usize, String)> {
+        if open.kind == TokKind::Not {
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        let inner = self.or()?;
+        match self.tokens.get(self.pos) {
+            Some(Token {
+                kind: TokKind::Close,
+                ..
+            }) => {
+                self.pos += 1;
+                Ok(inner)
+            }
+            Some(t) => Err((
+                t.column,
+                format!("expected `)`, found {}", t.kind.describe()),
+            )),
+            None => Err((open.column, "unclosed `(`".into())),
         }
     }
 
@@ -416,6 +478,56 @@ mod tests {
         assert_eq!(compile("a &&", &n).unwrap_err().0, 5);
         assert_eq!(compile("", &n).unwrap_err().0, 1);
         assert_eq!(compile("a $", &n).unwrap_err().0, 3);
+    }
+
+    #[test]
+    fn length_and_depth_are_bounded() {
+        let n = names();
+        let deep = |d: usize| format!("{}a{}", "(".repeat(d), ")".repeat(d));
+        assert!(compile(&deep(MAX_EXPR_DEPTH), &n).is_ok());
+        let (col, msg) = compile(&deep(MAX_EXPR_DEPTH + 1), &n).unwrap_err();
+        assert_eq!(col, MAX_EXPR_DEPTH + 1);
+        assert!(msg.contains("nested more than 64 deep"), "{msg}");
+        let nots = format!("{}a", "!".repeat(MAX_EXPR_DEPTH + 1));
+        assert!(compile(&nots, &n).unwrap_err().1.contains("nested"));
+        let long = vec!["a"; MAX_EXPR_BYTES / 4 + 1].join(" && ");
+        assert!(long.len() > MAX_EXPR_BYTES);
+        let (col, msg) = compile(&long, &n).unwrap_err();
+        assert_eq!(col, MAX_EXPR_BYTES + 1);
+        assert!(msg.contains("too long"), "{msg}");
+        let fits = vec!["a"; MAX_EXPR_BYTES / 5].join(" && ");
+        assert!(compile(&fits, &n).unwrap().eval(&[true, false, false]));
+    }
+
+    #[test]
+    fn unknown_probes_and_fixtures_are_named() {
+        let e = parse(
+            "[[probe]]\nname = \"nope\"\nallowed_when = \"a\"\n",
+            DimensionSource::Builtin(&["a"]),
+        )
+        .unwrap_err();
+        assert_eq!(e.probe.as_deref(), Some("nope"));
+        assert!(e.message.contains("unknown probe (known: "), "{e}");
+        let text = "[[probe]]\nname = \"file-read\"\nallowed_when = \"a\"\nargs = [\"--path\", \"{tmp_file}\", \"{tcp}\"]\n";
+        let e = parse(text, DimensionSource::Builtin(&["a"])).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("args[2] \"{tcp}\": unknown fixture {tcp}"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn entries_given_as_arrays_are_refused() {
+        let e = parse(
+            "probe = [[\"sem\", \"a\"]]\n",
+            DimensionSource::Builtin(&["a"]),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("probe[0]") && e.message.contains("expected a table"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -14,6 +14,25 @@ use std::thread::JoinHandle;
 /// How long a listener waits for a probe's reply byte.
 const PEER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The placeholders a probe's `args` may use, each written `{name}`.
+pub const PLACEHOLDERS: [&str; 5] = ["unix_socket", "tcp_host", "tcp_port", "tmp_dir", "tmp_file"];
+
+/// The first `{name}` in `arg` that is not one of [`PLACEHOLDERS`] (a brace
+/// with no closing brace after it is plain text).
+pub fn unknown_placeholder(arg: &str) -> Option<&str> {
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Some(&rest[open..open + close + 2]);
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
 /// The harness's fixtures for one matrix run.
 pub struct Fixtures {
     dir: tempfile::TempDir,
@@ -128,16 +147,26 @@ impl Fixtures {
         self.dir.path()
     }
 
+    /// The value of placeholder `name` (one of [`PLACEHOLDERS`]).
+    fn value(&self, name: &str) -> Option<String> {
+        let work = self.dir.path().join("work");
+        let file = self.dir.path().join("read-me.txt");
+        Some(match name {
+            "unix_socket" => self.unix_socket.to_string_lossy().into_owned(),
+            "tcp_host" => "127.0.0.1".into(),
+            "tcp_port" => self.tcp_port.to_string(),
+            "tmp_dir" => work.to_string_lossy().into_owned(),
+            "tmp_file" => file.to_string_lossy().into_owned(),
+            _ => return None,
+        })
+    }
+
     /// Replaces the placeholders a probe's `args` may use.
     pub fn expand(&self, arg: &str) -> String {
-        arg.replace("{unix_socket}", &self.unix_socket.to_string_lossy())
-            .replace("{tcp_host}", "127.0.0.1")
-            .replace("{tcp_port}", &self.tcp_port.to_string())
-            .replace("{tmp_dir}", &self.dir.path().join("work").to_string_lossy())
-            .replace(
-                "{tmp_file}",
-                &self.dir.path().join("read-me.txt").to_string_lossy(),
-            )
+        PLACEHOLDERS.iter().fold(arg.to_string(), |out, name| {
+            let value = self.value(name).expect("every placeholder has a value");
+            out.replace(&format!("{{{name}}}"), &value)
+        })
     }
 
     /// Whether an argument names a path the harness created (a probe that
@@ -155,37 +184,62 @@ impl Drop for Fixtures {
     }
 }
 
-/// Ctrl-C handling for the matrix: the first SIGINT asks the run to stop;
-/// running cells are killed, nothing new starts, and fixtures are dropped on
-/// the way out.
+/// Interrupt handling for the matrix: the first SIGINT, SIGTERM or SIGHUP
+/// asks the run to stop; nothing new starts, running cells end at their
+/// time limit, the fixtures are dropped and the report is written marked
+/// partial; then the CLI dies by that same signal ([`interrupt::reraise`]).
 pub mod interrupt {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use nix::sys::signal::Signal;
+    use std::sync::atomic::{AtomicI32, Ordering};
 
-    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    /// The signals that stop a run.
+    const STOP: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
-    extern "C" fn on_signal(_: libc::c_int) {
-        INTERRUPTED.store(true, Ordering::SeqCst);
+    /// The first stopping signal received, 0 before any.
+    static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+    extern "C" fn on_signal(sig: libc::c_int) {
+        let _ = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
     }
 
-    /// Installs the SIGINT/SIGTERM handler (idempotent).
+    /// Installs the handler for SIGINT, SIGTERM and SIGHUP (idempotent).
     pub fn install() -> nix::Result<()> {
-        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
         let action = SigAction::new(
             SigHandler::Handler(on_signal),
             SaFlags::SA_RESTART,
             SigSet::empty(),
         );
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe.
-        unsafe {
-            sigaction(Signal::SIGINT, &action)?;
-            sigaction(Signal::SIGTERM, &action)?;
+        for sig in STOP {
+            // SAFETY: the handler only stores to an atomic, which is
+            // async-signal-safe.
+            unsafe { sigaction(sig, &action)? };
         }
         Ok(())
     }
 
     pub fn requested() -> bool {
-        INTERRUPTED.load(Ordering::SeqCst)
+        received().is_some()
+    }
+
+    /// The signal that stopped the run, if one did.
+    pub fn received() -> Option<Signal> {
+        Signal::try_from(RECEIVED.load(Ordering::SeqCst)).ok()
+    }
+
+    /// Dies by the signal that stopped the run (default disposition
+    /// restored, signal raised), so the caller sees 128+signo as with any
+    /// program it interrupts; returns only when no signal arrived.
+    pub fn reraise() {
+        use nix::sys::signal::{raise, signal, SigHandler};
+        let Some(sig) = received() else { return };
+        // SAFETY: restoring the default disposition; no handler runs.
+        let restored = unsafe { signal(sig, SigHandler::SigDfl) };
+        if restored.is_ok() && raise(sig).is_ok() {
+            // Delivery can wait until the signal is unblocked; it is not
+            // blocked here, but be sure nothing else runs.
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
     }
 }
 
@@ -212,6 +266,13 @@ mod tests {
             format!("--port={}", f.tcp_port())
         );
         assert!(f.owns_path(&f.expand("{tmp_dir}/x")));
+        for name in PLACEHOLDERS {
+            let arg = format!("a{{{name}}}b");
+            assert!(!f.expand(&arg).contains('{'), "{name} not expanded");
+            assert_eq!(unknown_placeholder(&arg), None);
+        }
+        assert_eq!(unknown_placeholder("{tmp_dir}/{nope}/x"), Some("{nope}"));
+        assert_eq!(unknown_placeholder("{tmp_dir"), None);
         assert!(!f.owns_path("/etc/passwd"));
         let port = f.tcp_port();
         drop(f);

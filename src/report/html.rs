@@ -39,6 +39,7 @@ pub fn render(r: &Report) -> String {
     let title = format!("beltcheck report: {}", r.host.release());
     let _ = write!(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n", esc(&title));
     let _ = writeln!(out, "<h1>{}</h1>", esc(&title));
+    out.push_str(&super::run::html_banner(r.run.as_ref()));
     let s = &r.summary;
     let _ = writeln!(
         out,

@@ -42,6 +42,7 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let h = &r.host;
     let _ = writeln!(out, "# beltcheck compatibility report: {}\n", h.release());
+    out.push_str(&super::run::markdown_banner(r.run.as_ref()));
     let _ = writeln!(out, "- backend: `{}` ({})", h.backend, h.backend_detail);
     let _ = writeln!(out, "- kernel: {}", h.kernel);
     if let Some(d) = &h.distribution {

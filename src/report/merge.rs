@@ -2,12 +2,15 @@
 //! config, columns release), with the rows whose status or observed verdict
 //! changes between releases flagged.
 
+use super::escape::markdown as md;
 use super::html::{esc, STYLE};
-use super::markdown::{cell_text, mark};
+use super::markdown::mark;
+use super::run::{Completion, Run};
+use super::write::{write_set, Rendered};
 use super::{config_label, Host, Report, Summary};
 use crate::matrix::cell::{Access, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +29,9 @@ pub struct Release {
     pub source: String,
     pub host: Host,
     pub summary: Summary,
+    /// The release's run (id, complete or partial), when its report says.
+    #[serde(default)]
+    pub run: Option<Run>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,8 +54,10 @@ pub struct MergedCell {
     pub reason: String,
 }
 
-/// Merges reports (with the file each came from), in the order given.
-pub fn merge(reports: &[(String, Report)]) -> Merged {
+/// Merges reports (with the file each came from), in the order given. A
+/// report holding the same cell (probe and config) twice is an error naming
+/// the file, the probe and the config: which of the two would the table show?
+pub fn merge(reports: &[(String, Report)]) -> Result<Merged, String> {
     let mut dimensions: Vec<String> = Vec::new();
     let mut releases = Vec::new();
     let mut seen_labels: HashMap<String, usize> = HashMap::new();
@@ -72,13 +80,21 @@ pub fn merge(reports: &[(String, Report)]) -> Merged {
             source: source.clone(),
             host: r.host.clone(),
             summary: r.summary,
+            run: r.run.clone(),
         });
     }
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut rows: Vec<Row> = Vec::new();
-    for (i, (_, r)) in reports.iter().enumerate() {
+    for (i, (source, r)) in reports.iter().enumerate() {
+        let mut seen: HashSet<(String, String)> = HashSet::new();
         for c in &r.cells {
             let key = (c.probe.clone(), config_label(&dimensions, &c.config));
+            if !seen.insert(key.clone()) {
+                return Err(format!(
+                    "{source}: the cell of probe {:?} in config {} appears twice",
+                    key.0, key.1
+                ));
+            }
             let row = *index.entry(key).or_insert_with(|| {
                 rows.push(Row {
                     probe: c.probe.clone(),
@@ -101,13 +117,13 @@ pub fn merge(reports: &[(String, Report)]) -> Merged {
         row.changed = changes(&row.cells);
     }
     let changed = rows.iter().filter(|r| r.changed).count();
-    Merged {
+    Ok(Merged {
         schema: super::SCHEMA,
         releases,
         dimensions,
         rows,
         changed,
-    }
+    })
 }
 
 /// Whether the present cells disagree on status or observed verdict (a
@@ -115,6 +131,15 @@ pub fn merge(reports: &[(String, Report)]) -> Merged {
 fn changes(cells: &[Option<MergedCell>]) -> bool {
     let key = |c: &Option<MergedCell>| c.as_ref().map(|c| (c.status, c.observed.clone()));
     cells.windows(2).any(|w| key(&w[0]) != key(&w[1]))
+}
+
+/// `complete`, `partial: <reason>`, or `not recorded` (older reports).
+fn run_text(run: Option<&Run>) -> String {
+    match run.map(|r| &r.completion) {
+        None => "not recorded".into(),
+        Some(Completion::Complete) => "complete".into(),
+        Some(Completion::Partial { reason }) => format!("partial: {reason}"),
+    }
 }
 
 fn cell_mark(c: &Option<MergedCell>) -> String {
@@ -133,20 +158,21 @@ pub fn render_markdown(m: &Merged) -> String {
     let _ = writeln!(out, "# beltcheck compatibility across releases\n");
     let _ = writeln!(
         out,
-        "| release | backend | pass | fail | inconclusive | report |"
+        "| release | backend | pass | fail | inconclusive | report | run |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---|---|");
     for r in &m.releases {
         let s = r.summary;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
-            cell_text(&r.label),
-            r.host.backend,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            md(&r.label),
+            md(&r.host.backend),
             s.pass,
             s.fail,
             s.inconclusive,
-            cell_text(&r.source)
+            md(&r.source),
+            md(&run_text(r.run.as_ref()))
         );
     }
     let _ = writeln!(out, "\nMarks: ✓ pass, ✗ fail, ? inconclusive, then the observed verdict; — the release has no such cell.");
@@ -162,17 +188,17 @@ pub fn render_markdown(m: &Merged) -> String {
 }
 
 fn table<'a>(out: &mut String, m: &Merged, rows: impl Iterator<Item = &'a Row>) {
-    let heads: Vec<String> = m.releases.iter().map(|r| cell_text(&r.label)).collect();
+    let heads: Vec<String> = m.releases.iter().map(|r| md(&r.label)).collect();
     let _ = writeln!(out, "| probe | config | {} | changed |", heads.join(" | "));
     let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(heads.len()));
     for row in rows {
-        let cells: Vec<String> = row.cells.iter().map(cell_mark).collect();
+        let cells: Vec<String> = row.cells.iter().map(|c| md(&cell_mark(c))).collect();
         let flag = if row.changed { "**changed**" } else { "" };
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {flag} |",
-            cell_text(&row.probe),
-            config_label(&m.dimensions, &row.config),
+            "| {} | {} | {} | {flag} |",
+            md(&row.probe),
+            md(&config_label(&m.dimensions, &row.config)),
             cells.join(" | ")
         );
     }
@@ -217,12 +243,15 @@ pub fn render_html(m: &Merged) -> String {
     out
 }
 
-/// Writes merged.json, merged.md and merged.html into `dir`.
+/// Writes merged.md, merged.html and merged.json into `dir` as one set
+/// (merged.json last; see [`super::write`]).
 pub fn write_all(m: &Merged, dir: &std::path::Path) -> std::io::Result<()> {
     let mut json = serde_json::to_string_pretty(m).expect("a merge always serialises");
     json.push('\n');
-    super::write_atomic(dir, "merged.json", json.as_bytes())?;
-    super::write_atomic(dir, "merged.md", render_markdown(m).as_bytes())?;
-    super::write_atomic(dir, "merged.html", render_html(m).as_bytes())?;
-    Ok(())
+    let files = [
+        Rendered::new("merged.md", render_markdown(m)),
+        Rendered::new("merged.html", render_html(m)),
+        Rendered::new("merged.json", json),
+    ];
+    write_set(dir, &files, "merged.json")
 }

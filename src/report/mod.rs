@@ -4,12 +4,18 @@
 //! - [`host`]: who ran it (OS release, kernel, backend, versions).
 //! - [`json`], [`markdown`], [`html`]: the three renderings of one report.
 //! - [`merge`]: reports of several releases side by side.
+//! - [`escape`]: report text written into Markdown stays text.
+//! - [`run`]: the run id and whether the run completed.
+//! - [`write`]: a report's files written as one set.
 
+pub mod escape;
 pub mod host;
 pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod merge;
+pub mod run;
+pub mod write;
 
 use crate::matrix::cell::{self, Access, Observation, Status};
 use crate::matrix::execute::Outcome;
@@ -38,6 +44,10 @@ pub struct Report {
     pub controls: Vec<ControlRecord>,
     #[serde(default)]
     pub meta: Meta,
+    /// The run id every file of the set carries, and whether the run was
+    /// complete (absent in reports written before it existed).
+    #[serde(default)]
+    pub run: Option<run::Run>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +211,7 @@ pub fn from_outcome(plan: &Plan, outcome: &Outcome, host: Host, meta: Meta) -> R
         summary,
         controls,
         meta,
+        run: Some(run::Run::new(outcome.interrupted)),
     }
 }
 
@@ -245,22 +256,13 @@ fn observed_record(obs: &Observation) -> Option<Observed> {
     }
 }
 
-/// Writes `name` in `dir` atomically (temp file + rename): a reader never
-/// sees half a report.
-pub fn write_atomic(dir: &Path, name: &str, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// Writes report.json, report.md and report.html into `dir`.
+/// Writes report.md, report.html and report.json into `dir` as one set
+/// (report.json, the commit marker, last; see [`write`]).
 pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<()> {
-    write_atomic(dir, "report.json", json::render(report).as_bytes())?;
-    write_atomic(dir, "report.md", markdown::render(report).as_bytes())?;
-    write_atomic(dir, "report.html", html::render(report).as_bytes())?;
-    Ok(())
+    let files = [
+        write::Rendered::new("report.md", markdown::render(report)),
+        write::Rendered::new("report.html", html::render(report)),
+        write::Rendered::new("report.json", json::render(report)),
+    ];
+    write::write_set(dir, &files, "report.json")
 }

@@ -3,7 +3,6 @@
 //! `(import "x.sb")` is found and read.
 
 use crate::ast::{Lines, Span};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Largest file an import reads (bytes). Apple's largest profile is about
@@ -135,36 +134,22 @@ impl SearchPath {
     }
 }
 
-/// Reads a profile or an import: a regular file of at most
-/// [`MAX_IMPORT_BYTES`], UTF-8. Errors name the path.
+/// Reads a profile or an import: a regular file (a device or FIFO could
+/// hang or never end) of at most [`MAX_IMPORT_BYTES`], UTF-8, through the
+/// crate's one bounded reader. Errors name the path.
 pub fn read_bounded(path: &Path) -> Result<String, String> {
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("{shown}: cannot open: {e}"))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("{shown}: cannot stat: {e}"))?;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: cannot open: {e}"))?;
     if !meta.is_file() {
         return Err(format!(
             "{shown}: not a regular file; profiles and imports are read from regular files only"
         ));
     }
-    let too_big = || format!("{shown}: over the {MAX_IMPORT_BYTES}-byte bound for a profile");
-    if meta.len() > MAX_IMPORT_BYTES {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::new();
-    // The bound again while reading: the file may grow after the stat.
-    file.take(MAX_IMPORT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{shown}: cannot read: {e}"))?;
-    if bytes.len() as u64 > MAX_IMPORT_BYTES {
-        return Err(too_big());
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{shown}: not UTF-8 (byte {}); sandbox-exec refuses non-ASCII profiles anyway",
-            e.utf8_error().valid_up_to()
-        )
+    crate::input::read_text(path, MAX_IMPORT_BYTES).map_err(|e| match e {
+        crate::input::ReadError::NotUtf8 { .. } => {
+            format!("{shown}: {e}; sandbox-exec refuses non-ASCII profiles anyway")
+        }
+        e => format!("{shown}: {e}"),
     })
 }
 
