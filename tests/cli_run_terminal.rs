@@ -52,6 +52,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 impl Terminal {
     fn start(cmd: &[&str]) -> Terminal {
+        Terminal::start_with_stdin(cmd, None)
+    }
+
+    /// `stdin`: beltcheck's stdin instead of the terminal.
+    fn start_with_stdin(cmd: &[&str], stdin: Option<Stdio>) -> Terminal {
         let (mut m, mut s) = (-1, -1);
         // SAFETY: openpty writes two fds; name, termios and size may be null.
         let rc = unsafe {
@@ -78,13 +83,14 @@ impl Terminal {
         command
             .args(["run", "--backend", "none", "--"])
             .args(cmd)
-            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdin(stdin.unwrap_or_else(|| Stdio::from(slave.try_clone().unwrap())))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave.try_clone().unwrap()));
         // SAFETY: setsid and ioctl are async-signal-safe.
         unsafe {
             command.pre_exec(|| {
-                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                // fd 1 is the terminal whatever stdin is.
+                if libc::setsid() < 0 || libc::ioctl(1, libc::TIOCSCTTY as _, 0) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
@@ -221,4 +227,21 @@ fn a_signalled_session_restores_the_terminal_then_dies_by_the_signal(#[case] sig
         term.before,
         "termios restored byte for byte"
     );
+}
+
+#[test]
+fn piped_input_with_the_terminal_as_output_is_passed_as_written_and_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    // ^C and ^D as data, no final newline: a pty would interrupt the
+    // command and never deliver the end of input.
+    std::fs::write(&input, b"a\x03b\x04c").unwrap();
+    let file = std::fs::File::open(&input).unwrap();
+    let mut term = Terminal::start_with_stdin(
+        &["sh", "-c", "od -An -c; echo END"],
+        Some(Stdio::from(file)),
+    );
+    term.expect("a 003   b 004   c");
+    term.expect("END");
+    assert_eq!(term.wait().code(), Some(0));
 }

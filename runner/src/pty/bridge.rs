@@ -379,3 +379,33 @@ impl<'a> Input<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SIGPIPE's disposition is process-wide: the test sets it to default
+    /// (a SIGPIPE raised by the write would kill the test binary, which is
+    /// the failure this test catches) and puts the old one back.
+    #[test]
+    fn writing_a_pipe_without_reader_is_epipe_not_death() {
+        let (read_end, write_end) = fd::cloexec_pipe().unwrap();
+        drop(read_end);
+        // SAFETY: swapping SIGPIPE's disposition, restored below.
+        let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        let result = write_no_sigpipe(write_end.as_fd(), b"x");
+        // SAFETY: reading this thread's pending set into a zeroed sigset_t.
+        let still_pending = unsafe {
+            let mut pending: libc::sigset_t = std::mem::zeroed();
+            libc::sigpending(&mut pending);
+            libc::sigismember(&pending, libc::SIGPIPE) == 1
+        };
+        // SAFETY: restoring the disposition taken above.
+        unsafe { libc::signal(libc::SIGPIPE, old) };
+        assert_eq!(result.unwrap_err().raw_os_error(), Some(libc::EPIPE));
+        assert!(
+            !still_pending,
+            "the SIGPIPE the write raised was left pending"
+        );
+    }
+}
