@@ -19,7 +19,7 @@ enum Command {
     Sbpl(cmd::sbpl::Args),
     /// Decide one request against a profile with the model evaluator.
     Explain(cmd::explain::Args),
-    /// Run a command in a fresh pty under the sandbox.
+    /// Run a command under the sandbox, a fresh pty as its controlling terminal.
     Run(cmd::run::Args),
     /// Run every probe under every config combination and write a report.
     Matrix(cmd::matrix::Args),

@@ -1,10 +1,18 @@
 //! `beltcheck run [--config FILE] [--backend seatbelt|linux|none]
-//! [--timeout SECS] -- CMD [ARGS...]`: runs CMD in a fresh pty under the
-//! sandbox, carrying this terminal through it.
+//! [--timeout SECS] -- CMD [ARGS...]`: runs CMD under the sandbox with a
+//! fresh pty as its controlling terminal, carrying this terminal through it;
+//! stdio that is not a terminal passes through pipes, byte-exact.
 //!
-//! Exit status: the child's exit code, or 128 + the signal that ended it
-//! (a timeout or a SIGINT/SIGTERM/SIGHUP to beltcheck terminates the child's
-//! group: SIGTERM, then SIGKILL after a 2 s grace, so usually 143).
+//! Exit status, the first that applies:
+//! - a SIGINT, SIGTERM or SIGHUP to beltcheck ends the session (the child's
+//!   group gets SIGTERM, then SIGKILL after a 2 s grace), then beltcheck
+//!   dies by that same signal (a shell sees 128 + signo);
+//! - our stdout or stderr closed by its reader (EPIPE) ends the session the
+//!   same way, then beltcheck dies by SIGPIPE, quietly, as a filter in a
+//!   pipeline does; any other failure to write them exits 1 with a message;
+//! - `--timeout` fired: 124, as timeout(1);
+//! - else the child's exit code, or 128 + the signal that ended it.
+//!
 //! Failures of beltcheck itself exit 1 with a message on stderr that names
 //! the backend and the reason (backend unavailable on this host, profile
 //! not expressible, pty or spawn failure); bad usage or a bad config exits 2.
@@ -21,10 +29,12 @@ use super::{CliError, CliResult};
 use profile::path::HostEnv;
 use profile::{build, BuildOptions, Config, Profile, Program, ValueMode};
 use runner::launch::{self, Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
-use runner::pty::{RaiseNofile, RunError, SessionOptions};
+use runner::pty::{self, RaiseNofile, RunError, SessionOptions, SessionOutcome};
 
 /// Between SIGTERM and SIGKILL for the child's group.
 const GRACE: Duration = Duration::from_secs(2);
+/// The exit status when `--timeout` fired (timeout(1)'s).
+const TIMED_OUT: u8 = 124;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -148,11 +158,29 @@ pub fn run(args: Args) -> CliResult {
         }
         LaunchVerdict::Enforced | LaunchVerdict::NotEnforced => {}
     }
+    exit_status(&outcome)
+}
+
+/// How `beltcheck run` ends, once the session is over and the terminal
+/// restored (see the module docs for the order).
+fn exit_status(outcome: &SessionOutcome) -> CliResult {
+    if let Some(sig) = outcome.interrupted {
+        pty::die_by_signal(sig);
+    }
+    if let Some(failure) = outcome.output_failed {
+        if failure.errno == libc::EPIPE {
+            pty::die_by_signal(libc::SIGPIPE);
+        }
+        return Err(CliError::failed(format!(
+            "run: {failure}; the command's process group was terminated"
+        )));
+    }
     if outcome.timed_out {
         eprintln!(
             "beltcheck: run: timed out after {:.3} s; the command's process group was terminated",
             outcome.duration.as_secs_f64()
         );
+        return Ok(ExitCode::from(TIMED_OUT));
     }
     Ok(ExitCode::from(outcome.code.clamp(0, 255) as u8))
 }

@@ -20,6 +20,12 @@ pub(crate) fn stdout() -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(libc::STDOUT_FILENO) }
 }
 
+/// Our stderr (fd 2, open for the life of the process).
+pub(crate) fn stderr() -> BorrowedFd<'static> {
+    // SAFETY: fd 2 is kept open for the life of the process.
+    unsafe { BorrowedFd::borrow_raw(libc::STDERR_FILENO) }
+}
+
 /// A pipe whose both ends are close-on-exec.
 pub(crate) fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];

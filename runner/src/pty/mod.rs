@@ -2,34 +2,43 @@
 //! through it.
 //!
 //! [`run`] guarantees, for every session:
-//! - The child gets a new pty's slave as stdin, stdout, stderr and as its
-//!   controlling terminal, in a new session and process group it leads. Our
-//!   ends of the pty are close-on-exec, so no other child inherits them.
+//! - The child gets a new pty's slave as its controlling terminal, in a new
+//!   session and process group it leads. In Detached mode the slave is also
+//!   its stdin, stdout and stderr. In Terminal mode each of those is the
+//!   slave when ours is a terminal, and otherwise a pipe of the session's
+//!   own, relayed byte-exact to or from ours (see `stdio`): the child never
+//!   gets our descriptors. Our ends of the pty and the pipes are
+//!   close-on-exec, so no other child inherits them.
 //! - The child starts with an empty signal mask and default dispositions for
 //!   SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGPIPE (and QUIT, TSTP, TTIN, TTOU,
 //!   CHLD), whatever the calling thread had.
 //! - With [`RaiseNofile::SoftToHard`] the child's soft RLIMIT_NOFILE equals
 //!   its hard limit, capped by fs.nr_open (Linux) / kern.maxfilesperproc
 //!   (macOS).
-//! - Every byte the child writes before the last slave fd closes is
-//!   delivered (the master is read to EOF/EIO).
+//! - Every byte the child writes before the last slave fd and pipe write end
+//!   close is delivered (each source is read to EOF/EIO).
 //! - On timeout (or, with [`SignalPolicy::TerminateSession`], on SIGINT,
-//!   SIGTERM or SIGHUP to this process) the child's whole process group gets
-//!   SIGTERM, then SIGKILL after `grace`.
-//! - When the child exits, processes still holding the slave get `grace` to
-//!   let go, then the group is sent SIGTERM and SIGKILL: no process of the
-//!   group outlives the session. Processes that left the group (`setsid`)
-//!   and keep the slave open stop being read 200 ms later; they cannot hang
-//!   the session.
+//!   SIGTERM or SIGHUP to this process, or when writing our stdout or
+//!   stderr fails) the child's whole process group gets SIGTERM, then
+//!   SIGKILL after `grace`.
+//! - When the child exits, processes still holding the slave or a pipe get
+//!   `grace` to let go, then the group is sent SIGTERM and SIGKILL: no
+//!   process of the group outlives the session. Processes that left the
+//!   group (`setsid`) and keep them open stop being read 200 ms later; they
+//!   cannot hang the session.
 //! - The session runs on the calling thread: it starts no thread of its own
 //!   (except, where pidfds are missing, one that watches the child's exit,
 //!   joined before [`run`] returns), and every fd it opened is closed.
 //!   Signals reach it through its own pipe (see `signals`): no process-wide
-//!   thread either.
-//! - In [`Input::Terminal`] mode with a terminal on stdin: raw mode for the
-//!   session and the exact original termios afterwards (also after a panic,
-//!   see `raw`), initial size from the outer terminal, and every SIGWINCH
-//!   forwarded to the inner pty.
+//!   thread either. Writing a pipe whose reader left never raises SIGPIPE
+//!   in this process.
+//! - In [`Input::Terminal`] mode: the end of our stdin reaches the child (a
+//!   pipe is closed; a terminal's end is sent as ^D). With a terminal on
+//!   stdin: raw mode for the session and the exact original termios
+//!   afterwards (also after a panic, see `raw`), and typed input held until
+//!   the child's first output byte, [`READY_GATE`] at most. With a terminal
+//!   on any of stdin, stdout, stderr: its size as the initial size, and
+//!   every SIGWINCH forwarded to the inner pty.
 
 mod bridge;
 #[cfg(target_os = "linux")]
@@ -40,24 +49,29 @@ mod open;
 mod raw;
 mod signals;
 mod spawn;
+mod stdio;
 mod supervise;
 #[cfg(target_os = "linux")]
 mod vfork;
 mod winsize;
 
 pub use lookup::locate as locate_program;
+pub use bridge::READY_GATE;
+pub use stdio::Stream;
 pub use winsize::Winsize;
 
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::launch::{Backend, CommandSpec, LaunchError};
-use supervise::{ExitWatch, SignalWake, Supervisor, Until, Wake};
+use bridge::{Gate, Head, Input as Feed, Output, Sink, Target};
+use stdio::{Direction, Plan, Route, StreamPipe};
+use supervise::{ExitWatch, Flow, SignalWake, Supervisor, Until, Wake};
 
 /// In [`Input::Terminal`] mode, how much of the output [`SessionOutcome::output`]
 /// keeps (enough to classify a launcher's own error message).
@@ -70,10 +84,10 @@ const DRAIN_AFTER_KILL: Duration = Duration::from_millis(200);
 /// Where the session's input comes from and its output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Input {
-    /// Bridge our stdin to the child and the child's output to our stdout;
-    /// raw mode, size inheritance and SIGWINCH forwarding when stdin is a
-    /// terminal (no-ops otherwise). When stdin ends, the child is sent the
-    /// end-of-file character (^D).
+    /// Carry our stdin, stdout and stderr to the child: a terminal through
+    /// the pty (raw mode while stdin is one, size inheritance, SIGWINCH
+    /// forwarding), anything else through a pipe, byte-exact. The end of
+    /// our stdin reaches the child.
     Terminal,
     /// Nothing is written to the child's terminal; its output is captured
     /// byte-exact (output post-processing is off on the slave, so `\n` stays
@@ -175,12 +189,31 @@ pub struct SessionOutcome {
     /// A termination signal to this process ended the session
     /// ([`SignalPolicy::TerminateSession`]).
     pub interrupted: Option<i32>,
+    /// Writing our stdout or stderr failed (Terminal mode), which ended the
+    /// session.
+    pub output_failed: Option<OutputFailure>,
     /// Detached: everything the child wrote. Terminal: the first
-    /// [`TERMINAL_OUTPUT_HEAD`] bytes (the rest went to stdout only).
+    /// [`TERMINAL_OUTPUT_HEAD`] bytes over all its streams in arrival order
+    /// (the rest went to our stdout and stderr only).
     pub output: Vec<u8>,
     pub duration: Duration,
     /// The child's pid (also its process group and session id).
     pub pid: u32,
+}
+
+/// A write to one of our output streams that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputFailure {
+    pub stream: Stream,
+    /// The write's errno (EPIPE: the reader went away).
+    pub errno: i32,
+}
+
+impl fmt::Display for OutputFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = io::Error::from_raw_os_error(self.errno);
+        write!(f, "cannot write to {}: {error}", self.stream.name())
+    }
 }
 
 /// Why a session could not run.
@@ -230,23 +263,22 @@ impl std::error::Error for RunError {
 pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, RunError> {
     let start = Instant::now();
     let terminal = opts.input == Input::Terminal;
-    let outer_tty = terminal && raw::stdin_is_tty();
-    let inherited = if outer_tty {
-        winsize::read_raw(fd::stdin())
-    } else {
-        None
-    };
+    let plan = Plan::for_input(opts.input);
+    let outer = terminal.then(outer_terminal).flatten();
+    let inherited = outer.and_then(winsize::read_raw);
     let size = opts.winsize.unwrap_or(Winsize::DEFAULT);
 
     let pair = open::open(size).map_err(RunError::Pty)?;
+    let master = stdio::above_stdio(pair.master).map_err(RunError::Pty)?;
+    let slave = stdio::above_stdio(pair.slave).map_err(RunError::Pty)?;
     if let Some(ws) = inherited {
-        winsize::write_raw(pair.master.as_fd(), &ws).map_err(RunError::Pty)?;
+        winsize::write_raw(master.as_fd(), &ws).map_err(RunError::Pty)?;
     }
-    if !terminal {
-        raw::disable_output_processing(std::os::fd::AsRawFd::as_raw_fd(&pair.slave))
-            .map_err(RunError::Pty)?;
+    if !(terminal && plan.feeds_a_raw_terminal()) {
+        raw::disable_output_processing(slave.as_raw_fd()).map_err(RunError::Pty)?;
     }
-    fd::set_nonblocking(pair.master.as_fd()).map_err(RunError::Pty)?;
+    fd::set_nonblocking(master.as_fd()).map_err(RunError::Pty)?;
+    let pipes = Pipes::for_plan(&plan).map_err(RunError::Io)?;
     let nofile = match opts.raise_nofile {
         RaiseNofile::Keep => None,
         RaiseNofile::SoftToHard => spawn::raised_nofile().map_err(RunError::Io)?,
@@ -262,7 +294,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     fd::set_nonblocking(signals_write.as_fd()).map_err(RunError::Io)?;
     let registration = signals::register(
         signals::Subscription {
-            resize: outer_tty,
+            resize: outer.is_some(),
             termination: opts.signals == SignalPolicy::TerminateSession,
         },
         signals_write.as_fd(),
@@ -272,15 +304,25 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     let setup = spawn::ChildSetup {
         cmd,
         env: &opts.env,
-        slave: &pair.slave,
+        slave: &slave,
+        stdio: pipes.child_stdio(),
         nofile,
     };
     let mut child = spawn::spawn(&setup).map_err(|source| RunError::Spawn {
         program: cmd.program.clone(),
         source,
     })?;
-    // Only the child may hold the slave now, or EIO never comes.
-    drop(pair.slave);
+    // Only the child may hold the slave and the pipes' child ends now, or
+    // their ends never come; unless no stdio is on the pty: the slave is
+    // then held here, so `/dev/tty` stays usable and the master open.
+    let held_slave = (!plan.child_holds_pty()).then_some(slave);
+    let Pipes {
+        stdin: stdin_pipe,
+        stdout: stdout_pipe,
+        stderr: stderr_pipe,
+    } = pipes;
+    let stdin_pipe = stdin_pipe.map(|p| p.ours);
+    let (stdout_pipe, stderr_pipe) = (stdout_pipe.map(|p| p.ours), stderr_pipe.map(|p| p.ours));
     let pid = child.id();
     let exit = match ExitWatch::start(pid as libc::pid_t) {
         Ok(w) => w,
@@ -291,30 +333,57 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
             return Err(RunError::Io(e));
         }
     };
+    let (flows, head) = if terminal {
+        let mut flows = vec![Flow::new(
+            master.as_fd(),
+            Output::new(Sink::Stream(plan.pty_sink())),
+            held_slave.is_none(),
+        )];
+        for (pipe, stream) in [
+            (&stdout_pipe, Stream::Stdout),
+            (&stderr_pipe, Stream::Stderr),
+        ] {
+            if let Some(p) = pipe {
+                flows.push(Flow::new(
+                    p.as_fd(),
+                    Output::new(Sink::Stream(stream)),
+                    true,
+                ));
+            }
+        }
+        (flows, Head::new(TERMINAL_OUTPUT_HEAD))
+    } else {
+        let flow = Flow::new(master.as_fd(), Output::new(Sink::Capture), true);
+        (vec![flow], Head::new(usize::MAX))
+    };
+    let input = terminal.then(|| match stdin_pipe {
+        Some(pipe) => Feed::new(fd::stdin(), Target::Pipe(Some(pipe)), Gate::Open),
+        None => Feed::new(
+            fd::stdin(),
+            Target::Pty(master.as_fd()),
+            Gate::HeldUntil(Instant::now() + READY_GATE),
+        ),
+    });
     let mut sup = Supervisor {
         pgid: pid as libc::pid_t,
-        master: pair.master.as_fd(),
-        stdin: terminal.then(|| (fd::stdin(), bridge::Input::new())),
-        output: bridge::Output::new(if terminal {
-            bridge::Sink::Stdout {
-                head: TERMINAL_OUTPUT_HEAD,
-            }
-        } else {
-            bridge::Sink::Capture
-        }),
+        master: master.as_fd(),
+        flows,
+        head,
+        input,
         exit,
         signals: Some(signals_read),
-        resize_from: outer_tty.then(fd::stdin),
+        resize_from: outer,
         exited: false,
-        output_closed: false,
         interrupted: None,
+        output_failed: None,
     };
 
     let mut timed_out = false;
     let deadline = opts.timeout.map(|t| start + t);
     match sup.wait_until(Until::ChildExited, deadline, SignalWake::Return) {
         Wake::Done => {
-            // Leftovers that still hold the slave get `grace` to let go.
+            // Leftovers that still hold the slave or a pipe get `grace` to
+            // let go.
             sup.wait_until(
                 Until::OutputClosed,
                 Some(Instant::now() + opts.grace),
@@ -325,7 +394,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
             timed_out = true;
             sup.terminate(opts.grace);
         }
-        Wake::Signal => sup.terminate(opts.grace),
+        Wake::Signal | Wake::OutputFailed => sup.terminate(opts.grace),
     }
     drop(registration);
     // The child is a zombie: its group id is pinned, so this reaches only
@@ -341,11 +410,13 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     sup.finish_output(Instant::now() + opts.grace);
     drop(signals_write);
     let Supervisor {
-        output,
+        head,
         interrupted,
+        output_failed,
         ..
     } = sup;
-    let output = output.into_kept();
+    let output = head.into_bytes();
+    drop(held_slave);
     let status = child.wait().map_err(RunError::Io)?;
     drop(raw_guard);
 
@@ -363,8 +434,58 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         exit,
         timed_out,
         interrupted,
+        output_failed,
         output,
         duration: start.elapsed(),
         pid,
     })
+}
+
+/// The first of our stdin, stdout, stderr that is a terminal: where the
+/// session reads the outer window size.
+fn outer_terminal() -> Option<BorrowedFd<'static>> {
+    [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO]
+        .into_iter()
+        // SAFETY: isatty has no preconditions.
+        .find(|&n| unsafe { libc::isatty(n) } == 1)
+        // SAFETY: fds 0-2 stay open for the life of the process.
+        .map(|n| unsafe { BorrowedFd::borrow_raw(n) })
+}
+
+/// The pipes of a session's [`Plan`]: one per stream routed to a pipe.
+struct Pipes {
+    stdin: Option<StreamPipe>,
+    stdout: Option<StreamPipe>,
+    stderr: Option<StreamPipe>,
+}
+
+impl Pipes {
+    fn for_plan(plan: &Plan) -> io::Result<Pipes> {
+        let make = |route, direction| match route {
+            Route::Pty => Ok(None),
+            Route::Pipe => stdio::pipe(direction).map(Some),
+        };
+        Ok(Pipes {
+            stdin: make(plan.stdin, Direction::ToChild)?,
+            stdout: make(plan.stdout, Direction::FromChild)?,
+            stderr: make(plan.stderr, Direction::FromChild)?,
+        })
+    }
+
+    /// What the child gets on fds 0, 1, 2.
+    fn child_stdio(&self) -> [spawn::ChildStdio<'_>; 3] {
+        [&self.stdin, &self.stdout, &self.stderr].map(|pipe| match pipe {
+            Some(p) => spawn::ChildStdio::Pipe(p.child.as_fd()),
+            None => spawn::ChildStdio::Pty,
+        })
+    }
+}
+
+/// Ends this process by `sig` as if it had never been caught (default
+/// disposition restored, the signal unblocked and raised), so a shell sees
+/// 128 + `sig` and reacts as to any program killed by it (a loop stops on
+/// SIGINT). Exits with 128 + `sig` should the signal not end the process.
+pub fn die_by_signal(sig: libc::c_int) -> ! {
+    signals::reraise(sig);
+    std::process::exit(128 + sig)
 }

@@ -10,7 +10,8 @@
 //! - SIGINT, SIGTERM, SIGHUP: installed only while at least one session asks
 //!   for them; the previous dispositions are put back (before the last
 //!   slot is cleared, so a signal never finds neither a session nor the old
-//!   disposition) when the last one leaves.
+//!   disposition) when the last one leaves. A signal ignored when the first
+//!   session asks stays ignored (`nohup` keeps meaning what it says).
 //!
 //! A slot's fd is never closed under a running handler: unregistering clears
 //! the slot, then waits until no handler is between reading a slot and
@@ -107,7 +108,7 @@ pub(crate) fn register(sub: Subscription, pipe: BorrowedFd<'_>) -> io::Result<Re
     if sub.termination {
         if reg.termination_sessions == 0 {
             let mut saved = Vec::new();
-            for sig in TERMINATION {
+            for sig in TERMINATION.into_iter().filter(|&sig| !ignored(sig)) {
                 match install(sig) {
                     Ok(old) => saved.push((sig, old)),
                     Err(e) => {
@@ -178,6 +179,34 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
     IN_HANDLER.fetch_sub(1, Ordering::SeqCst);
     nix::errno::Errno::set_raw(saved_errno);
+}
+
+/// Whether `sig` is ignored in this process.
+fn ignored(sig: libc::c_int) -> bool {
+    // SAFETY: querying a disposition into a zeroed struct.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Raises `sig` at its default disposition, unblocked: for a terminating
+/// signal the process ends by it here, whatever handler was installed.
+pub(crate) fn reraise(sig: libc::c_int) {
+    // SAFETY: a zeroed sigaction with SIG_DFL and an empty mask is valid;
+    // the mask change and raise apply to this thread.
+    unsafe {
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut dfl.sa_mask);
+        libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        let mut only: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut only);
+        libc::sigaddset(&mut only, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &only, std::ptr::null_mut());
+        libc::raise(sig);
+    }
 }
 
 /// Installs our handler for `sig`, returning the previous disposition.

@@ -1,11 +1,11 @@
 //! Starting the child on the pty slave: new session, the slave as its
-//! controlling terminal and stdio, a clean signal state, optionally a raised
-//! NOFILE limit. Everything in `pre_exec` is a raw async-signal-safe syscall
+//! controlling terminal, the slave or a session pipe as each of its stdio
+//! ([`ChildStdio`]), a clean signal state, optionally a raised NOFILE limit. Everything in `pre_exec` is a raw async-signal-safe syscall
 //! (the child of a multi-threaded process may not allocate or lock).
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 #[cfg(not(target_os = "linux"))]
 use std::os::unix::process::CommandExt;
 use std::process::ExitStatus;
@@ -29,10 +29,24 @@ const RESET_TO_DEFAULT: [libc::c_int; 10] = [
     libc::SIGCHLD,
 ];
 
+/// What the child gets as one of its fds 0, 1, 2 (decided by the session,
+/// see `stdio`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ChildStdio<'a> {
+    /// The pty slave.
+    Pty,
+    /// The child's end of a pipe of the session's (above fd 2,
+    /// close-on-exec: only its copy on 0-2 crosses the exec).
+    Pipe(BorrowedFd<'a>),
+}
+
 pub(crate) struct ChildSetup<'a> {
     pub cmd: &'a CommandSpec,
     pub env: &'a [(OsString, OsString)],
+    /// Always the controlling terminal, whatever `stdio` says.
     pub slave: &'a OwnedFd,
+    /// The child's stdin, stdout, stderr.
+    pub stdio: [ChildStdio<'a>; 3],
     /// The soft RLIMIT_NOFILE to set in the child, if any.
     pub nofile: Option<libc::rlimit>,
 }
@@ -73,24 +87,28 @@ impl Spawned {
 #[cfg(target_os = "linux")]
 pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
     let image = super::exec::Image::prepare(setup)?;
-    let slave = std::os::fd::AsRawFd::as_raw_fd(setup.slave);
+    let slave = setup.slave.as_raw_fd();
+    let sources = setup.stdio.map(|s| match s {
+        ChildStdio::Pty => slave,
+        ChildStdio::Pipe(fd) => fd.as_raw_fd(),
+    });
     let pid = super::vfork::run(|| {
         // SAFETY: dup2/fcntl onto 0, 1, 2 in the child; async-signal-safe.
         unsafe {
-            for target in 0..3 {
+            for (target, source) in (0..3).zip(sources) {
                 // A harness started with closed stdio may hold the slave on
                 // 0-2 itself; dup2 onto itself keeps close-on-exec, so clear it.
-                let rc = if slave == target {
+                let rc = if source == target {
                     libc::fcntl(target, libc::F_SETFD, 0)
                 } else {
-                    libc::dup2(slave, target)
+                    libc::dup2(source, target)
                 };
                 if rc < 0 {
                     return super::exec::last_errno();
                 }
             }
         }
-        if let Err(e) = child_setup(setup.nofile) {
+        if let Err(e) = child_setup(slave, setup.nofile) {
             return e.raw_os_error().unwrap_or(libc::EINVAL);
         }
         image.exec()
@@ -100,18 +118,27 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
+    let stdio = |s: ChildStdio<'_>| -> io::Result<Stdio> {
+        Ok(Stdio::from(match s {
+            ChildStdio::Pty => setup.slave.try_clone()?,
+            ChildStdio::Pipe(fd) => fd.try_clone_to_owned()?,
+        }))
+    };
+    let [stdin, stdout, stderr] = setup.stdio;
     let mut command = Command::new(&setup.cmd.program);
     command
         .args(&setup.cmd.args)
         .envs(setup.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::from(setup.slave.try_clone()?))
-        .stdout(Stdio::from(setup.slave.try_clone()?))
-        .stderr(Stdio::from(setup.slave.try_clone()?));
+        .stdin(stdio(stdin)?)
+        .stdout(stdio(stdout)?)
+        .stderr(stdio(stderr)?);
     let nofile = setup.nofile;
+    // Still open in the forked child: close-on-exec acts only at the exec.
+    let slave = setup.slave.as_raw_fd();
     // SAFETY: the closure only makes async-signal-safe syscalls and builds
     // io::Error from errno (no allocation).
     unsafe {
-        command.pre_exec(move || child_setup(nofile));
+        command.pre_exec(move || child_setup(slave, nofile));
     }
     let _no_cloexec_race = super::open::FORK_LOCK
         .read()
@@ -140,15 +167,16 @@ fn reap(pid: libc::pid_t) -> io::Result<ExitStatus> {
     }
 }
 
-/// Runs in the child, after the slave was placed on fds 0, 1, 2.
-fn child_setup(nofile: Option<libc::rlimit>) -> io::Result<()> {
+/// Runs in the child, after its stdio was placed on fds 0, 1, 2; `slave` is
+/// the pty slave's fd in the child (open until the exec).
+fn child_setup(slave: libc::c_int, nofile: Option<libc::rlimit>) -> io::Result<()> {
     // SAFETY: setsid, ioctl, sigaction, sigprocmask, setrlimit are
     // async-signal-safe and operate on this (single-threaded) child only.
     unsafe {
         if libc::setsid() < 0 {
             return Err(io::Error::last_os_error());
         }
-        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY as _, 0) < 0 {
+        if libc::ioctl(slave, libc::TIOCSCTTY as _, 0) < 0 {
             return Err(io::Error::last_os_error());
         }
         // Dispositions first, mask second: a signal pending in the mask must

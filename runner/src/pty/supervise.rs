@@ -16,26 +16,52 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
-use super::bridge::{Drained, Input, Output};
+use super::bridge::{Drained, Head, Input, Output};
 use super::fd::{self, Interest};
 use super::winsize;
+use super::OutputFailure;
+
+/// One output source of the child and where its bytes go.
+pub(crate) struct Flow<'a> {
+    pub source: BorrowedFd<'a>,
+    pub output: Output,
+    pub closed: bool,
+    /// Whether the session waits for this source to close: not for a pty
+    /// whose slave the session holds itself (it never closes).
+    pub awaited: bool,
+}
+
+impl<'a> Flow<'a> {
+    pub(crate) fn new(source: BorrowedFd<'a>, output: Output, awaited: bool) -> Flow<'a> {
+        Flow {
+            source,
+            output,
+            closed: false,
+            awaited,
+        }
+    }
+}
 
 /// The session's moving parts, borrowed by the loop.
 pub(crate) struct Supervisor<'a> {
     pub pgid: libc::pid_t,
+    /// The pty master (for the window size).
     pub master: BorrowedFd<'a>,
-    /// Our stdin, forwarded in Terminal mode.
-    pub stdin: Option<(BorrowedFd<'a>, Input)>,
-    pub output: Output,
+    /// The pty's output, then the child's stdout and stderr pipes if any.
+    pub flows: Vec<Flow<'a>>,
+    pub head: Head,
+    /// Our stdin to the child, in Terminal mode.
+    pub input: Option<Input<'a>>,
     pub exit: ExitWatch,
     /// Read end of the session's signal pipe (one byte per signal); `None`
     /// once its write end is gone.
     pub signals: Option<OwnedFd>,
-    /// Where to read the outer size on SIGWINCH (our stdin, a terminal).
+    /// Where to read the outer size on SIGWINCH (our terminal).
     pub resize_from: Option<BorrowedFd<'a>>,
     pub exited: bool,
-    pub output_closed: bool,
     pub interrupted: Option<libc::c_int>,
+    /// The first of our output streams that failed.
+    pub output_failed: Option<OutputFailure>,
 }
 
 /// Why [`Supervisor::wait_until`] returned.
@@ -47,47 +73,43 @@ pub(crate) enum Wake {
     Deadline,
     /// A termination signal arrived first.
     Signal,
+    /// Writing one of our output streams failed first.
+    OutputFailed,
 }
 
 /// What the supervisor is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Until {
     ChildExited,
+    /// Every awaited output source is at its end.
     OutputClosed,
 }
 
-/// Whether a termination signal ends a wait early.
+/// Whether a termination signal or a failed output ends a wait early (both
+/// are always recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SignalWake {
     Return,
     Continue,
 }
 
-fn add<'f>(
-    fd: BorrowedFd<'f>,
-    interest: Interest,
-    fds: &mut Vec<(BorrowedFd<'f>, Interest)>,
-) -> usize {
-    fds.push((fd, interest));
-    fds.len() - 1
-}
-
-/// The fds one turn of the loop waits on, and where each sits in the list.
-#[derive(Default)]
-struct Watch {
-    output: Option<usize>,
-    stdout: Option<usize>,
-    input_master: Option<usize>,
-    input_stdin: Option<usize>,
-    exit: Option<usize>,
-    signals: Option<usize>,
+/// What one fd in a turn's poll list stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Sink(usize),
+    Source(usize),
+    InputTarget,
+    InputStdin,
+    Exit,
+    Signals,
 }
 
 impl Supervisor<'_> {
     /// Serves the session until `until` holds or the deadline passes; a
-    /// termination signal ends the wait only when `on_signal` says so (it is
-    /// always recorded). An error of poll itself ends the wait as a deadline
-    /// would: the caller then terminates the group, which is always safe.
+    /// termination signal or a failed output ends the wait only when
+    /// `on_signal` says so. An error of poll itself ends the wait as a
+    /// deadline would: the caller then terminates the group, which is always
+    /// safe.
     pub(crate) fn wait_until(
         &mut self,
         until: Until,
@@ -97,7 +119,7 @@ impl Supervisor<'_> {
         loop {
             let holds = match until {
                 Until::ChildExited => self.exited,
-                Until::OutputClosed => self.output_closed,
+                Until::OutputClosed => self.output_closed(),
             };
             if holds {
                 return Wake::Done;
@@ -106,63 +128,104 @@ impl Supervisor<'_> {
                 return Wake::Deadline;
             }
             match self.turn(deadline) {
-                Ok(true) if on_signal == SignalWake::Return => return Wake::Signal,
+                Ok(Some(early)) if on_signal == SignalWake::Return => return early,
                 Ok(_) => {}
                 Err(_) => return Wake::Deadline,
             }
         }
     }
 
-    /// One poll and the work it found. Returns whether a termination signal
-    /// arrived.
-    fn turn(&mut self, deadline: Option<Instant>) -> io::Result<bool> {
-        let mut fds: Vec<(BorrowedFd<'_>, Interest)> = Vec::with_capacity(6);
-        let mut watch = Watch::default();
-        let master = self.master;
-        if !self.output_closed && self.output.wants_master() {
-            watch.output = Some(add(master, Interest::Read, &mut fds));
-        }
-        if self.output.wants_stdout() {
-            watch.stdout = Some(add(fd::stdout(), Interest::Write, &mut fds));
-        }
-        if let Some((stdin, input)) = &self.stdin {
-            if input.wants_master() {
-                watch.input_master = Some(add(master, Interest::Write, &mut fds));
+    fn output_closed(&self) -> bool {
+        self.flows.iter().all(|f| f.closed || !f.awaited)
+    }
+
+    /// One poll and the work it found. Returns a termination signal or an
+    /// output failure that arrived in this turn.
+    fn turn(&mut self, deadline: Option<Instant>) -> io::Result<Option<Wake>> {
+        let now = Instant::now();
+        let mut fds: Vec<(BorrowedFd<'_>, Interest)> = Vec::with_capacity(10);
+        let mut slots: Vec<Slot> = Vec::with_capacity(10);
+        let mut add = |fd, interest, slot| {
+            fds.push((fd, interest));
+            slots.push(slot);
+        };
+        for (i, flow) in self.flows.iter().enumerate() {
+            if let Some(sink) = flow.output.sink_to_poll() {
+                add(sink, Interest::Write, Slot::Sink(i));
             }
-            if input.wants_stdin() {
-                watch.input_stdin = Some(add(*stdin, Interest::Read, &mut fds));
+            if !flow.closed && flow.output.wants_source() {
+                add(flow.source, Interest::Read, Slot::Source(i));
+            }
+        }
+        let mut wake_at = deadline;
+        if let Some(input) = &self.input {
+            if let Some(target) = input.target_to_poll() {
+                add(target, Interest::Write, Slot::InputTarget);
+            }
+            if let Some(stdin) = input.stdin_to_poll(now) {
+                add(stdin, Interest::Read, Slot::InputStdin);
+            }
+            // A held gate opens by itself: wake then to read stdin.
+            if let Some(gate) = input.gate_deadline().filter(|g| *g > now) {
+                wake_at = Some(wake_at.map_or(gate, |d| d.min(gate)));
             }
         }
         if !self.exited {
-            watch.exit = Some(add(self.exit.fd(), Interest::Read, &mut fds));
+            add(self.exit.fd(), Interest::Read, Slot::Exit);
         }
         if let Some(signals) = &self.signals {
-            watch.signals = Some(add(signals.as_fd(), Interest::Read, &mut fds));
+            add(signals.as_fd(), Interest::Read, Slot::Signals);
         }
-        let ready = fd::wait_ready(&fds, deadline)?;
+        let ready = fd::wait_ready(&fds, wake_at)?;
         drop(fds);
-        let is = |slot: Option<usize>| slot.is_some_and(|i| ready[i]);
+        let ready: Vec<Slot> = slots
+            .into_iter()
+            .zip(ready)
+            .filter_map(|(slot, r)| r.then_some(slot))
+            .collect();
 
-        if is(watch.stdout) {
-            self.output.on_stdout_writable();
-        }
-        if is(watch.output) && self.output.drain(master) == Drained::Closed {
-            self.output_closed = true;
-        }
-        if let Some((stdin, input)) = &mut self.stdin {
-            if is(watch.input_master) {
-                input.on_master_writable(master);
+        let mut early = None;
+        for slot in ready {
+            match slot {
+                Slot::Sink(i) => self.flows[i].output.on_sink_writable(),
+                Slot::Source(i) => {
+                    let flow = &mut self.flows[i];
+                    if flow.output.drain(flow.source, &mut self.head) == Drained::Closed {
+                        flow.closed = true;
+                    }
+                }
+                Slot::InputTarget => {
+                    if let Some(input) = &mut self.input {
+                        input.on_target_writable();
+                    }
+                }
+                Slot::InputStdin => {
+                    if let Some(input) = &mut self.input {
+                        input.on_stdin();
+                    }
+                }
+                // A pidfd is readable only once the process exited; the
+                // waiter's pipe hangs up only when the waiter returned.
+                Slot::Exit => self.exited = true,
+                Slot::Signals => {
+                    if self.take_signals() {
+                        early = Some(Wake::Signal);
+                    }
+                }
             }
-            if is(watch.input_stdin) {
-                input.on_stdin(*stdin, master);
+        }
+        if self.head.seen_any() {
+            if let Some(input) = &mut self.input {
+                input.open_gate();
             }
         }
-        // A pidfd is readable only once the process exited; the waiter's
-        // pipe hangs up only when the waiter returned.
-        if is(watch.exit) {
-            self.exited = true;
+        if self.output_failed.is_none() {
+            self.output_failed = self.flows.iter().find_map(|f| f.output.failure());
+            if self.output_failed.is_some() {
+                early = early.or(Some(Wake::OutputFailed));
+            }
         }
-        Ok(is(watch.signals) && self.take_signals())
+        Ok(early)
     }
 
     /// Reads the signal pipe: a SIGWINCH copies the outer size to the inner
@@ -204,17 +267,23 @@ impl Supervisor<'_> {
         }
     }
 
-    /// Reads whatever the master still holds (after the group is gone) and
-    /// writes it out, waiting for a slow stdout until `deadline` at most.
+    /// Reads whatever the sources still hold (after the group is gone) and
+    /// writes it out, waiting for a slow sink until `deadline` at most.
     pub(crate) fn finish_output(&mut self, deadline: Instant) {
-        loop {
-            if !self.output_closed && self.output.drain(self.master) == Drained::Closed {
-                self.output_closed = true;
+        for flow in &mut self.flows {
+            loop {
+                if !flow.closed && flow.output.drain(flow.source, &mut self.head) == Drained::Closed
+                {
+                    flow.closed = true;
+                }
+                let more = !flow.closed && !flow.output.wants_source();
+                if !flow.output.flush(deadline) || !more {
+                    break;
+                }
             }
-            let more = !self.output_closed && !self.output.wants_master();
-            if !self.output.flush(deadline) || !more {
-                return;
-            }
+        }
+        if self.output_failed.is_none() {
+            self.output_failed = self.flows.iter().find_map(|f| f.output.failure());
         }
     }
 
