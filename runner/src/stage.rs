@@ -1,5 +1,9 @@
-//! The exec stage: runs inside bubblewrap, applies the Landlock and seccomp
-//! parts of a [`LinuxPolicy`] to itself, then execs the workload.
+//! The exec stage: the last step inside every sandbox before the workload.
+//! Under bubblewrap it applies the Landlock and seccomp parts of a
+//! [`LinuxPolicy`] to itself; under `sandbox-exec` there is nothing left to
+//! apply. In both it takes the pty as controlling terminal when nobody has
+//! (inside bwrap's PID namespace), reports on the status channel (see
+//! [`crate::channel`]) and execs the workload.
 //!
 //! Restrictions are applied here, in a process of our own inside the
 //! sandbox, and never in the runner: Landlock domains and seccomp filters are
@@ -8,7 +12,12 @@
 //!
 //! Invocation: `beltcheck-stage POLICY -- CMD [ARGS...]`, where POLICY is a
 //! path to the policy JSON or `env:NAME` (the JSON is read from the variable
-//! `NAME`, which is removed before the exec).
+//! `NAME`, which is removed before the exec), or `beltcheck-stage -- CMD
+//! [ARGS...]` with no policy to apply.
+//!
+//! Exit codes when the workload never runs: [`FAILURE_EXIT`] (125) when the
+//! sandbox could not be applied, 127 when the command was not found, 126 when
+//! it could not be executed.
 
 use profile::linux::LinuxPolicy;
 use std::ffi::OsString;
@@ -26,7 +35,7 @@ pub const STATUS_ENV: &str = "BELTCHECK_STAGE_STATUS";
 /// told from the workload's own output.
 pub const MESSAGE_PREFIX: &str = "beltcheck-stage:";
 
-/// Exit code of the stage when it could not apply the policy or exec.
+/// Exit code of the stage when it could not apply the policy.
 pub const FAILURE_EXIT: i32 = 125;
 
 /// Where the stage reads its policy from.
@@ -39,7 +48,8 @@ pub enum PolicySource {
 /// A parsed stage command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageArgs {
-    pub policy: PolicySource,
+    /// `None`: nothing to apply (the sandbox is already in place).
+    pub policy: Option<PolicySource>,
     pub program: OsString,
     pub args: Vec<OsString>,
 }
@@ -64,20 +74,26 @@ fn err(message: impl Into<String>) -> StageError {
     }
 }
 
-/// Parses `POLICY -- CMD [ARGS...]` (the program name already removed).
+/// Parses `[POLICY] -- CMD [ARGS...]` (the program name already removed).
 pub fn parse_args(mut argv: Vec<OsString>) -> Result<StageArgs, StageError> {
-    const USAGE: &str = "usage: beltcheck-stage POLICY_FILE|env:NAME -- CMD [ARGS...]";
-    if argv.len() < 3 || argv[1] != "--" {
-        return Err(err(USAGE));
-    }
-    let rest = argv.split_off(2);
-    let raw = argv.swap_remove(0);
-    let policy = match raw.to_str().and_then(|s| s.strip_prefix("env:")) {
-        Some("") => return Err(err(format!("empty variable name in policy source {raw:?}"))),
-        Some(name) => PolicySource::Env(name.to_string()),
-        None => PolicySource::File(PathBuf::from(raw)),
+    const USAGE: &str = "usage: beltcheck-stage [POLICY_FILE|env:NAME] -- CMD [ARGS...]";
+    let policy = if argv.first().is_some_and(|a| a == "--") {
+        argv.remove(0);
+        None
+    } else {
+        if argv.len() < 3 || argv[1] != "--" {
+            return Err(err(USAGE));
+        }
+        let rest = argv.split_off(2);
+        let raw = argv.swap_remove(0);
+        argv = rest;
+        Some(match raw.to_str().and_then(|s| s.strip_prefix("env:")) {
+            Some("") => return Err(err(format!("empty variable name in policy source {raw:?}"))),
+            Some(name) => PolicySource::Env(name.to_string()),
+            None => PolicySource::File(PathBuf::from(raw)),
+        })
     };
-    let mut rest = rest.into_iter();
+    let mut rest = argv.into_iter();
     let program = rest.next().ok_or_else(|| err(USAGE))?;
     Ok(StageArgs {
         policy,
@@ -174,6 +190,29 @@ pub fn apply(policy: &LinuxPolicy) -> Result<Applied, StageError> {
         let _ = policy;
         Err(err("the exec stage only runs on Linux"))
     }
+}
+
+/// Takes the pty on stdin as controlling terminal when this process has
+/// none (the spawner left it to us: inside a PID namespace the session
+/// outside is invisible, so job control needs one inside). A new session,
+/// then `TIOCSCTTY`; nothing when stdin is not a terminal or already ours.
+pub fn claim_terminal() -> Result<(), StageError> {
+    // SAFETY: isatty/tcgetsid/setsid/ioctl on fd 0 and this process only.
+    unsafe {
+        if libc::isatty(libc::STDIN_FILENO) != 1 || libc::tcgetsid(libc::STDIN_FILENO) >= 0 {
+            return Ok(());
+        }
+        // Fails only when we already lead a group; TIOCSCTTY then says
+        // whether that matters.
+        libc::setsid();
+        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY as _, 0) < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(err(format!(
+                "cannot take the pty as controlling terminal: {e}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Expands a grant into the paths that carry its rule, leaving out every
@@ -386,16 +425,21 @@ mod tests {
     #[test]
     fn parses_file_and_env_sources() {
         let a = parse_args(os(&["/p.json", "--", "sh", "-c", "x"])).unwrap();
-        assert_eq!(a.policy, PolicySource::File("/p.json".into()));
+        assert_eq!(a.policy, Some(PolicySource::File("/p.json".into())));
         assert_eq!(a.program, "sh");
         assert_eq!(a.args, os(&["-c", "x"]));
         let b = parse_args(os(&["env:P", "--", "true"])).unwrap();
-        assert_eq!(b.policy, PolicySource::Env("P".into()));
+        assert_eq!(b.policy, Some(PolicySource::Env("P".into())));
+        let c = parse_args(os(&["--", "true", "--", "x"])).unwrap();
+        assert_eq!(c.policy, None);
+        assert_eq!(c.program, "true");
+        assert_eq!(c.args, os(&["--", "x"]));
     }
 
     #[test]
     fn rejects_bad_command_lines() {
         assert!(parse_args(os(&["p"])).is_err());
+        assert!(parse_args(os(&["--"])).is_err());
         assert!(parse_args(os(&["p", "x", "true"])).is_err());
         assert!(parse_args(os(&["env:", "--", "true"])).is_err());
     }

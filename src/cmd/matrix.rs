@@ -53,6 +53,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let req = request(&args)?;
+    // A probe's descendants that escape its session's group (setsid) are
+    // adopted and killed (Linux; see runner::pty::reaper).
+    let _ = runner::pty::adopt_orphans();
     // Ctrl-C stops the run cleanly so the fixtures are removed on the way out.
     interrupt::install()
         .map_err(|e| CliError::failed(format!("cannot install the Ctrl-C handler: {e}")))?;

@@ -5,6 +5,8 @@
 //! Exit status: the child's exit code, or 128 + the signal that ended it
 //! (a timeout or a SIGINT/SIGTERM/SIGHUP to beltcheck terminates the child's
 //! group: SIGTERM, then SIGKILL after a 2 s grace, so usually 143).
+//! A command that cannot be executed exits 127 (not found) or 126 (found but
+//! not executable), with a message, on every backend.
 //! Failures of beltcheck itself exit 1 with a message on stderr that names
 //! the backend and the reason (backend unavailable on this host, profile
 //! not expressible, pty or spawn failure); bad usage or a bad config exits 2.
@@ -20,6 +22,7 @@ use std::time::Duration;
 use super::{CliError, CliResult};
 use profile::path::HostEnv;
 use profile::{build, BuildOptions, Config, Profile, ValueMode};
+use runner::channel::ExecFailure;
 use runner::launch::{self, Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
 use runner::pty::{RaiseNofile, RunError, SessionOptions};
 
@@ -56,6 +59,14 @@ impl From<BackendArg> for Backend {
             BackendArg::Linux => Backend::Linux,
             BackendArg::None => Backend::None,
         }
+    }
+}
+
+/// A command that could not be executed: 127 not found, 126 otherwise.
+fn exec_failed(failure: ExecFailure) -> CliError {
+    CliError {
+        message: format!("run: {failure}"),
+        code: failure.exit_code(),
     }
 }
 
@@ -127,12 +138,20 @@ pub fn run(args: Args) -> CliResult {
         config: &config,
         profile: &profile,
     };
+    // Descendants that escape the session's group (setsid) are adopted and
+    // killed when it ends; unsupported on macOS (see runner::pty::reaper).
+    let _ = runner::pty::adopt_orphans();
     let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &sandbox, &cmd, &opts)
         .map_err(|e| match e {
             RunError::Launch { .. } => CliError::failed(format!("run: {e}")),
+            RunError::Spawn { program, source } => exec_failed(ExecFailure {
+                program,
+                errno: source.raw_os_error().unwrap_or(libc::EINVAL),
+            }),
             other => CliError::failed(format!("run: backend {backend}: {other}")),
         })?;
     match verdict {
+        LaunchVerdict::ExecFailed(failure) => return Err(exec_failed(failure)),
         LaunchVerdict::ProfileError { message } => {
             eprintln!("beltcheck: run: the sandbox refused the profile: {message}")
         }

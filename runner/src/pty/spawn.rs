@@ -1,18 +1,20 @@
 //! Starting the child on the pty slave: new session, the slave as its
-//! controlling terminal and stdio, a clean signal state, optionally a raised
-//! NOFILE limit. Everything in `pre_exec` is a raw async-signal-safe syscall
-//! (the child of a multi-threaded process may not allocate or lock).
+//! stdio (and, unless an exec stage takes it later, as its controlling
+//! terminal), every other inherited descriptor closed at exec except the
+//! session's channel, a clean signal state, optionally a raised NOFILE limit.
+//!
+//! One path on every platform: std's `Command` with a `pre_exec` hook, so
+//! the code macOS runs is the code Linux tests. Everything in `pre_exec` is
+//! a raw async-signal-safe syscall on memory prepared before the fork (the
+//! child of a multi-threaded process may not allocate or lock).
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::OwnedFd;
-#[cfg(not(target_os = "linux"))]
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::process::ExitStatus;
-#[cfg(not(target_os = "linux"))]
 use std::process::{Child, Command, Stdio};
 
-use crate::launch::CommandSpec;
+use crate::launch::{CommandSpec, Ctty};
 
 /// Signals whose disposition the child gets back at default, whatever we
 /// (or our parent, e.g. `nohup`) did with them.
@@ -35,71 +37,14 @@ pub(crate) struct ChildSetup<'a> {
     pub slave: &'a OwnedFd,
     /// The soft RLIMIT_NOFILE to set in the child, if any.
     pub nofile: Option<libc::rlimit>,
+    /// The channel's write end: the one descriptor besides stdio that the
+    /// child keeps across exec.
+    pub channel: Option<RawFd>,
+    pub ctty: Ctty,
 }
 
-/// The started child; reaped only by [`Spawned::wait`].
-pub(crate) struct Spawned {
-    pid: libc::pid_t,
-    #[cfg(not(target_os = "linux"))]
-    child: Child,
-}
-
-impl Spawned {
-    pub(crate) fn id(&self) -> u32 {
-        self.pid as u32
-    }
-
-    /// Reaps the child (blocking until it exits).
-    pub(crate) fn wait(&mut self) -> io::Result<ExitStatus> {
-        #[cfg(not(target_os = "linux"))]
-        {
-            self.child.wait()
-        }
-        #[cfg(target_os = "linux")]
-        {
-            reap(self.pid)
-        }
-    }
-}
-
-/// Linux: the child is started with `clone(CLONE_VM | CLONE_VFORK)`, the
-/// way posix_spawn does it, instead of std's fork. A fork copies the
-/// harness's page tables only for exec to throw them away, and every page
-/// the parent then writes takes a copy-on-write fault; in a matrix that is
-/// paid once per cell. posix_spawn itself cannot be used: it has no step for
-/// TIOCSCTTY or setrlimit. The child runs on its own stack in our memory
-/// until it execs, doing only raw syscalls ([`child_setup`]); everything it
-/// needs (paths, argv, envp) is prepared here first.
-#[cfg(target_os = "linux")]
-pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
-    let image = super::exec::Image::prepare(setup)?;
-    let slave = std::os::fd::AsRawFd::as_raw_fd(setup.slave);
-    let pid = super::vfork::run(|| {
-        // SAFETY: dup2/fcntl onto 0, 1, 2 in the child; async-signal-safe.
-        unsafe {
-            for target in 0..3 {
-                // A harness started with closed stdio may hold the slave on
-                // 0-2 itself; dup2 onto itself keeps close-on-exec, so clear it.
-                let rc = if slave == target {
-                    libc::fcntl(target, libc::F_SETFD, 0)
-                } else {
-                    libc::dup2(slave, target)
-                };
-                if rc < 0 {
-                    return super::exec::last_errno();
-                }
-            }
-        }
-        if let Err(e) = child_setup(setup.nofile) {
-            return e.raw_os_error().unwrap_or(libc::EINVAL);
-        }
-        image.exec()
-    })?;
-    Ok(Spawned { pid })
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
+/// Starts the child; it is reaped only through the returned `Child`.
+pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Child> {
     let mut command = Command::new(&setup.cmd.program);
     command
         .args(&setup.cmd.args)
@@ -108,47 +53,36 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
         .stdout(Stdio::from(setup.slave.try_clone()?))
         .stderr(Stdio::from(setup.slave.try_clone()?));
     let nofile = setup.nofile;
-    // SAFETY: the closure only makes async-signal-safe syscalls and builds
-    // io::Error from errno (no allocation).
+    let channel = setup.channel;
+    let ctty = setup.ctty;
+    let mut inherited = super::inherited::Inherited::prepare()?;
+    // SAFETY: the closure makes only async-signal-safe syscalls on memory
+    // allocated before the fork, and builds io::Error from errno (no
+    // allocation).
     unsafe {
-        command.pre_exec(move || child_setup(nofile));
+        command.pre_exec(move || {
+            inherited.close_at_exec(channel)?;
+            child_setup(ctty, nofile)
+        });
     }
+    #[cfg(not(target_os = "linux"))]
     let _no_cloexec_race = super::open::FORK_LOCK
         .read()
         .unwrap_or_else(|p| p.into_inner());
-    let child = command.spawn()?;
-    Ok(Spawned {
-        pid: child.id() as libc::pid_t,
-        child,
-    })
+    command.spawn()
 }
 
-#[cfg(target_os = "linux")]
-fn reap(pid: libc::pid_t) -> io::Result<ExitStatus> {
-    use std::os::unix::process::ExitStatusExt;
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid on our own child.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc == pid {
-            return Ok(ExitStatus::from_raw(status));
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Runs in the child, after the slave was placed on fds 0, 1, 2.
-fn child_setup(nofile: Option<libc::rlimit>) -> io::Result<()> {
+/// Runs in the child, after the slave was placed on fds 0, 1, 2: a new
+/// session (taking the slave as controlling terminal unless the exec stage
+/// will, see [`Ctty`]), default signal dispositions, an empty mask.
+fn child_setup(ctty: Ctty, nofile: Option<libc::rlimit>) -> io::Result<()> {
     // SAFETY: setsid, ioctl, sigaction, sigprocmask, setrlimit are
     // async-signal-safe and operate on this (single-threaded) child only.
     unsafe {
         if libc::setsid() < 0 {
             return Err(io::Error::last_os_error());
         }
-        if libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY as _, 0) < 0 {
+        if ctty == Ctty::Spawned && libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY as _, 0) < 0 {
             return Err(io::Error::last_os_error());
         }
         // Dispositions first, mask second: a signal pending in the mask must
@@ -177,9 +111,10 @@ fn child_setup(nofile: Option<libc::rlimit>) -> io::Result<()> {
 }
 
 /// Every other signal with a handler goes back to default too (ignored ones
-/// stay ignored, as exec would keep them): on Linux the child runs in our
-/// memory until exec, and no handler of ours (or of a library we link) may
-/// run there. Signals the C library reserves are skipped.
+/// stay ignored, as exec would keep them): no handler of ours (or of a
+/// library we link) may run in the child between fork and exec, where it
+/// would write to the session's signal pipe. Signals the C library reserves
+/// are skipped.
 ///
 /// # Safety
 /// Only sigaction calls; async-signal-safe.
