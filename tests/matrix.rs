@@ -119,22 +119,25 @@ fn flipping_one_expectation_fails() {
     assert!(r.cells.iter().all(|c| c.reason.contains("model predicts")));
 }
 
-/// A fake probe: a shell script standing in for beltcheck-probe. It is
-/// kept outside /tmp so the Linux backend's private /tmp does not hide it.
+/// A fake probe: a bash script standing in for beltcheck-probe (bash, not
+/// sh: the verdict channel's descriptor number may be above 9, which dash
+/// refuses in a redirection). It is kept outside /tmp so the Linux
+/// backend's private /tmp does not hide it.
 fn fake_probe(name: &str, body: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-probes");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     let mut f = std::fs::File::create(&path).unwrap();
-    writeln!(f, "#!/bin/sh\n{body}").unwrap();
+    writeln!(f, "#!/bin/bash\n{body}").unwrap();
     drop(f);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
 
+/// Sends a report on the verdict channel, as beltcheck-probe does.
 fn verdict_json(verdict: &str) -> String {
     format!(
-        "echo '{{\"probe\":\"'\"$1\"'\",\"verdict\":\"{verdict}\",\"errno\":null,\"step\":\"fake\",\"detail\":\"fake probe\",\"duration_us\":1}}'"
+        "echo 'verdict {{\"probe\":\"'\"$1\"'\",\"verdict\":\"{verdict}\",\"errno\":null,\"step\":\"fake\",\"detail\":\"fake probe\",\"duration_us\":1}}' >&\"$BELTCHECK_VERDICT_FD\""
     )
 }
 
@@ -272,4 +275,27 @@ fn bad_input_is_named() {
         e.contains("x.toml") && e.contains("\"sem\"") && e.contains("column"),
         "{e}"
     );
+}
+
+/// The verdict travels on its own channel: a report the probe prints on the
+/// pty (where the workload's own output goes) is no verdict at all.
+#[test]
+fn a_report_printed_on_the_pty_is_not_a_verdict() {
+    let on_pty = verdict_json("allowed")
+        .replace(" >&\"$BELTCHECK_VERDICT_FD\"", "")
+        .replace("'verdict {", "'{");
+    let printer = fake_probe("printer", &on_pty);
+    let mut req = request(Backend::None);
+    req.probe_bin = Some(printer);
+    req.probes = Some(vec!["sem".into()]);
+    req.configs = Some(ALL_ON.into());
+    let r = run(&req);
+    let cell = &r.cells[0];
+    assert_eq!(
+        cell.status,
+        matrix::cell::Status::Inconclusive,
+        "{}",
+        cell.reason
+    );
+    assert!(cell.reason.contains("without a verdict"), "{}", cell.reason);
 }

@@ -3,6 +3,7 @@
 //! - [`pty`]: the pty session (raw mode, window size, SIGWINCH, bridge).
 //! - [`launch`]: the launchers (`seatbelt`, `linux`, `none`) behind one trait.
 
+pub mod channel;
 pub mod launch;
 pub mod pty;
 
@@ -13,8 +14,9 @@ use pty::{RunError, SessionOptions, SessionOutcome};
 /// the launcher's extra environment appended to `opts.env`), classify.
 ///
 /// The verdict is the launcher's preflight verdict when it has one (e.g.
-/// already sandboxed), else [`Launcher::classify`] of the exit code and the
-/// captured output (all of it when Detached, the head when Terminal). The
+/// already sandboxed), else [`Launcher::classify`] of the exec stage's
+/// status (the exit code and the captured output, all of it when Detached,
+/// the head when Terminal, only when the stage never ran). The
 /// launcher's keep-alive objects (temp profile files) live until the child
 /// has exited.
 pub fn run_sandboxed(
@@ -31,11 +33,13 @@ pub fn run_sandboxed(
         })?;
     let mut session = opts.clone();
     session.env.extend(prepared.env.iter().cloned());
+    session.channel.status = prepared.status;
+    session.ctty = prepared.ctty;
     let outcome = pty::run(&prepared.command, &session)?;
     drop(prepared);
-    let verdict = launcher
-        .preflight()
-        .unwrap_or_else(|| launcher.classify(outcome.code, &outcome.output));
+    let verdict = launcher.preflight().unwrap_or_else(|| {
+        launcher.classify(cmd, &outcome.channel.stage, outcome.code, &outcome.output)
+    });
     Ok((outcome, verdict))
 }
 pub mod stage;

@@ -1,5 +1,9 @@
-//! The exec stage: runs inside bubblewrap, applies the Landlock and seccomp
-//! parts of a [`LinuxPolicy`] to itself, then execs the workload.
+//! The exec stage: the last step inside every sandbox before the workload.
+//! Under bubblewrap it applies the Landlock and seccomp parts of a
+//! [`LinuxPolicy`] to itself; under `sandbox-exec` there is nothing left to
+//! apply. In both it takes the pty as controlling terminal when nobody has
+//! (inside bwrap's PID namespace), reports on the status channel (see
+//! [`crate::channel`]) and execs the workload.
 //!
 //! Restrictions are applied here, in a process of our own inside the
 //! sandbox, and never in the runner: Landlock domains and seccomp filters are
@@ -8,7 +12,12 @@
 //!
 //! Invocation: `beltcheck-stage POLICY -- CMD [ARGS...]`, where POLICY is a
 //! path to the policy JSON or `env:NAME` (the JSON is read from the variable
-//! `NAME`, which is removed before the exec).
+//! `NAME`, which is removed before the exec), or `beltcheck-stage -- CMD
+//! [ARGS...]` with no policy to apply.
+//!
+//! Exit codes when the workload never runs: [`FAILURE_EXIT`] (125) when the
+//! sandbox could not be applied, 127 when the command was not found, 126 when
+//! it could not be executed.
 
 use profile::linux::LinuxPolicy;
 use std::ffi::OsString;
@@ -26,7 +35,7 @@ pub const STATUS_ENV: &str = "BELTCHECK_STAGE_STATUS";
 /// told from the workload's own output.
 pub const MESSAGE_PREFIX: &str = "beltcheck-stage:";
 
-/// Exit code of the stage when it could not apply the policy or exec.
+/// Exit code of the stage when it could not apply the policy.
 pub const FAILURE_EXIT: i32 = 125;
 
 /// Where the stage reads its policy from.
@@ -39,7 +48,8 @@ pub enum PolicySource {
 /// A parsed stage command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageArgs {
-    pub policy: PolicySource,
+    /// `None`: nothing to apply (the sandbox is already in place).
+    pub policy: Option<PolicySource>,
     pub program: OsString,
     pub args: Vec<OsString>,
 }
@@ -64,20 +74,26 @@ fn err(message: impl Into<String>) -> StageError {
     }
 }
 
-/// Parses `POLICY -- CMD [ARGS...]` (the program name already removed).
+/// Parses `[POLICY] -- CMD [ARGS...]` (the program name already removed).
 pub fn parse_args(mut argv: Vec<OsString>) -> Result<StageArgs, StageError> {
-    const USAGE: &str = "usage: beltcheck-stage POLICY_FILE|env:NAME -- CMD [ARGS...]";
-    if argv.len() < 3 || argv[1] != "--" {
-        return Err(err(USAGE));
-    }
-    let rest = argv.split_off(2);
-    let raw = argv.swap_remove(0);
-    let policy = match raw.to_str().and_then(|s| s.strip_prefix("env:")) {
-        Some("") => return Err(err(format!("empty variable name in policy source {raw:?}"))),
-        Some(name) => PolicySource::Env(name.to_string()),
-        None => PolicySource::File(PathBuf::from(raw)),
+    const USAGE: &str = "usage: beltcheck-stage [POLICY_FILE|env:NAME] -- CMD [ARGS...]";
+    let policy = if argv.first().is_some_and(|a| a == "--") {
+        argv.remove(0);
+        None
+    } else {
+        if argv.len() < 3 || argv[1] != "--" {
+            return Err(err(USAGE));
+        }
+        let rest = argv.split_off(2);
+        let raw = argv.swap_remove(0);
+        argv = rest;
+        Some(match raw.to_str().and_then(|s| s.strip_prefix("env:")) {
+            Some("") => return Err(err(format!("empty variable name in policy source {raw:?}"))),
+            Some(name) => PolicySource::Env(name.to_string()),
+            None => PolicySource::File(PathBuf::from(raw)),
+        })
     };
-    let mut rest = rest.into_iter();
+    let mut rest = argv.into_iter();
     let program = rest.next().ok_or_else(|| err(USAGE))?;
     Ok(StageArgs {
         policy,
@@ -174,6 +190,51 @@ pub fn apply(policy: &LinuxPolicy) -> Result<Applied, StageError> {
         let _ = policy;
         Err(err("the exec stage only runs on Linux"))
     }
+}
+
+/// Takes the pty as controlling terminal when this process has none (the
+/// spawner left it to us: inside a PID namespace the session outside is
+/// invisible, so job control needs one inside). The pty is the first of
+/// stdin, stdout, stderr that is a terminal, or, when every stream is piped,
+/// the descriptor the spawner named in `BELTCHECK_CTTY_FD` (closed here once
+/// claimed, so it never reaches the workload). A new session, then
+/// `TIOCSCTTY`; nothing when there is no terminal or it already is ours.
+pub fn claim_terminal() -> Result<(), StageError> {
+    let passed = std::env::var(crate::pty::CTTY_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<libc::c_int>().ok());
+    std::env::remove_var(crate::pty::CTTY_FD_ENV);
+    // SAFETY: isatty on descriptor numbers.
+    let tty = [libc::STDIN_FILENO, libc::STDOUT_FILENO, libc::STDERR_FILENO]
+        .into_iter()
+        .chain(passed)
+        .find(|&fd| unsafe { libc::isatty(fd) } == 1);
+    let result = tty.map_or(Ok(()), take_as_controlling);
+    if let Some(fd) = passed.filter(|&fd| fd > 2) {
+        // SAFETY: the spawner handed this descriptor to us alone.
+        unsafe { libc::close(fd) };
+    }
+    result
+}
+
+fn take_as_controlling(fd: libc::c_int) -> Result<(), StageError> {
+    // SAFETY: tcgetsid/setsid/ioctl on a terminal descriptor and this
+    // process only.
+    unsafe {
+        if libc::tcgetsid(fd) >= 0 {
+            return Ok(());
+        }
+        // Fails only when we already lead a group; TIOCSCTTY then says
+        // whether that matters.
+        libc::setsid();
+        if libc::ioctl(fd, libc::TIOCSCTTY as _, 0) < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(err(format!(
+                "cannot take the pty as controlling terminal: {e}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Expands a grant into the paths that carry its rule, leaving out every
@@ -386,16 +447,21 @@ mod tests {
     #[test]
     fn parses_file_and_env_sources() {
         let a = parse_args(os(&["/p.json", "--", "sh", "-c", "x"])).unwrap();
-        assert_eq!(a.policy, PolicySource::File("/p.json".into()));
+        assert_eq!(a.policy, Some(PolicySource::File("/p.json".into())));
         assert_eq!(a.program, "sh");
         assert_eq!(a.args, os(&["-c", "x"]));
         let b = parse_args(os(&["env:P", "--", "true"])).unwrap();
-        assert_eq!(b.policy, PolicySource::Env("P".into()));
+        assert_eq!(b.policy, Some(PolicySource::Env("P".into())));
+        let c = parse_args(os(&["--", "true", "--", "x"])).unwrap();
+        assert_eq!(c.policy, None);
+        assert_eq!(c.program, "true");
+        assert_eq!(c.args, os(&["--", "x"]));
     }
 
     #[test]
     fn rejects_bad_command_lines() {
         assert!(parse_args(os(&["p"])).is_err());
+        assert!(parse_args(os(&["--"])).is_err());
         assert!(parse_args(os(&["p", "x", "true"])).is_err());
         assert!(parse_args(os(&["env:", "--", "true"])).is_err());
     }

@@ -15,8 +15,10 @@ use profile::config::{Outbound, OutboundMode};
 use profile::linux::LinuxPolicy;
 use profile::path::HostEnv;
 use profile::{Config, Profile};
+use runner::channel::StageStatus;
 use runner::launch::linux::{host_facts, LinuxLauncher};
-use runner::launch::{Availability, CommandSpec, LaunchError, Launcher, Prepared, Sandbox};
+use runner::launch::{Availability, CommandSpec, Ctty, LaunchError, Launcher, Prepared, Sandbox};
+use runner::pty::StatusChannel;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -84,10 +86,13 @@ fn on_pty(prepared: &Prepared) -> String {
     cmd.stdin(slave.try_clone().unwrap())
         .stdout(slave.try_clone().unwrap())
         .stderr(slave.try_clone().unwrap());
+    // The stage takes the pty as controlling terminal when the launcher
+    // says so (inside the PID namespace); otherwise the session leader does.
+    let take_ctty = prepared.ctty == Ctty::Spawned;
     // SAFETY: only async-signal-safe calls (setsid, ioctl) between fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 || (take_ctty && libc::ioctl(0, libc::TIOCSCTTY, 0) < 0) {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -225,7 +230,13 @@ fn bad_policy_is_a_profile_error_not_a_workload_result() {
     let out = command(&prepared).stdin(Stdio::null()).output().unwrap();
     let code = out.status.code().unwrap();
     assert_eq!(code, runner::stage::FAILURE_EXIT);
-    let verdict = launcher().classify(code, &out.stderr);
+    // Run without the channel, the stage says why on stderr.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("beltcheck-stage: bad policy"), "{stderr}");
+    let failed = StageStatus::Failed {
+        message: stderr.trim().into(),
+    };
+    let verdict = launcher().classify(&prepared.command, &failed, code, &out.stderr);
     assert!(
         matches!(verdict, runner::launch::LaunchVerdict::ProfileError { .. }),
         "{verdict:?}"
@@ -261,6 +272,8 @@ fn tiocsti_allowed_unsandboxed_control() {
             args: vec!["-e".into(), TIOCSTI.into()],
         },
         env: vec![],
+        status: StatusChannel::Off,
+        ctty: Ctty::Spawned,
         keep_alive: vec![],
     };
     let out = on_pty(&prepared);

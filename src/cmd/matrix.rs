@@ -56,6 +56,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let req = request(&args)?;
+    // A probe's descendants that escape its session's group (setsid) are
+    // adopted and killed (Linux; see runner::pty::reaper).
+    let _ = runner::pty::adopt_orphans();
     // A signal stops the run cleanly so the fixtures are removed and the
     // report is written (marked partial) on the way out.
     interrupt::install()

@@ -13,6 +13,8 @@
 //! - `--timeout` fired: 124, as timeout(1);
 //! - else the child's exit code, or 128 + the signal that ended it.
 //!
+//! A command that cannot be executed exits 127 (not found) or 126 (found but
+//! not executable), with a message, on every backend.
 //! Failures of beltcheck itself exit 1 with a message on stderr that names
 //! the backend and the reason (backend unavailable on this host, profile
 //! not expressible, pty or spawn failure); bad usage or a bad config exits 2.
@@ -28,6 +30,7 @@ use std::time::Duration;
 use super::{CliError, CliResult};
 use profile::path::HostEnv;
 use profile::{build, BuildOptions, Config, Profile, Program, ValueMode};
+use runner::channel::ExecFailure;
 use runner::launch::{self, Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
 use runner::pty::{self, RaiseNofile, RunError, SessionOptions, SessionOutcome};
 
@@ -66,6 +69,14 @@ impl From<BackendArg> for Backend {
             BackendArg::Linux => Backend::Linux,
             BackendArg::None => Backend::None,
         }
+    }
+}
+
+/// A command that could not be executed: 127 not found, 126 otherwise.
+fn exec_failed(failure: ExecFailure) -> CliError {
+    CliError {
+        message: format!("run: {failure}"),
+        code: failure.exit_code(),
     }
 }
 
@@ -144,12 +155,20 @@ pub fn run(args: Args) -> CliResult {
         config: &config,
         profile: &profile,
     };
+    // Descendants that escape the session's group (setsid) are adopted and
+    // killed when it ends; unsupported on macOS (see runner::pty::reaper).
+    let _ = runner::pty::adopt_orphans();
     let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &sandbox, &cmd, &opts)
         .map_err(|e| match e {
             RunError::Launch { .. } => CliError::failed(format!("run: {e}")),
+            RunError::Spawn { program, source } => exec_failed(ExecFailure {
+                program,
+                errno: source.raw_os_error().unwrap_or(libc::EINVAL),
+            }),
             other => CliError::failed(format!("run: backend {backend}: {other}")),
         })?;
     match verdict {
+        LaunchVerdict::ExecFailed(failure) => return Err(exec_failed(failure)),
         LaunchVerdict::ProfileError { message } => {
             eprintln!("beltcheck: run: the sandbox refused the profile: {message}")
         }

@@ -8,7 +8,7 @@ use probes::FootprintContext;
 use profile::model::{Decision, Model};
 use profile::{BuildOptions, Config, Profile, Program, ValueMode};
 use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Launcher, Sandbox};
-use runner::pty::{ExitKind, RaiseNofile, SessionOptions};
+use runner::pty::{ExitKind, RaiseNofile, SessionOptions, VerdictChannel};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -153,6 +153,8 @@ pub enum End {
 #[derive(Debug, Clone)]
 pub struct LaunchResult {
     pub output: Vec<u8>,
+    /// The probe's report from the verdict channel (JSON), if it sent one.
+    pub verdict: Option<String>,
     pub end: End,
     pub launch: LaunchVerdict,
     /// The session leader (for attributing logged denials).
@@ -178,6 +180,7 @@ pub fn launch(
     let mut opts = SessionOptions::detached();
     opts.timeout = Some(limit);
     opts.grace = Duration::from_millis(200);
+    opts.channel.verdict = VerdictChannel::ToWorkload;
     opts.raise_nofile = match nofile {
         Nofile::Raise => RaiseNofile::SoftToHard,
         Nofile::Keep => RaiseNofile::Keep,
@@ -200,6 +203,7 @@ pub fn launch(
             };
             LaunchResult {
                 output: outcome.output,
+                verdict: outcome.channel.verdict,
                 end,
                 launch,
                 pid: Some(outcome.pid),
@@ -207,6 +211,7 @@ pub fn launch(
         }
         Err(e) => LaunchResult {
             output: Vec::new(),
+            verdict: None,
             end: End::SpawnFailed(e.to_string()),
             launch: LaunchVerdict::NotEnforced,
             pid: None,

@@ -497,8 +497,14 @@ fn observation_of(probe: &str, result: LaunchResult, evidence: &str) -> Observat
         LaunchVerdict::NotEnforced => Enforcement::NotEnforced {
             reason: "no sandbox applied".into(),
         },
+        LaunchVerdict::ExecFailed(failure) => {
+            return Observation::NoVerdict {
+                reason: failure.to_string(),
+                output_tail: tail,
+            }
+        }
     };
-    match parse_report(&result.output) {
+    match result.verdict.as_deref().and_then(parse_report) {
         Some(report) if report.probe == probe => Observation::Reported {
             report,
             denials: Vec::new(),
@@ -526,14 +532,9 @@ fn describe_end(end: &End) -> String {
     }
 }
 
-/// The last output line that is a probe report (a pty adds `\r`).
-pub fn parse_report(output: &[u8]) -> Option<ProbeReport> {
-    let text = String::from_utf8_lossy(output);
-    text.lines()
-        .rev()
-        .map(|l| l.trim())
-        .filter(|l| l.starts_with('{'))
-        .find_map(|l| serde_json::from_str(l).ok())
+/// The probe's report, as it arrived on the verdict channel.
+pub fn parse_report(json: &str) -> Option<ProbeReport> {
+    serde_json::from_str(json).ok()
 }
 
 fn tail_of(output: &[u8]) -> String {
@@ -596,11 +597,11 @@ mod tests {
     }
 
     #[test]
-    fn report_is_the_last_json_line() {
-        let out = b"noise\r\n{\"probe\":\"sem\",\"verdict\":\"denied\",\"errno\":13,\"step\":\"sem_open\",\"detail\":\"x\",\"duration_us\":5}\r\n";
-        let r = parse_report(out).unwrap();
+    fn report_is_read_from_the_channel_record() {
+        let json = "{\"probe\":\"sem\",\"verdict\":\"denied\",\"errno\":13,\"step\":\"sem_open\",\"detail\":\"x\",\"duration_us\":5}";
+        let r = parse_report(json).unwrap();
         assert_eq!(r.verdict, Verdict::Denied);
         assert_eq!(r.errno, Some(13));
-        assert!(parse_report(b"{not json}\n").is_none());
+        assert!(parse_report("{not json}").is_none());
     }
 }

@@ -10,15 +10,21 @@
 //!
 //! No `--new-session`: it would detach the workload from the pty, so the pty
 //! would no longer be its controlling terminal. `TIOCSTI`, the reason
-//! bubblewrap offers `--new-session`, is refused by seccomp instead. No
-//! `--unshare-pid` either: in a new pid namespace the pty's foreground
-//! process group is invisible (`tcgetpgrp` reads 0); Landlock's signal scope
-//! keeps the workload from signalling processes outside the sandbox.
+//! bubblewrap offers `--new-session`, is refused by seccomp instead.
+//! `--unshare-pid` with `--die-with-parent`: when the workload exits (or
+//! bwrap is killed), the kernel kills every process left in its PID
+//! namespace, including `setsid` grandchildren. A session outside the
+//! namespace would show the pty's foreground group as 0 inside, so the
+//! spawned bwrap only calls setsid and the stage inside takes the pty as its
+//! controlling terminal ([`Ctty::Stage`]): job control works there.
 //! No network namespace unless it closes a hole (see [`NetNamespace`]).
 
 use super::{
-    Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox,
+    Availability, Backend, CommandSpec, Ctty, LaunchError, LaunchVerdict, Launcher, Prepared,
+    Sandbox,
 };
+use crate::channel::StageStatus;
+use crate::pty::StatusChannel;
 use crate::stage;
 use profile::linux::{is_beneath, LinuxPolicy, NetworkMode};
 use profile::path::HostEnv;
@@ -136,6 +142,7 @@ impl LinuxLauncher {
         let mut a = Args::default();
         a.push([
             "--die-with-parent",
+            "--unshare-pid",
             "--unshare-user",
             "--unshare-ipc",
             "--cap-drop",
@@ -242,29 +249,33 @@ impl Launcher for LinuxLauncher {
                 args: self.bwrap_args(&policy, netns, &stage, cmd),
             },
             env: vec![(stage::POLICY_ENV.into(), json.into())],
+            status: StatusChannel::FromStage,
+            ctty: Ctty::Stage,
             keep_alive: Vec::new(),
         })
     }
 
-    fn classify(&self, code: i32, output: &[u8]) -> LaunchVerdict {
+    /// The stage's status decides. Without one, bwrap failed before the
+    /// stage ran: its own `bwrap: ...` line (or its exit status) is the
+    /// message.
+    fn classify(
+        &self,
+        cmd: &CommandSpec,
+        stage: &StageStatus,
+        code: i32,
+        output: &[u8],
+    ) -> LaunchVerdict {
+        if let Some(verdict) = super::stage_verdict(cmd, stage) {
+            return verdict;
+        }
         let text = String::from_utf8_lossy(output);
-        let line_with = |prefix: &str| {
-            text.lines()
-                .find(|l| l.trim_start().starts_with(prefix))
-                .map(|l| l.trim().to_string())
-        };
-        if code == stage::FAILURE_EXIT {
-            if let Some(message) = line_with(stage::MESSAGE_PREFIX) {
-                return LaunchVerdict::ProfileError { message };
-            }
-        }
-        // bwrap reports its own setup failures as "bwrap: ..." with exit 1.
-        if code == 1 {
-            if let Some(message) = line_with("bwrap:") {
-                return LaunchVerdict::ProfileError { message };
-            }
-        }
-        LaunchVerdict::Enforced
+        let message = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("bwrap:"))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("bwrap exited {code} before the exec stage ran"));
+        LaunchVerdict::ProfileError { message }
     }
 }
 
@@ -467,7 +478,7 @@ mod tests {
     fn default_config_never_new_session() {
         let a = args_for(&Config::default(), Some(7));
         assert!(!a.contains(&"--new-session".to_string()));
-        assert!(!a.contains(&"--unshare-pid".to_string()));
+        assert!(a.contains(&"--unshare-pid".to_string()));
         let tail: Vec<&str> = a.iter().rev().take(5).rev().map(String::as_str).collect();
         assert_eq!(
             tail,
@@ -489,21 +500,44 @@ mod tests {
     }
 
     #[test]
-    fn classify_tells_stage_and_bwrap_failures_apart() {
+    fn classify_reads_the_stage_status_not_the_output() {
         let l = LinuxLauncher::new();
-        let stage_fail = b"beltcheck-stage: landlock: boom\n";
-        assert!(matches!(
-            l.classify(125, stage_fail),
-            LaunchVerdict::ProfileError { .. }
-        ));
-        assert!(matches!(
-            l.classify(1, b"bwrap: Can't mount\n"),
-            LaunchVerdict::ProfileError { .. }
-        ));
+        let cmd = CommandSpec {
+            program: "/bin/x".into(),
+            args: Vec::new(),
+        };
+        let started = StageStatus::Started;
+        // Whatever the workload prints, once the stage started it is the
+        // workload's result.
         assert_eq!(
-            l.classify(1, b"workload said no\n"),
+            l.classify(&cmd, &started, 1, b"bwrap: x\n"),
             LaunchVerdict::Enforced
         );
-        assert_eq!(l.classify(0, b""), LaunchVerdict::Enforced);
+        assert_eq!(
+            l.classify(&cmd, &started, 125, b"beltcheck-stage: y\n"),
+            LaunchVerdict::Enforced
+        );
+        let failed = StageStatus::Failed {
+            message: "landlock: boom".into(),
+        };
+        assert!(matches!(
+            l.classify(&cmd, &failed, 125, b""),
+            LaunchVerdict::ProfileError { message } if message.contains("landlock: boom")
+        ));
+        assert!(matches!(
+            l.classify(&cmd, &StageStatus::ExecFailed { errno: libc::ENOENT }, 127, b""),
+            LaunchVerdict::ExecFailed(f) if f.exit_code() == 127
+        ));
+        // No stage record: bwrap's own message.
+        assert_eq!(
+            l.classify(&cmd, &StageStatus::NotReached, 1, b"bwrap: Can't mount\n"),
+            LaunchVerdict::ProfileError {
+                message: "bwrap: Can't mount".into()
+            }
+        );
+        assert!(matches!(
+            l.classify(&cmd, &StageStatus::NotReached, 1, b""),
+            LaunchVerdict::ProfileError { message } if message.contains("exited 1")
+        ));
     }
 }

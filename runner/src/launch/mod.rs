@@ -1,5 +1,7 @@
 //! Launchers: how a workload command is wrapped so a sandbox applies to it.
 
+use crate::channel::{ExecFailure, StageStatus};
+use crate::pty::StatusChannel;
 use profile::{Config, Profile};
 use std::ffi::OsString;
 use std::fmt;
@@ -75,12 +77,27 @@ pub enum Availability {
     Unavailable { reason: String },
 }
 
+/// Who makes the pty the session's controlling terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ctty {
+    /// The spawned process (setsid + TIOCSCTTY before exec).
+    #[default]
+    Spawned,
+    /// The exec stage, inside a PID namespace where the spawned process's
+    /// session is invisible: the spawned process only calls setsid.
+    Stage,
+}
+
 /// The command actually exec'd for a sandboxed workload, plus whatever must
 /// live as long as the child (temp profile files, policy files).
 pub struct Prepared {
     pub command: CommandSpec,
     /// Extra environment for the exec'd program.
     pub env: Vec<(OsString, OsString)>,
+    /// Whether the command runs `beltcheck-stage`, which reports on the
+    /// status channel.
+    pub status: StatusChannel,
+    pub ctty: Ctty,
     /// Dropped after the child exits (e.g. `tempfile::TempPath`).
     pub keep_alive: Vec<Box<dyn std::any::Any + Send>>,
 }
@@ -90,6 +107,8 @@ impl fmt::Debug for Prepared {
         f.debug_struct("Prepared")
             .field("command", &self.command)
             .field("env", &self.env)
+            .field("status", &self.status)
+            .field("ctty", &self.ctty)
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +153,9 @@ pub enum LaunchVerdict {
     Nested { message: String },
     /// No sandbox was applied (backend `none`).
     NotEnforced,
+    /// The sandbox applied, but the workload could not be executed (the
+    /// stage's status said so; it exited [`ExecFailure::exit_code`]).
+    ExecFailed(ExecFailure),
 }
 
 /// One way of wrapping a workload in a sandbox.
@@ -143,13 +165,39 @@ pub trait Launcher: Send + Sync {
     fn availability(&self) -> Availability;
     /// The command to exec so that `cmd` runs under `sandbox`.
     fn prepare(&self, sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError>;
-    /// Reads the launch's exit status (`code`: exit code, or 128+signal) and
-    /// captured output to tell a sandbox failure from the workload's own.
-    fn classify(&self, code: i32, output: &[u8]) -> LaunchVerdict;
+    /// Tells a sandbox failure from the workload's own result, from the exec
+    /// stage's status (see [`crate::channel`]). The exit status (`code`:
+    /// exit code, or 128+signal) and captured output only give the message
+    /// when the stage never ran (the sandbox tool failed first); `cmd` is the
+    /// workload, for messages.
+    fn classify(
+        &self,
+        cmd: &CommandSpec,
+        stage: &StageStatus,
+        code: i32,
+        output: &[u8],
+    ) -> LaunchVerdict;
     /// A verdict known before launching that overrides [`Launcher::classify`]
     /// (seatbelt: this process is already sandboxed, so nothing new can be
     /// enforced). `None` by default.
     fn preflight(&self) -> Option<LaunchVerdict> {
         None
+    }
+}
+
+/// The verdict of a launch through `beltcheck-stage` once the stage ran:
+/// started, failed exec, or failed to apply the sandbox. `None` when the
+/// stage never ran (the launcher reads the sandbox tool's own failure).
+pub fn stage_verdict(cmd: &CommandSpec, stage: &StageStatus) -> Option<LaunchVerdict> {
+    match stage {
+        StageStatus::NotReached => None,
+        StageStatus::Started => Some(LaunchVerdict::Enforced),
+        StageStatus::ExecFailed { errno } => Some(LaunchVerdict::ExecFailed(ExecFailure {
+            program: cmd.program.clone(),
+            errno: *errno,
+        })),
+        StageStatus::Failed { message } => Some(LaunchVerdict::ProfileError {
+            message: format!("{} {message}", crate::stage::MESSAGE_PREFIX),
+        }),
     }
 }

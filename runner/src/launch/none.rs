@@ -1,9 +1,15 @@
-//! Backend `none`: the workload runs as is. For the pty itself and for the
-//! matrix's control runs; it never claims enforcement.
+//! Backend `none`: the workload runs as is, with no exec stage: a failed
+//! exec is the spawn's own error. For the pty itself and for the matrix's
+//! control runs; it never claims enforcement. Like every backend it gets
+//! only the session's stdio (and the verdict channel in the matrix): other
+//! descriptors of the caller are closed at exec.
 
 use super::{
-    Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox,
+    Availability, Backend, CommandSpec, Ctty, LaunchError, LaunchVerdict, Launcher, Prepared,
+    Sandbox,
 };
+use crate::channel::StageStatus;
+use crate::pty::StatusChannel;
 
 /// Runs the command unchanged. [`Launcher::classify`] always answers
 /// [`LaunchVerdict::NotEnforced`].
@@ -27,11 +33,19 @@ impl Launcher for NoneLauncher {
         Ok(Prepared {
             command: cmd.clone(),
             env: Vec::new(),
+            status: StatusChannel::Off,
+            ctty: Ctty::Spawned,
             keep_alive: Vec::new(),
         })
     }
 
-    fn classify(&self, _code: i32, _output: &[u8]) -> LaunchVerdict {
+    fn classify(
+        &self,
+        _cmd: &CommandSpec,
+        _stage: &StageStatus,
+        _code: i32,
+        _output: &[u8],
+    ) -> LaunchVerdict {
         LaunchVerdict::NotEnforced
     }
 }

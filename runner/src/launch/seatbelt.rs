@@ -1,4 +1,9 @@
-//! Backend `seatbelt`: `/usr/bin/sandbox-exec -f PROFILE -D K=V ... -- CMD`.
+//! Backend `seatbelt`: `/usr/bin/sandbox-exec -f PROFILE -D K=V ... --
+//! beltcheck-stage -- CMD`. sandbox-exec exits 71 both when it cannot apply
+//! the profile and when its exec fails, so it execs our stage, which
+//! reports "started" or the workload's exec errno on the status channel
+//! (see [`crate::channel`]); the stage's absence from the channel means
+//! sandbox-exec failed first.
 //!
 //! The argument vector and the classification of a finished launch are plain
 //! functions, tested on any host. Running them needs macOS: elsewhere
@@ -15,8 +20,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{
-    Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox,
+    Availability, Backend, CommandSpec, Ctty, LaunchError, LaunchVerdict, Launcher, Prepared,
+    Sandbox,
 };
+use crate::channel::StageStatus;
+use crate::pty::StatusChannel;
 
 /// Always this binary, never one found on PATH.
 pub const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
@@ -72,11 +80,20 @@ pub fn sandbox_exec_argv(
     Ok(argv)
 }
 
-/// Reads a finished sandbox-exec launch: exit 65 with a `sandbox-exec: ...
-/// line N` message is a profile error (the message is kept); exit 71 with
-/// `sandbox_apply: Operation not permitted` means we were already sandboxed;
-/// anything else is taken as enforced (the workload's own result).
-pub fn classify_launch(code: i32, output: &[u8]) -> LaunchVerdict {
+/// Reads a finished sandbox-exec launch. Once the stage reported, its
+/// status decides (see [`super::stage_verdict`]). Without a stage record
+/// sandbox-exec failed first: exit 71 with `sandbox_apply: Operation not
+/// permitted` means we were already sandboxed; otherwise the profile was
+/// refused, with sandbox-exec's `... line N` message when it gave one.
+pub fn classify_launch(
+    cmd: &CommandSpec,
+    stage: &StageStatus,
+    code: i32,
+    output: &[u8],
+) -> LaunchVerdict {
+    if let Some(verdict) = super::stage_verdict(cmd, stage) {
+        return verdict;
+    }
     let text = String::from_utf8_lossy(output);
     let lines = || text.lines().map(|l| l.trim_end_matches('\r'));
     if code == EXIT_PROFILE_ERROR {
@@ -93,7 +110,22 @@ pub fn classify_launch(code: i32, output: &[u8]) -> LaunchVerdict {
             };
         }
     }
-    LaunchVerdict::Enforced
+    let said = lines()
+        .find(|l| l.starts_with("sandbox-exec:"))
+        .map_or(String::new(), |l| format!(": {l}"));
+    LaunchVerdict::ProfileError {
+        message: format!("sandbox-exec exited {code} before the exec stage ran{said}"),
+    }
+}
+
+/// `STAGE -- CMD ARGS...`: the workload run through the exec stage.
+pub fn staged(stage: &Path, cmd: &CommandSpec) -> CommandSpec {
+    let mut args = vec![OsString::from("--"), cmd.program.clone().into_os_string()];
+    args.extend(cmd.args.iter().cloned());
+    CommandSpec {
+        program: stage.to_path_buf(),
+        args,
+    }
 }
 
 /// Whether `text` contains `line N` with N a number.
@@ -131,12 +163,15 @@ impl Launcher for SeatbeltLauncher {
         if let Availability::Unavailable { reason } = self.availability() {
             return Err(LaunchError::Unavailable { reason });
         }
+        let stage = super::linux::LinuxLauncher::new()
+            .stage_path()
+            .map_err(|reason| LaunchError::Unavailable { reason })?;
         let profile_file = write_profile(&sandbox.profile.sbpl)?;
         let mut argv = sandbox_exec_argv(
             &self.sandbox_exec,
             &profile_file,
             &sandbox.profile.params,
-            cmd,
+            &staged(&stage, cmd),
         )?;
         let args = argv.split_off(1);
         Ok(Prepared {
@@ -145,12 +180,20 @@ impl Launcher for SeatbeltLauncher {
                 args,
             },
             env: Vec::new(),
+            status: StatusChannel::FromStage,
+            ctty: Ctty::Spawned,
             keep_alive: vec![Box::new(profile_file)],
         })
     }
 
-    fn classify(&self, code: i32, output: &[u8]) -> LaunchVerdict {
-        classify_launch(code, output)
+    fn classify(
+        &self,
+        cmd: &CommandSpec,
+        stage: &StageStatus,
+        code: i32,
+        output: &[u8],
+    ) -> LaunchVerdict {
+        classify_launch(cmd, stage, code, output)
     }
 
     fn preflight(&self) -> Option<LaunchVerdict> {
@@ -318,12 +361,16 @@ mod tests {
         assert_eq!(argv.last(), Some(&odd));
     }
 
+    fn not_reached(code: i32, out: &[u8]) -> LaunchVerdict {
+        classify_launch(&cmd("x", &[]), &StageStatus::NotReached, code, out)
+    }
+
     #[test]
     fn exit_65_with_line_is_a_profile_error() {
         let out =
             b"sandbox-exec: unbound variable: TIOCSTI at (ioctl-command TIOCSTI), line 12\r\n";
         assert_eq!(
-            classify_launch(65, out),
+            not_reached(65, out),
             LaunchVerdict::ProfileError {
                 message:
                     "sandbox-exec: unbound variable: TIOCSTI at (ioctl-command TIOCSTI), line 12"
@@ -333,22 +380,10 @@ mod tests {
     }
 
     #[test]
-    fn exit_65_without_the_message_is_the_workloads_own() {
-        assert_eq!(
-            classify_launch(65, b"my tool failed\n"),
-            LaunchVerdict::Enforced
-        );
-        assert_eq!(
-            classify_launch(65, b"sandbox-exec: no line here\n"),
-            LaunchVerdict::Enforced
-        );
-    }
-
-    #[test]
     fn exit_71_with_apply_refusal_is_nested() {
         let out = b"noise\nsandbox_apply: Operation not permitted\n";
         assert_eq!(
-            classify_launch(71, out),
+            not_reached(71, out),
             LaunchVerdict::Nested {
                 message: "sandbox_apply: Operation not permitted".into()
             }
@@ -356,20 +391,45 @@ mod tests {
     }
 
     #[test]
-    fn exit_71_for_other_reasons_and_other_codes_are_enforced() {
-        assert_eq!(
-            classify_launch(
-                71,
-                b"sandbox-exec: execvp() of 'nope' failed: No such file or directory\n"
-            ),
-            LaunchVerdict::Enforced
+    fn without_the_stage_sandbox_exec_failed_first() {
+        for (code, out) in [(71, &b"sandbox-exec: execvp() failed\n"[..]), (1, b"")] {
+            assert!(matches!(
+                not_reached(code, out),
+                LaunchVerdict::ProfileError { message } if message.contains("before the exec stage ran")
+            ));
+        }
+    }
+
+    #[test]
+    fn once_the_stage_ran_its_status_decides_whatever_the_output() {
+        let c = cmd("/bin/nope", &[]);
+        for (code, out) in [
+            (65, &b"sandbox-exec: x line 3\n"[..]),
+            (71, b"sandbox_apply: Operation not permitted\n"),
+            (1, b""),
+        ] {
+            assert_eq!(
+                classify_launch(&c, &StageStatus::Started, code, out),
+                LaunchVerdict::Enforced
+            );
+        }
+        let enoent = StageStatus::ExecFailed {
+            errno: libc::ENOENT,
+        };
+        assert!(matches!(
+            classify_launch(&c, &enoent, 127, b""),
+            LaunchVerdict::ExecFailed(f) if f.exit_code() == 127 && f.program == Path::new("/bin/nope")
+        ));
+    }
+
+    #[test]
+    fn the_workload_runs_through_the_stage() {
+        let s = staged(
+            Path::new("/opt/beltcheck-stage"),
+            &cmd("/bin/echo", &["--", "hi"]),
         );
-        assert_eq!(
-            classify_launch(0, b"sandbox_apply: Operation not permitted\n"),
-            LaunchVerdict::Enforced
-        );
-        assert_eq!(classify_launch(1, b""), LaunchVerdict::Enforced);
-        assert_eq!(classify_launch(137, b"line 3"), LaunchVerdict::Enforced);
+        assert_eq!(s.program, Path::new("/opt/beltcheck-stage"));
+        assert_eq!(strs(&s.args), ["--", "/bin/echo", "--", "hi"]);
     }
 
     #[test]

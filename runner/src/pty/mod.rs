@@ -41,22 +41,23 @@
 //!   every SIGWINCH forwarded to the inner pty.
 
 mod bridge;
-#[cfg(target_os = "linux")]
-mod exec;
 mod fd;
+mod inherited;
 mod lookup;
 mod open;
 mod raw;
+mod reaper;
 mod signals;
 mod spawn;
 mod stdio;
 mod supervise;
-#[cfg(target_os = "linux")]
-mod vfork;
 mod winsize;
 
-pub use lookup::locate as locate_program;
 pub use bridge::READY_GATE;
+pub(crate) use fd::{cloexec_pipe, set_nonblocking};
+pub use lookup::locate as locate_program;
+pub use reaper::adopt_orphans;
+pub use spawn::CTTY_FD_ENV;
 pub use stdio::Stream;
 pub use winsize::Winsize;
 
@@ -68,7 +69,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::launch::{Backend, CommandSpec, LaunchError};
+use crate::channel::{self, VERDICT_FD_ENV};
+use crate::launch::{Backend, CommandSpec, Ctty, LaunchError};
 use bridge::{Gate, Head, Input as Feed, Output, Sink, Target};
 use stdio::{Direction, Plan, Route, StreamPipe};
 use supervise::{ExitWatch, Flow, SignalWake, Supervisor, Until, Wake};
@@ -137,6 +139,45 @@ pub struct SessionOptions {
     /// Added to the inherited environment.
     pub env: Vec<(OsString, OsString)>,
     pub signals: SignalPolicy,
+    /// Whether a channel (see [`crate::channel`]) reaches the child, and
+    /// for what.
+    pub channel: ChannelUse,
+    /// Who takes the pty as controlling terminal.
+    pub ctty: Ctty,
+}
+
+/// What the session's channel carries, if the session has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChannelUse {
+    pub status: StatusChannel,
+    pub verdict: VerdictChannel,
+}
+
+/// Whether an exec stage in the command reports its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusChannel {
+    /// No stage: a failed exec is the spawn's error.
+    #[default]
+    Off,
+    /// The stage writes its status; the descriptor is named in
+    /// [`channel::STATUS_FD_ENV`].
+    FromStage,
+}
+
+/// Whether the workload (a probe) gets the channel for its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VerdictChannel {
+    /// The workload never sees the channel.
+    #[default]
+    Off,
+    /// Named in [`VERDICT_FD_ENV`] and kept open for the workload.
+    ToWorkload,
+}
+
+impl ChannelUse {
+    fn wanted(self) -> bool {
+        self != ChannelUse::default()
+    }
 }
 
 impl Default for SessionOptions {
@@ -150,6 +191,8 @@ impl Default for SessionOptions {
             raise_nofile: RaiseNofile::Keep,
             env: Vec::new(),
             signals: SignalPolicy::Untouched,
+            channel: ChannelUse::default(),
+            ctty: Ctty::Spawned,
         }
     }
 }
@@ -199,6 +242,8 @@ pub struct SessionOutcome {
     pub duration: Duration,
     /// The child's pid (also its process group and session id).
     pub pid: u32,
+    /// What arrived on the session's channel (empty without one).
+    pub channel: channel::Report,
 }
 
 /// A write to one of our output streams that failed.
@@ -301,20 +346,46 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     )
     .map_err(RunError::Io)?;
 
+    let pipe = if opts.channel.wanted() {
+        Some(channel::Pipe::open().map_err(RunError::Io)?)
+    } else {
+        None
+    };
+    let mut env = opts.env.clone();
+    if let Some(p) = &pipe {
+        let fd = OsString::from(p.child_fd().to_string());
+        if opts.channel.status == StatusChannel::FromStage {
+            env.push((channel::STATUS_FD_ENV.into(), fd.clone()));
+        }
+        if opts.channel.verdict == VerdictChannel::ToWorkload {
+            env.push((VERDICT_FD_ENV.into(), fd));
+        }
+    }
+    let stdio = pipes.child_stdio();
+    if spawn::slave_crosses_exec(opts.ctty, &stdio) {
+        let fd = OsString::from(slave.as_raw_fd().to_string());
+        env.push((spawn::CTTY_FD_ENV.into(), fd));
+    }
     let setup = spawn::ChildSetup {
         cmd,
-        env: &opts.env,
+        env: &env,
         slave: &slave,
-        stdio: pipes.child_stdio(),
+        stdio,
         nofile,
+        channel: pipe.as_ref().map(channel::Pipe::child_fd),
+        ctty: opts.ctty,
     };
-    let mut child = spawn::spawn(&setup).map_err(|source| RunError::Spawn {
-        program: cmd.program.clone(),
-        source,
-    })?;
-    // Only the child may hold the slave and the pipes' child ends now, or
-    // their ends never come; unless no stdio is on the pty: the slave is
-    // then held here, so `/dev/tty` stays usable and the master open.
+    let (mut child, _registered) =
+        reaper::Registered::spawn(|| spawn::spawn(&setup), std::process::Child::id).map_err(
+            |source| RunError::Spawn {
+                program: cmd.program.clone(),
+                source,
+            },
+        )?;
+    // Only the child may hold the slave, the pipes' child ends and the
+    // channel's write end now, or their ends never come; unless no stdio is
+    // on the pty: the slave is then held here, so `/dev/tty` stays usable
+    // and the master open.
     let held_slave = (!plan.child_holds_pty()).then_some(slave);
     let Pipes {
         stdin: stdin_pipe,
@@ -323,6 +394,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     } = pipes;
     let stdin_pipe = stdin_pipe.map(|p| p.ours);
     let (stdout_pipe, stderr_pipe) = (stdout_pipe.map(|p| p.ours), stderr_pipe.map(|p| p.ours));
+    let channel_read = pipe.map(|p| p.read);
     let pid = child.id();
     let exit = match ExitWatch::start(pid as libc::pid_t) {
         Ok(w) => w,
@@ -401,6 +473,9 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     // leftovers of this session.
     sup.signal_group(libc::SIGTERM);
     sup.signal_group(libc::SIGKILL);
+    // Descendants that left the group (setsid) were adopted by us if we are
+    // a subreaper: they end with the session too.
+    reaper::kill_adopted();
     sup.wait_until(
         Until::OutputClosed,
         Some(Instant::now() + DRAIN_AFTER_KILL),
@@ -419,6 +494,10 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
     drop(held_slave);
     let status = child.wait().map_err(RunError::Io)?;
     drop(raw_guard);
+    let channel = channel_read
+        .as_ref()
+        .map(channel::drain)
+        .unwrap_or_default();
 
     let exit = match (status.code(), status.signal()) {
         (Some(c), _) => ExitKind::Exited(c),
@@ -438,6 +517,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         output,
         duration: start.elapsed(),
         pid,
+        channel,
     })
 }
 

@@ -1,18 +1,21 @@
-//! Starting the child on the pty slave: new session, the slave as its
-//! controlling terminal, the slave or a session pipe as each of its stdio
-//! ([`ChildStdio`]), a clean signal state, optionally a raised NOFILE limit. Everything in `pre_exec` is a raw async-signal-safe syscall
-//! (the child of a multi-threaded process may not allocate or lock).
+//! Starting the child on the pty slave: new session, the slave or a
+//! session pipe as each of its stdio ([`ChildStdio`]), the slave as its
+//! controlling terminal (unless an exec stage takes it later, see [`Ctty`]),
+//! every other inherited descriptor closed at exec except the session's
+//! channel, a clean signal state, optionally a raised NOFILE limit.
+//!
+//! One path on every platform: std's `Command` with a `pre_exec` hook, so
+//! the code macOS runs is the code Linux tests. Everything in `pre_exec` is
+//! a raw async-signal-safe syscall on memory prepared before the fork (the
+//! child of a multi-threaded process may not allocate or lock).
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-#[cfg(not(target_os = "linux"))]
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::process::ExitStatus;
-#[cfg(not(target_os = "linux"))]
 use std::process::{Child, Command, Stdio};
 
-use crate::launch::CommandSpec;
+use crate::launch::{CommandSpec, Ctty};
 
 /// Signals whose disposition the child gets back at default, whatever we
 /// (or our parent, e.g. `nohup`) did with them.
@@ -40,6 +43,11 @@ pub(crate) enum ChildStdio<'a> {
     Pipe(BorrowedFd<'a>),
 }
 
+/// Environment variable naming the slave's descriptor number when the exec
+/// stage must take it as controlling terminal and none of stdio is the pty
+/// (every stream piped). Only then does the slave cross the exec.
+pub const CTTY_FD_ENV: &str = "BELTCHECK_CTTY_FD";
+
 pub(crate) struct ChildSetup<'a> {
     pub cmd: &'a CommandSpec,
     pub env: &'a [(OsString, OsString)],
@@ -49,75 +57,20 @@ pub(crate) struct ChildSetup<'a> {
     pub stdio: [ChildStdio<'a>; 3],
     /// The soft RLIMIT_NOFILE to set in the child, if any.
     pub nofile: Option<libc::rlimit>,
+    /// The channel's write end: the one descriptor besides stdio that the
+    /// child keeps across exec.
+    pub channel: Option<RawFd>,
+    pub ctty: Ctty,
 }
 
-/// The started child; reaped only by [`Spawned::wait`].
-pub(crate) struct Spawned {
-    pid: libc::pid_t,
-    #[cfg(not(target_os = "linux"))]
-    child: Child,
+/// Whether the slave must cross the exec on a descriptor of its own: the
+/// stage takes it as controlling terminal, and no stdio carries it.
+pub(crate) fn slave_crosses_exec(ctty: Ctty, stdio: &[ChildStdio<'_>; 3]) -> bool {
+    ctty == Ctty::Stage && !stdio.iter().any(|s| matches!(s, ChildStdio::Pty))
 }
 
-impl Spawned {
-    pub(crate) fn id(&self) -> u32 {
-        self.pid as u32
-    }
-
-    /// Reaps the child (blocking until it exits).
-    pub(crate) fn wait(&mut self) -> io::Result<ExitStatus> {
-        #[cfg(not(target_os = "linux"))]
-        {
-            self.child.wait()
-        }
-        #[cfg(target_os = "linux")]
-        {
-            reap(self.pid)
-        }
-    }
-}
-
-/// Linux: the child is started with `clone(CLONE_VM | CLONE_VFORK)`, the
-/// way posix_spawn does it, instead of std's fork. A fork copies the
-/// harness's page tables only for exec to throw them away, and every page
-/// the parent then writes takes a copy-on-write fault; in a matrix that is
-/// paid once per cell. posix_spawn itself cannot be used: it has no step for
-/// TIOCSCTTY or setrlimit. The child runs on its own stack in our memory
-/// until it execs, doing only raw syscalls ([`child_setup`]); everything it
-/// needs (paths, argv, envp) is prepared here first.
-#[cfg(target_os = "linux")]
-pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
-    let image = super::exec::Image::prepare(setup)?;
-    let slave = setup.slave.as_raw_fd();
-    let sources = setup.stdio.map(|s| match s {
-        ChildStdio::Pty => slave,
-        ChildStdio::Pipe(fd) => fd.as_raw_fd(),
-    });
-    let pid = super::vfork::run(|| {
-        // SAFETY: dup2/fcntl onto 0, 1, 2 in the child; async-signal-safe.
-        unsafe {
-            for (target, source) in (0..3).zip(sources) {
-                // A harness started with closed stdio may hold the slave on
-                // 0-2 itself; dup2 onto itself keeps close-on-exec, so clear it.
-                let rc = if source == target {
-                    libc::fcntl(target, libc::F_SETFD, 0)
-                } else {
-                    libc::dup2(source, target)
-                };
-                if rc < 0 {
-                    return super::exec::last_errno();
-                }
-            }
-        }
-        if let Err(e) = child_setup(slave, setup.nofile) {
-            return e.raw_os_error().unwrap_or(libc::EINVAL);
-        }
-        image.exec()
-    })?;
-    Ok(Spawned { pid })
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
+/// Starts the child; it is reaped only through the returned `Child`.
+pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Child> {
     let stdio = |s: ChildStdio<'_>| -> io::Result<Stdio> {
         Ok(Stdio::from(match s {
             ChildStdio::Pty => setup.slave.try_clone()?,
@@ -133,50 +86,42 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Spawned> {
         .stdout(stdio(stdout)?)
         .stderr(stdio(stderr)?);
     let nofile = setup.nofile;
+    let ctty = setup.ctty;
     // Still open in the forked child: close-on-exec acts only at the exec.
     let slave = setup.slave.as_raw_fd();
-    // SAFETY: the closure only makes async-signal-safe syscalls and builds
-    // io::Error from errno (no allocation).
+    let keep = [
+        setup.channel,
+        slave_crosses_exec(ctty, &setup.stdio).then_some(slave),
+    ];
+    let mut inherited = super::inherited::Inherited::prepare()?;
+    // SAFETY: the closure makes only async-signal-safe syscalls on memory
+    // allocated before the fork, and builds io::Error from errno (no
+    // allocation).
     unsafe {
-        command.pre_exec(move || child_setup(slave, nofile));
+        command.pre_exec(move || {
+            inherited.close_at_exec(keep)?;
+            child_setup(slave, ctty, nofile)
+        });
     }
+    #[cfg(not(target_os = "linux"))]
     let _no_cloexec_race = super::open::FORK_LOCK
         .read()
         .unwrap_or_else(|p| p.into_inner());
-    let child = command.spawn()?;
-    Ok(Spawned {
-        pid: child.id() as libc::pid_t,
-        child,
-    })
+    command.spawn()
 }
 
-#[cfg(target_os = "linux")]
-fn reap(pid: libc::pid_t) -> io::Result<ExitStatus> {
-    use std::os::unix::process::ExitStatusExt;
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid on our own child.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc == pid {
-            return Ok(ExitStatus::from_raw(status));
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Runs in the child, after its stdio was placed on fds 0, 1, 2; `slave` is
-/// the pty slave's fd in the child (open until the exec).
-fn child_setup(slave: libc::c_int, nofile: Option<libc::rlimit>) -> io::Result<()> {
+/// Runs in the child, after its stdio was placed on fds 0, 1, 2 (`slave` is
+/// the slave's own descriptor, open until the exec): a new session (taking
+/// the slave as controlling terminal unless the exec stage will, see
+/// [`Ctty`]), default signal dispositions, an empty mask.
+fn child_setup(slave: RawFd, ctty: Ctty, nofile: Option<libc::rlimit>) -> io::Result<()> {
     // SAFETY: setsid, ioctl, sigaction, sigprocmask, setrlimit are
     // async-signal-safe and operate on this (single-threaded) child only.
     unsafe {
         if libc::setsid() < 0 {
             return Err(io::Error::last_os_error());
         }
-        if libc::ioctl(slave, libc::TIOCSCTTY as _, 0) < 0 {
+        if ctty == Ctty::Spawned && libc::ioctl(slave, libc::TIOCSCTTY as _, 0) < 0 {
             return Err(io::Error::last_os_error());
         }
         // Dispositions first, mask second: a signal pending in the mask must
@@ -205,9 +150,10 @@ fn child_setup(slave: libc::c_int, nofile: Option<libc::rlimit>) -> io::Result<(
 }
 
 /// Every other signal with a handler goes back to default too (ignored ones
-/// stay ignored, as exec would keep them): on Linux the child runs in our
-/// memory until exec, and no handler of ours (or of a library we link) may
-/// run there. Signals the C library reserves are skipped.
+/// stay ignored, as exec would keep them): no handler of ours (or of a
+/// library we link) may run in the child between fork and exec, where it
+/// would write to the session's signal pipe. Signals the C library reserves
+/// are skipped.
 ///
 /// # Safety
 /// Only sigaction calls; async-signal-safe.
