@@ -1,20 +1,12 @@
 //! `run_sandboxed` over the launchers that run on this host, and the
 //! launcher table.
 
-use profile::{Config, Profile};
+use profile::{Config, Policy};
 use runner::launch::none::NoneLauncher;
 use runner::launch::{
     self, Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared,
-    Sandbox,
 };
 use runner::pty::{RunError, SessionOptions};
-
-fn empty_profile() -> Profile {
-    Profile {
-        sbpl: String::new(),
-        params: Default::default(),
-    }
-}
 
 fn sh(script: &str) -> CommandSpec {
     CommandSpec {
@@ -25,12 +17,7 @@ fn sh(script: &str) -> CommandSpec {
 
 #[test]
 fn none_runs_the_command_unchanged_and_never_claims_enforcement() {
-    let config = Config::default();
-    let profile = empty_profile();
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
+    let sandbox = Policy::Unsandboxed;
     let (out, verdict) = runner::run_sandboxed(
         &NoneLauncher,
         &sandbox,
@@ -69,7 +56,11 @@ impl Launcher for Fake {
             detail: "fake".into(),
         }
     }
-    fn prepare(&self, _sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+    fn compile(&self, _config: &Config) -> Result<Policy, LaunchError> {
+        Ok(Policy::Unsandboxed)
+    }
+
+    fn prepare(&self, _policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
         if self.fail {
             return Err(LaunchError::Unavailable {
                 reason: "no fake today".into(),
@@ -102,12 +93,7 @@ impl Launcher for Fake {
 
 #[test]
 fn run_sandboxed_runs_the_prepared_command_with_its_env_and_classifies() {
-    let config = Config::default();
-    let profile = empty_profile();
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
+    let sandbox = Policy::Unsandboxed;
     let fake = Fake {
         fail: false,
         preflight: None,
@@ -146,12 +132,7 @@ fn run_sandboxed_runs_the_prepared_command_with_its_env_and_classifies() {
 
 #[test]
 fn launcher_failure_names_the_backend_and_reason() {
-    let config = Config::default();
-    let profile = empty_profile();
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
+    let sandbox = Policy::Unsandboxed;
     let err = runner::run_sandboxed(
         &Fake {
             fail: true,

@@ -18,9 +18,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{CliError, CliResult};
-use profile::path::HostEnv;
-use profile::{build, BuildOptions, Config, Profile, ValueMode};
-use runner::launch::{self, Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
+use profile::Config;
+use runner::launch::{self, Availability, Backend, CommandSpec, LaunchError, LaunchVerdict};
 use runner::pty::{RaiseNofile, RunError, SessionOptions};
 
 /// Between SIGTERM and SIGKILL for the child's group.
@@ -88,23 +87,19 @@ pub fn run(args: Args) -> CliResult {
             )));
         }
     }
-    let profile = match backend {
-        Backend::None => Profile {
-            sbpl: String::new(),
-            params: Default::default(),
-        },
-        _ => build(
-            &config,
-            &BuildOptions {
-                mode: ValueMode::Param,
-                env: HostEnv::current(),
-            },
-        )
-        .map_err(|e| match &args.config {
-            Some(path) => CliError::usage(format!("{}: {e}", path.display())),
-            None => CliError::usage(e),
-        })?,
-    };
+    // Compiled once, for this backend only, on the host that enforces it.
+    let policy = launcher
+        .compile(&config)
+        .map_err(|e| match (&e, &args.config) {
+            (LaunchError::Config { .. }, Some(path)) => {
+                CliError::usage(format!("{}: {e}", path.display()))
+            }
+            (LaunchError::Config { .. }, None) => CliError::usage(e),
+            _ => CliError::failed(format!("run: backend {backend}: {e}")),
+        })?;
+    for note in policy.notes() {
+        eprintln!("beltcheck: run: {note}");
+    }
     let mut words = args.command.into_iter();
     let program = words
         .next()
@@ -123,11 +118,7 @@ pub fn run(args: Args) -> CliResult {
         },
         ..SessionOptions::terminal()
     };
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
-    let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &sandbox, &cmd, &opts)
+    let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &policy, &cmd, &opts)
         .map_err(|e| match e {
             RunError::Launch { .. } => CliError::failed(format!("run: {e}")),
             other => CliError::failed(format!("run: backend {backend}: {other}")),

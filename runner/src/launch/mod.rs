@@ -1,6 +1,6 @@
 //! Launchers: how a workload command is wrapped so a sandbox applies to it.
 
-use profile::{Config, Profile};
+use profile::{Config, Policy};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -51,14 +51,6 @@ impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// What a sandbox is made from: the config and the SBPL built from it (the
-/// seatbelt launcher uses the profile, the linux launcher the config).
-#[derive(Debug, Clone)]
-pub struct Sandbox<'a> {
-    pub config: &'a Config,
-    pub profile: &'a Profile,
 }
 
 /// A program and its arguments.
@@ -122,6 +114,20 @@ impl fmt::Display for LaunchError {
 
 impl std::error::Error for LaunchError {}
 
+impl LaunchError {
+    /// A policy compiled for another backend was handed to `backend`.
+    pub fn wrong_policy(backend: Backend, policy: &Policy) -> LaunchError {
+        let kind = match policy {
+            Policy::Seatbelt(_) => "seatbelt",
+            Policy::Linux(_) => "linux",
+            Policy::Unsandboxed => "none",
+        };
+        LaunchError::Config {
+            message: format!("backend {backend} was handed a policy compiled for backend {kind}"),
+        }
+    }
+}
+
 /// How the sandbox itself fared, read from the finished launch (exit code and
 /// output), separately from what the workload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,8 +147,13 @@ pub trait Launcher: Send + Sync {
     fn backend(&self) -> Backend;
     /// Whether this backend can enforce on this host, and if not, why.
     fn availability(&self) -> Availability;
-    /// The command to exec so that `cmd` runs under `sandbox`.
-    fn prepare(&self, sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError>;
+    /// Compiles a config into this backend's [`Policy`], on the host that
+    /// will enforce it (the Linux launcher follows symlinks here). Errors
+    /// name the config key.
+    fn compile(&self, config: &Config) -> Result<Policy, LaunchError>;
+    /// The command to exec so that `cmd` runs under `policy` (a policy for
+    /// another backend is refused as [`LaunchError::Config`]).
+    fn prepare(&self, policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError>;
     /// Reads the launch's exit status (`code`: exit code, or 128+signal) and
     /// captured output to tell a sandbox failure from the workload's own.
     fn classify(&self, code: i32, output: &[u8]) -> LaunchVerdict;

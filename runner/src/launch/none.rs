@@ -1,9 +1,8 @@
 //! Backend `none`: the workload runs as is. For the pty itself and for the
 //! matrix's control runs; it never claims enforcement.
 
-use super::{
-    Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox,
-};
+use super::{Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared};
+use profile::{Config, Policy};
 
 /// Runs the command unchanged. [`Launcher::classify`] always answers
 /// [`LaunchVerdict::NotEnforced`].
@@ -23,7 +22,12 @@ impl Launcher for NoneLauncher {
         }
     }
 
-    fn prepare(&self, _sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+    fn compile(&self, _config: &Config) -> Result<Policy, LaunchError> {
+        Ok(Policy::Unsandboxed)
+    }
+
+    /// Runs `cmd` as is, whatever the policy: nothing is enforced.
+    fn prepare(&self, _policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
         Ok(Prepared {
             command: cmd.clone(),
             env: Vec::new(),

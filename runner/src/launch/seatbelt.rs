@@ -14,9 +14,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{
-    Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared, Sandbox,
-};
+use super::{Availability, Backend, CommandSpec, LaunchError, LaunchVerdict, Launcher, Prepared};
+use profile::path::HostEnv;
+use profile::{BuildOptions, Config, Policy, ValueMode};
 
 /// Always this binary, never one found on PATH.
 pub const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
@@ -127,17 +127,28 @@ impl Launcher for SeatbeltLauncher {
         availability(&self.sandbox_exec)
     }
 
-    fn prepare(&self, sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+    /// The SBPL for `config` (parameter mode, the current user).
+    fn compile(&self, config: &Config) -> Result<Policy, LaunchError> {
+        let opts = BuildOptions {
+            mode: ValueMode::Param,
+            env: HostEnv::current(),
+        };
+        profile::build(config, &opts)
+            .map(Policy::Seatbelt)
+            .map_err(|e| LaunchError::Config {
+                message: e.to_string(),
+            })
+    }
+
+    fn prepare(&self, policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+        let Policy::Seatbelt(profile) = policy else {
+            return Err(LaunchError::wrong_policy(Backend::Seatbelt, policy));
+        };
         if let Availability::Unavailable { reason } = self.availability() {
             return Err(LaunchError::Unavailable { reason });
         }
-        let profile_file = write_profile(&sandbox.profile.sbpl)?;
-        let mut argv = sandbox_exec_argv(
-            &self.sandbox_exec,
-            &profile_file,
-            &sandbox.profile.params,
-            cmd,
-        )?;
+        let profile_file = write_profile(&profile.sbpl)?;
+        let mut argv = sandbox_exec_argv(&self.sandbox_exec, &profile_file, &profile.params, cmd)?;
         let args = argv.split_off(1);
         Ok(Prepared {
             command: CommandSpec {
