@@ -11,7 +11,7 @@
 //! Env: BENCH_FULL=0 skips the full matrix; BENCH_DIRECT_N (default 128).
 
 use beltcheck::matrix::{self, adapter, execute::Progress, Request};
-use runner::launch::{Backend, CommandSpec, Sandbox};
+use runner::launch::{Backend, CommandSpec};
 use runner::pty::SessionOptions;
 use std::time::{Duration, Instant};
 
@@ -33,11 +33,10 @@ fn direct_per_launch(n: usize) -> Duration {
     let handle = adapter::BackendHandle::resolve(Backend::host_default());
     let probe = adapter::locate_probe(None).expect("beltcheck-probe built next to the bench");
     let config = profile::Config::default();
-    let built = adapter::build_profile(&config, &probe).expect("default config builds");
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &built,
-    };
+    let policy = handle
+        .launcher
+        .compile(&config, profile::Program::at(&probe))
+        .expect("default config compiles");
     let cmd = CommandSpec {
         program: probe,
         args: vec!["sem".into()],
@@ -46,7 +45,7 @@ fn direct_per_launch(n: usize) -> Duration {
     opts.timeout = Some(Duration::from_secs(10));
     let started = Instant::now();
     for _ in 0..n {
-        runner::run_sandboxed(handle.launcher.as_ref(), &sandbox, &cmd, &opts)
+        runner::run_sandboxed(handle.launcher.as_ref(), &policy, &cmd, &opts)
             .expect("direct launch");
     }
     started.elapsed() / n as u32

@@ -12,7 +12,7 @@
 mod common;
 
 use profile::config::{Outbound, OutboundMode};
-use profile::linux::LinuxPolicy;
+use profile::linux::{LinuxPolicy, Paths};
 use profile::path::HostEnv;
 use profile::Config;
 use std::os::unix::net::UnixListener;
@@ -103,7 +103,7 @@ fn assert_refused(r: &Report, verdict: &str, errno: i64) {
 }
 
 fn policy(config: &Config) -> LinuxPolicy {
-    LinuxPolicy::compile(config, &HostEnv::current()).unwrap()
+    LinuxPolicy::compile(config, &HostEnv::current(), Paths::AsWritten).unwrap()
 }
 
 /// A directory the sandbox view shows as on the host: outside /tmp, /dev/shm

@@ -10,6 +10,7 @@
 //! - [`ast`], [`reader`], [`writer`]: SBPL as data, with spans.
 //! - [`model`]: a model of Seatbelt's decision procedure.
 //! - [`linux`]: the same config compiled for the Linux backend.
+//! - [`policy`]: a config compiled for one backend, as launchers take it.
 
 pub mod ast;
 pub mod build;
@@ -21,8 +22,10 @@ pub mod input;
 pub mod linux;
 pub mod model;
 pub mod path;
+pub mod policy;
 pub mod reader;
 pub mod writer;
 
 pub use build::{build, BuildOptions, Profile, Program, ValueMode};
 pub use config::{Config, ConfigError};
+pub use policy::Policy;

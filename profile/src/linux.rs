@@ -8,14 +8,19 @@
 //!
 //! Paths go through [`crate::path::normalise`], never [`crate::path::resolve`]:
 //! the `/private/...` spelling is a Seatbelt matching detail and on Linux
-//! `/tmp` is a real directory.
+//! `/tmp` is a real directory. With [`Paths::ResolvedOnHost`] (what the
+//! launcher uses when it prepares a launch) every symlink in a configured
+//! path is followed on the host that enforces it, because Landlock and bind
+//! mounts act on what a path resolves to: a denied symlink denies its
+//! target. [`LinuxPolicy::resolved`] lists each path whose enforced spelling
+//! differs from the written one, so the difference is never silent.
 //!
 //! Numbers in here (address families, ioctl requests) are the Linux ABI
 //! values, written out so the policy means the same thing when it is built on
 //! another OS.
 
-use crate::config::{Config, ConfigError, Outbound, OutboundMode};
-use crate::path::{resolve_list, HostEnv, Spelling, Templates};
+use crate::config::{Clipboard, Config, ConfigError, Outbound, OutboundMode};
+use crate::path::{follow_symlinks, resolve_list, HostEnv, Spelling, Templates};
 use serde::{Deserialize, Serialize};
 
 /// Linux `AF_UNIX`.
@@ -39,8 +44,10 @@ pub const FRESH_DEV: &str = "/dev";
 /// `ui.injection = true`. A trailing `*` is a prefix match over `/dev`.
 pub const HID_DEVICES: [&str; 3] = ["/dev/uinput", "/dev/input", "/dev/hidraw*"];
 
-/// Config keys with no Linux meaning, and why. Cells that depend only on
-/// these are inconclusive on Linux.
+/// Config keys with no Linux meaning, and why. What they refuse holds
+/// trivially (there is nothing to reach); what they grant cannot be given,
+/// so a config that sets one to grant something lists it in
+/// [`LinuxPolicy::unenforced`] (see [`grants_unmapped`]).
 pub const UNMAPPED: [(&str, &str); 4] = [
     ("gui_access", "no Linux meaning: Linux has no WindowServer-style GUI gate; the view has no X11/Wayland socket either way"),
     ("ui.disable", "no Linux meaning: there is no WindowServer connection to refuse"),
@@ -73,6 +80,38 @@ pub struct LinuxPolicy {
     /// Keys this config sets that the Linux backend cannot enforce exactly,
     /// with why: the matrix marks their cells inconclusive.
     pub unenforced: Vec<Limitation>,
+    /// Configured paths enforced under another spelling (a symlink in them
+    /// was followed on the host), in config order.
+    #[serde(default)]
+    pub resolved: Vec<ResolvedPath>,
+}
+
+/// How configured paths are taken when compiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paths {
+    /// As written (normalised only): pure, the same on every host.
+    AsWritten,
+    /// Every symlink followed on this host, the one that enforces.
+    ResolvedOnHost,
+}
+
+/// A configured path and the path actually enforced for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedPath {
+    /// The config entry, e.g. `filesystem.denied[0]`.
+    pub key: String,
+    pub written: String,
+    pub enforced: String,
+}
+
+impl std::fmt::Display for ResolvedPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} is enforced as {} (symlinks followed on this host)",
+            self.key, self.written, self.enforced
+        )
+    }
 }
 
 /// What `/dev/shm` (POSIX semaphores and shared memory) is inside the view.
@@ -156,25 +195,23 @@ pub struct Limitation {
 
 impl LinuxPolicy {
     /// Compiles `config` for Linux. Errors name the config key and the value.
-    pub fn compile(config: &Config, env: &HostEnv) -> Result<LinuxPolicy, ConfigError> {
+    pub fn compile(
+        config: &Config,
+        env: &HostEnv,
+        mode: Paths,
+    ) -> Result<LinuxPolicy, ConfigError> {
         let fs = &config.filesystem;
-        let read_only = paths(
-            &fs.read_only,
-            "filesystem.read_only",
-            env,
-            Templates::Literal,
-        )?;
-        let read_write = paths(
-            &fs.read_write,
-            "filesystem.read_write",
-            env,
-            Templates::Literal,
-        )?;
-        let denied = paths(&fs.denied, "filesystem.denied", env, Templates::Literal)?;
-        let sockets = paths(
+        let mut resolved = Vec::new();
+        let mut list = |raw: &[String], key: &str, templates| {
+            let written = paths(raw, key, env, templates)?;
+            enforced(written, key, mode, &mut resolved)
+        };
+        let read_only = list(&fs.read_only, "filesystem.read_only", Templates::Literal)?;
+        let read_write = list(&fs.read_write, "filesystem.read_write", Templates::Literal)?;
+        let denied = list(&fs.denied, "filesystem.denied", Templates::Literal)?;
+        let sockets = list(
             &config.unix_socket_connects,
             "unix_socket_connects",
-            env,
             Templates::Expand,
         )?;
         let ipc = &config.posix_ipc;
@@ -211,6 +248,7 @@ impl LinuxPolicy {
             seccomp_deny: seccomp_rules(config, network),
             landlock,
             unenforced: limitations(config, &sockets_outside_private_mounts(&sockets)),
+            resolved,
         })
     }
 
@@ -226,19 +264,14 @@ impl LinuxPolicy {
     }
 
     /// Why `key` (a config key path such as `posix_ipc.shared_memory`) is not
-    /// enforced by this policy, if it is not: unmapped keys and this
-    /// config's limitations.
+    /// enforced as this policy's config sets it, if it is not. An unmapped
+    /// key counts only when set to grant something: `gui_access = false`
+    /// is enforced (there is no GUI to reach), `true` cannot be.
     pub fn limitation(&self, key: &str) -> Option<String> {
-        UNMAPPED
+        self.unenforced
             .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, r)| r.to_string())
-            .or_else(|| {
-                self.unenforced
-                    .iter()
-                    .find(|l| l.key == key)
-                    .map(|l| l.reason.clone())
-            })
+            .find(|l| l.key == key)
+            .map(|l| l.reason.clone())
     }
 
     /// True when a host path is invisible inside the view: it lies under a
@@ -303,6 +336,36 @@ fn paths(
     templates: Templates,
 ) -> Result<Vec<String>, ConfigError> {
     resolve_list(raw, key, env, templates, Spelling::AsMeant)
+}
+
+/// `written` as enforced under `mode`; differences are recorded in
+/// `resolved` as `key[i]`.
+fn enforced(
+    written: Vec<String>,
+    key: &str,
+    mode: Paths,
+    resolved: &mut Vec<ResolvedPath>,
+) -> Result<Vec<String>, ConfigError> {
+    if mode == Paths::AsWritten {
+        return Ok(written);
+    }
+    let mut out = Vec::with_capacity(written.len());
+    for (i, path) in written.into_iter().enumerate() {
+        let key = format!("{key}[{i}]");
+        let real = follow_symlinks(&path).map_err(|message| ConfigError {
+            key: key.clone(),
+            message,
+        })?;
+        if real != path {
+            resolved.push(ResolvedPath {
+                key,
+                written: path,
+                enforced: real.clone(),
+            });
+        }
+        out.push(real);
+    }
+    Ok(out)
 }
 
 fn landlock_rules(
@@ -377,8 +440,25 @@ fn sockets_outside_private_mounts(sockets: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The unmapped keys (see [`UNMAPPED`]) `config` sets to grant something.
+fn grants_unmapped(config: &Config) -> impl Iterator<Item = Limitation> + '_ {
+    UNMAPPED.iter().filter_map(move |(key, reason)| {
+        let grants = match *key {
+            "gui_access" => config.gui_access,
+            "ui.disable" => !config.ui.disable,
+            "ui.clipboard" => config.ui.clipboard != Clipboard::None,
+            "extra_mach_lookups" => !config.extra_mach_lookups.is_empty(),
+            _ => true,
+        };
+        grants.then(|| Limitation {
+            key: key.to_string(),
+            reason: format!("set to grant, but {reason}"),
+        })
+    })
+}
+
 fn limitations(config: &Config, reachable_sockets: &[String]) -> Vec<Limitation> {
-    let mut out = Vec::new();
+    let mut out: Vec<Limitation> = grants_unmapped(config).collect();
     if !reachable_sockets.is_empty() {
         out.push(Limitation {
             key: "unix_socket_connects".into(),
@@ -439,7 +519,7 @@ mod tests {
     }
 
     fn compile(config: &Config) -> LinuxPolicy {
-        LinuxPolicy::compile(config, &env()).expect("compiles")
+        LinuxPolicy::compile(config, &env(), Paths::AsWritten).expect("compiles")
     }
 
     #[test]
@@ -590,7 +670,7 @@ mod tests {
     fn bad_path_names_key() {
         let mut c = Config::default();
         c.filesystem.denied = vec!["/ok".into(), "rel/x".into()];
-        let err = LinuxPolicy::compile(&c, &env()).unwrap_err();
+        let err = LinuxPolicy::compile(&c, &env(), Paths::AsWritten).unwrap_err();
         assert_eq!(err.key, "filesystem.denied[1]");
     }
 
@@ -606,12 +686,24 @@ mod tests {
                 "extra_mach_lookups"
             ]
         );
-        assert!(compile(&Config::default())
-            .limitation("gui_access")
-            .is_some());
-        assert!(compile(&Config::default())
-            .limitation("nested_pty")
-            .is_none());
+        // Refusing is enforced (nothing to reach); granting cannot be.
+        let refused = compile(&Config::default());
+        for key in &keys {
+            assert_eq!(refused.limitation(key), None, "{key}");
+        }
+        let mut granting = Config {
+            gui_access: true,
+            extra_mach_lookups: vec!["com.apple.x".into()],
+            ..Config::default()
+        };
+        granting.ui.disable = false;
+        granting.ui.clipboard = Clipboard::Read;
+        let p = compile(&granting);
+        for key in LinuxPolicy::unmapped().into_iter().map(|l| l.key) {
+            let reason = p.limitation(&key).unwrap_or_else(|| panic!("{key}"));
+            assert!(reason.contains("no Linux meaning"), "{reason}");
+        }
+        assert_eq!(p.limitation("nested_pty"), None);
     }
 
     #[test]
@@ -637,6 +729,42 @@ mod tests {
         let p = compile(&Config::default());
         let json = serde_json::to_string(&p).unwrap();
         assert_eq!(serde_json::from_str::<LinuxPolicy>(&json).unwrap(), p);
+    }
+
+    #[test]
+    fn resolved_on_host_follows_symlinks_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("secret")).unwrap();
+        std::os::unix::fs::symlink("secret", root.join("link")).unwrap();
+        let r = root.to_str().unwrap();
+        let mut c = Config::default();
+        c.filesystem.denied = vec![format!("{r}/plain"), format!("{r}/link")];
+        c.filesystem.read_write = vec![format!("{r}/link/sub")];
+        let p = LinuxPolicy::compile(&c, &env(), Paths::ResolvedOnHost).unwrap();
+        let secret = format!("{r}/secret");
+        assert!(p.landlock.except.contains(&secret));
+        assert!(!p.landlock.except.contains(&format!("{r}/link")));
+        assert_eq!(p.rw_binds, vec![format!("{secret}/sub")]);
+        assert_eq!(
+            p.resolved,
+            vec![
+                ResolvedPath {
+                    key: "filesystem.read_write[0]".into(),
+                    written: format!("{r}/link/sub"),
+                    enforced: format!("{secret}/sub"),
+                },
+                ResolvedPath {
+                    key: "filesystem.denied[1]".into(),
+                    written: format!("{r}/link"),
+                    enforced: secret.clone(),
+                },
+            ]
+        );
+        // As written: no file system access, nothing resolved.
+        let pure = LinuxPolicy::compile(&c, &env(), Paths::AsWritten).unwrap();
+        assert!(pure.resolved.is_empty());
+        assert!(pure.landlock.except.contains(&format!("{r}/link")));
     }
 
     #[test]

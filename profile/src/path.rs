@@ -212,3 +212,86 @@ fn expand_home<'a>(raw: &'a str, env: &HostEnv) -> Result<Cow<'a, str>, String> 
     }
     Ok(Cow::Owned(format!("{home}/{rest}")))
 }
+
+/// Follows every symlink in `path` (absolute and normalised, as
+/// [`normalise`] returns) on this host, as the kernel would when the path is
+/// opened: each component in turn, relative and absolute targets, `..` in a
+/// target taken against the directory reached so far. Components that do
+/// not exist are kept as written, so a path created later resolves the same
+/// way (`realpath -m`). Gives up after 40 links, as the kernel does (the
+/// rest is kept as written; opening it would fail with `ELOOP` anyway).
+///
+/// Err: a symlink target that is not UTF-8 (config paths are text).
+pub fn follow_symlinks(path: &str) -> Result<String, String> {
+    const MAX_LINKS: usize = 40;
+    let mut pending: std::collections::VecDeque<String> = segments(path).collect();
+    let mut out = String::new();
+    let mut links = 0;
+    while let Some(segment) = pending.pop_front() {
+        if segment == ".." {
+            let cut = out.rfind('/').unwrap_or(0);
+            out.truncate(cut);
+            continue;
+        }
+        let candidate = format!("{out}/{segment}");
+        let target = match std::fs::read_link(&candidate) {
+            Ok(target) if links < MAX_LINKS => target,
+            _ => {
+                out = candidate;
+                continue;
+            }
+        };
+        links += 1;
+        let target = target
+            .to_str()
+            .ok_or_else(|| format!("{candidate} links to {target:?}, which is not UTF-8"))?;
+        if target.starts_with('/') {
+            out.clear();
+        }
+        for (i, s) in segments(target).enumerate() {
+            pending.insert(i, s);
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// The non-empty, non-`.` segments of a path.
+fn segments(path: &str) -> impl Iterator<Item = String> + '_ {
+    path.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn follow_symlinks_like_the_kernel() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let r = root.to_str().unwrap();
+        std::fs::create_dir_all(root.join("d/secret")).unwrap();
+        symlink("secret", root.join("d/rel")).unwrap();
+        symlink(root.join("d/secret"), root.join("abs")).unwrap();
+        symlink("d", root.join("parent")).unwrap();
+        symlink("../d/./secret", root.join("d/up")).unwrap();
+        symlink("nowhere/yet", root.join("dangling")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        let f = |p: &str| follow_symlinks(&format!("{r}/{p}")).unwrap();
+        let secret = format!("{r}/d/secret");
+        assert_eq!(f("d/rel"), secret);
+        assert_eq!(f("abs"), secret);
+        assert_eq!(f("parent/secret"), secret);
+        assert_eq!(f("d/up"), secret);
+        assert_eq!(f("parent/rel/missing/x"), format!("{secret}/missing/x"));
+        assert_eq!(f("dangling"), format!("{r}/nowhere/yet"));
+        assert_eq!(f("d/secret"), secret);
+        assert_eq!(f("loop"), format!("{r}/loop"));
+        assert_eq!(follow_symlinks("/").unwrap(), "/");
+    }
+}

@@ -49,25 +49,18 @@ mod imp {
     }
 
     fn backend_cmd() -> Cmd {
-        use profile::{Config, Profile};
+        use profile::Config;
         use runner::launch::linux::LinuxLauncher;
-        use runner::launch::{CommandSpec, Launcher, Sandbox};
+        use runner::launch::{CommandSpec, Launcher};
 
         let launcher = LinuxLauncher::new().with_stage(stage_path());
         let config = Config::default();
-        let profile = Profile {
-            sbpl: String::new(),
-            params: Default::default(),
-        };
         let cmd = CommandSpec {
             program: "/bin/true".into(),
             args: vec![],
         };
-        let sandbox = Sandbox {
-            config: &config,
-            profile: &profile,
-        };
-        let prepared = launcher.prepare(&sandbox, &cmd).expect("prepare");
+        let policy = launcher.compile(&config, None).expect("compile");
+        let prepared = launcher.prepare(&policy, &cmd).expect("prepare");
         Cmd {
             program: prepared.command.program,
             args: prepared.command.args,

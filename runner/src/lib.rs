@@ -7,10 +7,11 @@ pub mod channel;
 pub mod launch;
 pub mod pty;
 
-use launch::{CommandSpec, LaunchVerdict, Launcher, Sandbox};
+use launch::{CommandSpec, LaunchVerdict, Launcher};
+use profile::Policy;
 use pty::{RunError, SessionOptions, SessionOutcome};
 
-/// Runs `cmd` under `launcher`'s sandbox on a fresh pty: prepare, run (with
+/// Runs `cmd` under `policy` (compiled by `launcher`) on a fresh pty: prepare, run (with
 /// the launcher's extra environment appended to `opts.env`), classify.
 ///
 /// The verdict is the launcher's preflight verdict when it has one (e.g.
@@ -21,12 +22,12 @@ use pty::{RunError, SessionOptions, SessionOutcome};
 /// has exited.
 pub fn run_sandboxed(
     launcher: &dyn Launcher,
-    sandbox: &Sandbox<'_>,
+    policy: &Policy,
     cmd: &CommandSpec,
     opts: &SessionOptions,
 ) -> Result<(SessionOutcome, LaunchVerdict), RunError> {
     let prepared = launcher
-        .prepare(sandbox, cmd)
+        .prepare(policy, cmd)
         .map_err(|error| RunError::Launch {
             backend: launcher.backend(),
             error,

@@ -1,21 +1,13 @@
 //! `run_sandboxed` over the launchers that run on this host, and the
 //! launcher table.
 
-use profile::{Config, Profile};
+use profile::{Config, Policy, Program};
 use runner::channel::StageStatus;
 use runner::launch::none::NoneLauncher;
 use runner::launch::{
     self, Availability, Backend, CommandSpec, Ctty, LaunchError, LaunchVerdict, Launcher, Prepared,
-    Sandbox,
 };
 use runner::pty::{RunError, SessionOptions, StatusChannel, VerdictChannel};
-
-fn empty_profile() -> Profile {
-    Profile {
-        sbpl: String::new(),
-        params: Default::default(),
-    }
-}
 
 fn sh(script: &str) -> CommandSpec {
     CommandSpec {
@@ -26,12 +18,7 @@ fn sh(script: &str) -> CommandSpec {
 
 #[test]
 fn none_runs_the_command_unchanged_and_never_claims_enforcement() {
-    let config = Config::default();
-    let profile = empty_profile();
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
+    let sandbox = Policy::Unsandboxed;
     let (out, verdict) = runner::run_sandboxed(
         &NoneLauncher,
         &sandbox,
@@ -70,7 +57,11 @@ impl Launcher for Fake {
             detail: "fake".into(),
         }
     }
-    fn prepare(&self, _sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+    fn compile(&self, _config: &Config, _program: Option<Program>) -> Result<Policy, LaunchError> {
+        Ok(Policy::Unsandboxed)
+    }
+
+    fn prepare(&self, _policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
         if self.fail {
             return Err(LaunchError::Unavailable {
                 reason: "no fake today".into(),
@@ -111,12 +102,7 @@ impl Launcher for Fake {
 
 #[test]
 fn run_sandboxed_runs_the_prepared_command_with_its_env_and_classifies() {
-    let config = Config::default();
-    let profile = empty_profile();
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
+    let sandbox = Policy::Unsandboxed;
     let fake = Fake {
         fail: false,
         preflight: None,
@@ -155,12 +141,7 @@ fn run_sandboxed_runs_the_prepared_command_with_its_env_and_classifies() {
 
 #[test]
 fn launcher_failure_names_the_backend_and_reason() {
-    let config = Config::default();
-    let profile = empty_profile();
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
+    let sandbox = Policy::Unsandboxed;
     let err = runner::run_sandboxed(
         &Fake {
             fail: true,
@@ -207,7 +188,10 @@ impl Launcher for Staged {
             detail: "stage only".into(),
         }
     }
-    fn prepare(&self, _sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+    fn compile(&self, _config: &Config, _program: Option<Program>) -> Result<Policy, LaunchError> {
+        Ok(Policy::Unsandboxed)
+    }
+    fn prepare(&self, _policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
         Ok(Prepared {
             command: launch::seatbelt::staged(env!("CARGO_BIN_EXE_beltcheck-stage").as_ref(), cmd),
             env: Vec::new(),
@@ -231,13 +215,7 @@ fn staged_run(
     cmd: &CommandSpec,
     opts: &SessionOptions,
 ) -> (runner::pty::SessionOutcome, LaunchVerdict) {
-    let config = Config::default();
-    let profile = empty_profile();
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
-    runner::run_sandboxed(&Staged, &sandbox, cmd, opts).unwrap()
+    runner::run_sandboxed(&Staged, &Policy::Unsandboxed, cmd, opts).unwrap()
 }
 
 #[test]

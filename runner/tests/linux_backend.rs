@@ -12,12 +12,12 @@
 #![cfg(target_os = "linux")]
 
 use profile::config::{Outbound, OutboundMode};
-use profile::linux::LinuxPolicy;
+use profile::linux::{LinuxPolicy, Paths};
 use profile::path::HostEnv;
-use profile::{Config, Profile};
+use profile::Config;
 use runner::channel::StageStatus;
 use runner::launch::linux::{host_facts, LinuxLauncher};
-use runner::launch::{Availability, CommandSpec, Ctty, LaunchError, Launcher, Prepared, Sandbox};
+use runner::launch::{Availability, CommandSpec, Ctty, LaunchError, Launcher, Prepared};
 use runner::pty::StatusChannel;
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -35,19 +35,12 @@ fn launcher() -> LinuxLauncher {
 }
 
 fn prepare(config: &Config, program: &str, args: &[&str]) -> Prepared {
-    let profile = Profile {
-        sbpl: String::new(),
-        params: Default::default(),
-    };
-    let sandbox = Sandbox {
-        config,
-        profile: &profile,
-    };
+    let policy = launcher().compile(config, None).expect("compile");
     let cmd = CommandSpec {
         program: PathBuf::from(program),
         args: args.iter().map(Into::into).collect(),
     };
-    launcher().prepare(&sandbox, &cmd).expect("prepare")
+    launcher().prepare(&policy, &cmd).expect("prepare")
 }
 
 fn command(prepared: &Prepared) -> Command {
@@ -160,23 +153,12 @@ fn missing_stage_is_unavailable_with_reason() {
         }
         other => panic!("expected unavailable, got {other:?}"),
     }
-    let profile = Profile {
-        sbpl: String::new(),
-        params: Default::default(),
-    };
     let cmd = CommandSpec {
         program: "/bin/true".into(),
         args: vec![],
     };
-    let err = l
-        .prepare(
-            &Sandbox {
-                config: &config(),
-                profile: &profile,
-            },
-            &cmd,
-        )
-        .unwrap_err();
+    let policy = l.compile(&config(), None).expect("compile");
+    let err = l.prepare(&policy, &cmd).unwrap_err();
     assert!(matches!(err, LaunchError::Unavailable { .. }), "{err:?}");
 }
 
@@ -341,7 +323,7 @@ fn dev_shm_is_private() {
 
 #[test]
 fn mixed_ipc_keys_are_flagged_unenforced() {
-    let p = LinuxPolicy::compile(&ipc(true, false), &HostEnv::current()).unwrap();
+    let p = LinuxPolicy::compile(&ipc(true, false), &HostEnv::current(), Paths::AsWritten).unwrap();
     assert!(p.limitation("posix_ipc.shared_memory").is_some());
 }
 
@@ -366,9 +348,11 @@ fn listed_socket_connects() {
     let (_dir, path, _l) = listening_socket();
     let mut c = config();
     c.unix_socket_connects = vec![path.clone()];
-    assert!(!LinuxPolicy::compile(&c, &HostEnv::current())
-        .unwrap()
-        .hides(&path));
+    assert!(
+        !LinuxPolicy::compile(&c, &HostEnv::current(), Paths::AsWritten)
+            .unwrap()
+            .hides(&path)
+    );
     assert_eq!(perl(&c, CONNECT, &[&path]), "ok");
 }
 
@@ -376,9 +360,11 @@ fn listed_socket_connects() {
 fn unlisted_socket_is_hidden_enoent() {
     let (_dir, path, _l) = listening_socket();
     let c = config();
-    assert!(LinuxPolicy::compile(&c, &HostEnv::current())
-        .unwrap()
-        .hides(&path));
+    assert!(
+        LinuxPolicy::compile(&c, &HostEnv::current(), Paths::AsWritten)
+            .unwrap()
+            .hides(&path)
+    );
     assert_eq!(perl(&c, CONNECT, &[&path]), ENOENT);
 }
 

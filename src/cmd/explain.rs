@@ -9,7 +9,6 @@
 //! why). A closed stdout ends the command quietly.
 
 use super::{CliError, CliResult};
-use profile::input;
 use profile::model::{Arg, Decision, Explanation, Model, Request};
 use serde::Deserialize;
 use std::io::{BufRead, Write};
@@ -152,12 +151,9 @@ fn write_one(
 
 fn load(args: &Args) -> Result<Model, CliError> {
     let shown = args.profile.display();
-    let text = input::read_text(&args.profile, input::MAX_SBPL).map_err(|e| match e {
-        input::ReadError::NotUtf8 { .. } => CliError::failed(format!(
-            "--profile {shown}: {e}; sandbox-exec refuses non-ASCII profiles anyway"
-        )),
-        e => CliError::failed(format!("--profile {shown}: {e}")),
-    })?;
+    // Regular files only, as for imports: a device could hang or never end.
+    let text = profile::model::read_bounded(&args.profile)
+        .map_err(|e| CliError::failed(format!("--profile {e}")))?;
     let opts = profile::model::CompileOptions {
         params: args.define.iter().cloned().collect(),
         file: Some(args.profile.clone()),

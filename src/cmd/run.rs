@@ -28,10 +28,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{CliError, CliResult};
-use profile::path::HostEnv;
-use profile::{build, BuildOptions, Config, Profile, Program, ValueMode};
+use profile::{Config, Program};
 use runner::channel::ExecFailure;
-use runner::launch::{self, Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
+use runner::launch::{self, Availability, Backend, CommandSpec, LaunchError, LaunchVerdict};
 use runner::pty::{self, RaiseNofile, RunError, SessionOptions, SessionOutcome};
 
 /// Between SIGTERM and SIGKILL for the child's group.
@@ -109,30 +108,26 @@ pub fn run(args: Args) -> CliResult {
             )));
         }
     }
-    let profile = match backend {
-        Backend::None => Profile {
-            sbpl: String::new(),
-            params: Default::default(),
-        },
-        _ => build(
-            &config,
-            &BuildOptions {
-                mode: ValueMode::Param,
-                env: HostEnv::current(),
-                // The command reads and maps its own binary; a name that is
-                // not found fails at exec, with its own message.
-                program: args
-                    .command
-                    .first()
-                    .and_then(|p| runner::pty::locate_program(std::path::Path::new(p)).ok())
-                    .and_then(|p| Program::at(&p)),
-            },
-        )
-        .map_err(|e| match &args.config {
-            Some(path) => CliError::usage(format!("{}: {e}", path.display())),
-            None => CliError::usage(e),
-        })?,
-    };
+    // The command reads and maps its own binary; a name that is not found
+    // fails at exec, with its own message.
+    let program = args
+        .command
+        .first()
+        .and_then(|p| runner::pty::locate_program(std::path::Path::new(p)).ok())
+        .and_then(|p| Program::at(&p));
+    // Compiled once, for this backend only, on the host that enforces it.
+    let policy = launcher
+        .compile(&config, program)
+        .map_err(|e| match (&e, &args.config) {
+            (LaunchError::Config { .. }, Some(path)) => {
+                CliError::usage(format!("{}: {e}", path.display()))
+            }
+            (LaunchError::Config { .. }, None) => CliError::usage(e),
+            _ => CliError::failed(format!("run: backend {backend}: {e}")),
+        })?;
+    for note in policy.notes() {
+        eprintln!("beltcheck: run: {note}");
+    }
     let mut words = args.command.into_iter();
     let program = words
         .next()
@@ -151,14 +146,10 @@ pub fn run(args: Args) -> CliResult {
         },
         ..SessionOptions::terminal()
     };
-    let sandbox = Sandbox {
-        config: &config,
-        profile: &profile,
-    };
     // Descendants that escape the session's group (setsid) are adopted and
     // killed when it ends; unsupported on macOS (see runner::pty::reaper).
     let _ = runner::pty::adopt_orphans();
-    let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &sandbox, &cmd, &opts)
+    let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &policy, &cmd, &opts)
         .map_err(|e| match e {
             RunError::Launch { .. } => CliError::failed(format!("run: {e}")),
             RunError::Spawn { program, source } => exec_failed(ExecFailure {

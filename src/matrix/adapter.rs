@@ -6,8 +6,8 @@
 use super::cell::{Access, ModelOutcome};
 use probes::FootprintContext;
 use profile::model::{Decision, Model};
-use profile::{BuildOptions, Config, Profile, Program, ValueMode};
-use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Launcher, Sandbox};
+use profile::{BuildOptions, Config, Policy, Profile, Program, ValueMode};
+use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Launcher};
 use runner::pty::{ExitKind, RaiseNofile, SessionOptions, VerdictChannel};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -169,10 +169,10 @@ pub enum Nofile {
 }
 
 /// Runs `cmd` on a fresh pty (Detached) under the handle's backend, or
-/// unsandboxed when `sandbox` is `None`; killed at `limit`.
+/// unsandboxed when `policy` is `None`; killed at `limit`.
 pub fn launch(
     handle: &BackendHandle,
-    sandbox: Option<&Sandbox<'_>>,
+    policy: Option<&Policy>,
     cmd: &CommandSpec,
     limit: Duration,
     nofile: Nofile,
@@ -185,8 +185,8 @@ pub fn launch(
         Nofile::Raise => RaiseNofile::SoftToHard,
         Nofile::Keep => RaiseNofile::Keep,
     };
-    let result = match sandbox {
-        Some(sb) => runner::run_sandboxed(handle.launcher.as_ref(), sb, cmd, &opts),
+    let result = match policy {
+        Some(policy) => runner::run_sandboxed(handle.launcher.as_ref(), policy, cmd, &opts),
         None => runner::pty::run(cmd, &opts).map(|o| (o, LaunchVerdict::NotEnforced)),
     };
     match result {

@@ -1,9 +1,10 @@
 //! The matrix axes. Each is a boolean; every combination runs. Adding one is
-//! one line in [`BUILTIN`]: its name (as used in `allowed_when`), how it sets
-//! the config, and the backends on which it means nothing.
+//! one line in [`BUILTIN`]: its name (as used in `allowed_when`), the config
+//! key it sets, and how it sets it. What a backend cannot enforce is not
+//! kept here: the matrix asks the backend's compiled policy
+//! (`profile::Policy::limitation`) about the keys a cell speaks to.
 
 use profile::config::{Config, Outbound, OutboundMode};
-use runner::launch::Backend;
 
 /// What a dimension needs to know about the harness's fixtures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,50 +16,48 @@ pub struct DimensionEnv {
 /// One boolean axis of the built-in matrix.
 pub struct Dimension {
     pub name: &'static str,
+    /// The config key path it sets (what a policy's limitations name).
+    pub key: &'static str,
     /// Sets the config for this side of the axis.
     pub apply: fn(&mut Config, bool, &DimensionEnv),
-    /// Backends that cannot express this option: an observation there says
-    /// nothing about it, so cells whose expectation hinges on it are
-    /// inconclusive.
-    pub no_meaning_on: &'static [Backend],
 }
 
 /// The built-in axes, in report order.
 pub const BUILTIN: &[Dimension] = &[
     Dimension {
         name: "nested_pty",
+        key: "nested_pty",
         apply: |c, v, _| c.nested_pty = v,
-        no_meaning_on: &[],
     },
     Dimension {
         name: "keychain_access",
+        key: "keychain_access",
         apply: |c, v, _| c.keychain_access = v,
-        no_meaning_on: &[],
     },
     Dimension {
         name: "gui_access",
+        key: "gui_access",
         apply: |c, v, _| c.gui_access = v,
-        no_meaning_on: &[Backend::Linux],
     },
     Dimension {
         name: "ui.injection",
+        key: "ui.injection",
         apply: |c, v, _| c.ui.injection = v,
-        no_meaning_on: &[],
     },
     Dimension {
         name: "posix_ipc.semaphores",
+        key: "posix_ipc.semaphores",
         apply: |c, v, _| c.posix_ipc.semaphores = v,
-        no_meaning_on: &[],
     },
     Dimension {
         name: "unix_socket",
+        key: "unix_socket_connects",
         apply: set_unix_socket,
-        no_meaning_on: &[],
     },
     Dimension {
         name: "network.outbound",
+        key: "network.outbound",
         apply: set_outbound,
-        no_meaning_on: &[],
     },
 ];
 
@@ -93,33 +92,22 @@ pub fn config_for(base: &Config, bits: &[bool], env: &DimensionEnv) -> Config {
     config
 }
 
-/// A known gap of a backend: for `probe`, in the configs where `when` (an
-/// `allowed_when`-style expression) holds, the backend cannot enforce what
-/// the spec says, so an observation there is inconclusive with `reason`.
-pub struct Limitation {
-    pub backend: Backend,
-    pub probe: &'static str,
-    pub when: &'static str,
-    pub reason: &'static str,
-}
-
-/// The known backend gaps (each one also documented in docs/matrix.md).
-pub const LIMITATIONS: &[Limitation] = &[Limitation {
-    backend: Backend::Linux,
-    probe: "shm",
-    when: "posix_ipc.semaphores",
-    reason: "the linux backend grants semaphores with a writable /dev/shm, which shm_open shares",
-}];
-
-/// The reason an observation of `probe` on `backend` under `bits` says
-/// nothing, if a known limitation covers it.
-pub fn limitation(backend: Backend, probe: &str, bits: &[bool]) -> Option<&'static str> {
-    let names: Vec<String> = builtin_names().iter().map(|s| s.to_string()).collect();
-    LIMITATIONS
-        .iter()
-        .filter(|l| l.backend == backend && l.probe == probe)
-        .find(|l| super::expect::compile(l.when, &names).is_ok_and(|e| e.eval(bits)))
-        .map(|l| l.reason)
+/// Config keys a probe observes whatever the dimensions: an observation of
+/// the probe says nothing when the backend's policy cannot enforce one of
+/// them as set (e.g. `shm` on Linux while semaphores share `/dev/shm`).
+pub fn observed_keys(probe: &str) -> &'static [&'static str] {
+    match probe {
+        "pty" => &["nested_pty"],
+        "keychain" => &["keychain_access"],
+        "sem" => &["posix_ipc.semaphores"],
+        "shm" => &["posix_ipc.shared_memory"],
+        "unix-connect" => &["unix_socket_connects"],
+        "hid" => &["ui.injection"],
+        "network" => &["network.outbound"],
+        "file-read" => &["filesystem.read_only"],
+        "file-write" => &["filesystem.read_write"],
+        _ => &[],
+    }
 }
 
 #[cfg(test)]
@@ -127,20 +115,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limitations_compile_and_apply() {
-        let names: Vec<String> = builtin_names().iter().map(|s| s.to_string()).collect();
-        for l in LIMITATIONS {
-            assert!(
-                super::super::expect::compile(l.when, &names).is_ok(),
-                "{}",
-                l.when
-            );
+    fn keys_are_config_keys_a_policy_can_name() {
+        let known = [
+            "nested_pty",
+            "keychain_access",
+            "gui_access",
+            "ui.injection",
+            "posix_ipc.semaphores",
+            "posix_ipc.shared_memory",
+            "unix_socket_connects",
+            "network.outbound",
+            "filesystem.read_only",
+            "filesystem.read_write",
+        ];
+        for dim in BUILTIN {
+            assert!(known.contains(&dim.key), "{}", dim.key);
         }
-        let mut bits = vec![false; BUILTIN.len()];
-        assert_eq!(limitation(Backend::Linux, "shm", &bits), None);
-        bits[4] = true;
-        assert!(limitation(Backend::Linux, "shm", &bits).is_some());
-        assert_eq!(limitation(Backend::Seatbelt, "shm", &bits), None);
+        for probe in ["pty", "shm", "unix-connect", "file-read"] {
+            assert!(observed_keys(probe).iter().all(|k| known.contains(k)));
+        }
+        assert!(observed_keys("tiocsti").is_empty());
     }
 
     #[test]

@@ -9,9 +9,9 @@ use super::expect::UserDimension;
 use super::fixtures::{interrupt, Fixtures};
 use super::plan::{CellIndex, Plan};
 use probes::{ProbeReport, Verdict};
-use profile::{Config, Profile};
+use profile::{Config, Policy, Profile, Program};
 use runner::launch::denials::DenialCapture;
-use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
+use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -99,13 +99,17 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-/// A config ready to run: its profile built once, and the model's verdict
-/// for every probe. The compiled model is dropped right after, so at most
+/// A config ready to run: its SBPL built once (what the model predicts
+/// from), the policy the backend enforces, and the model's verdict for
+/// every probe. The compiled model is dropped right after, so at most
 /// `jobs` of them are alive at a time (they are the harness's biggest
 /// allocation).
 struct Prepared {
-    config: Config,
     profile: Result<Profile, String>,
+    /// Compiled by the backend's launcher; its limitations say which cells
+    /// an observation cannot speak to.
+    policy: Result<Policy, String>,
+    nofile: Nofile,
     /// One per probe, in plan order.
     models: Vec<ModelOutcome>,
 }
@@ -141,6 +145,7 @@ pub fn run(
             &env,
             plan,
             &contexts,
+            handle,
             &opts.probe_bin,
         )
     });
@@ -210,13 +215,28 @@ fn prepare(
     env: &DimensionEnv,
     plan: &Plan,
     contexts: &[ProbeContext],
+    handle: &BackendHandle,
     probe_bin: &Path,
 ) -> Prepared {
-    let (config, profile) = match source {
+    let (profile, policy, nofile) = match source {
         ProfileSource::Builtin { base } => {
             let config = dimension::config_for(base, bits, env);
             let profile = adapter::build_profile(&config, probe_bin);
-            (config, profile)
+            let policy = match (handle.backend, &profile) {
+                // The SBPL just built for the model is what seatbelt enforces.
+                (Backend::Seatbelt, Ok(p)) => Ok(Policy::Seatbelt(p.clone())),
+                (Backend::Seatbelt, Err(e)) => Err(e.clone()),
+                _ => handle
+                    .launcher
+                    .compile(&config, Program::at(probe_bin))
+                    .map_err(|e| e.to_string()),
+            };
+            let nofile = if config.limits.raise_nofile {
+                Nofile::Raise
+            } else {
+                Nofile::Keep
+            };
+            (profile, policy, nofile)
         }
         ProfileSource::User {
             text,
@@ -231,13 +251,14 @@ fn prepare(
                     d.when_false.clone()
                 });
             }
-            (
-                Config::default(),
-                Ok(Profile {
-                    sbpl: text.clone(),
-                    params,
-                }),
-            )
+            let profile = Profile {
+                sbpl: text.clone(),
+                params,
+            };
+            // A user's SBPL has no config: the runner's own default applies
+            // to the descriptor limit (raising it is not a sandbox rule).
+            let nofile = Nofile::Raise;
+            (Ok(profile.clone()), Ok(Policy::Seatbelt(profile)), nofile)
         }
     };
     let model: Result<CompiledModel, String> = match &profile {
@@ -258,8 +279,9 @@ fn prepare(
         })
         .collect();
     Prepared {
-        config,
         profile,
+        policy,
+        nofile,
         models,
     }
 }
@@ -281,7 +303,7 @@ impl RunCtx<'_> {
         let expected = Access::from_allowed(self.plan.expected(index));
         let args: Vec<String> = spec.args.iter().map(|a| self.fixtures.expand(a)).collect();
         let model = prepared.models[index.probe].clone();
-        let meaningless = self.meaningless(index);
+        let meaningless = self.meaningless(index, prepared);
         let (observation, pid) = self.observe(index, prepared, &args, meaningless.is_some());
         let (status, reason) = match &prepared.profile {
             // A config the builder cannot build is a builder bug.
@@ -304,23 +326,30 @@ impl RunCtx<'_> {
         }
     }
 
-    /// A dimension the backend cannot express, when the spec for this cell
-    /// hinges on it.
-    fn meaningless(&self, index: CellIndex) -> Option<String> {
-        if !matches!(self.source, ProfileSource::Builtin { .. }) {
+    /// A config key this cell speaks to that the backend's policy cannot
+    /// enforce as set: a dimension the spec for this cell hinges on, or a key
+    /// the probe itself observes (see [`dimension::observed_keys`]).
+    fn meaningless(&self, index: CellIndex, prepared: &Prepared) -> Option<String> {
+        if !matches!(self.source, ProfileSource::Builtin { .. }) || !self.handle.enforcing() {
             return None;
         }
-        let backend = self.handle.backend;
+        let Ok(policy) = &prepared.policy else {
+            return None;
+        };
         let spec = &self.plan.probes[index.probe];
-        if let Some(reason) =
-            dimension::limitation(backend, &spec.name, &self.plan.assignments[index.config])
-        {
-            return Some(format!("known gap of backend {backend}: {reason}"));
-        }
-        dimension::BUILTIN.iter().enumerate().find_map(|(d, dim)| {
-            (dim.no_meaning_on.contains(&backend) && self.plan.hinges_on(index, d))
-                .then(|| format!("{} has no meaning on backend {backend}", dim.name))
-        })
+        let hinged = dimension::BUILTIN
+            .iter()
+            .enumerate()
+            .filter(|(d, _)| self.plan.hinges_on(index, *d))
+            .map(|(_, dim)| dim.key);
+        let backend = self.handle.backend;
+        hinged
+            .chain(dimension::observed_keys(&spec.name).iter().copied())
+            .find_map(|key| {
+                policy.limitation(key).map(|reason| {
+                    format!("backend {backend} cannot enforce {key} as set: {reason}")
+                })
+            })
     }
 
     fn observe(
@@ -364,27 +393,27 @@ impl RunCtx<'_> {
         prepared: &Prepared,
         args: &[String],
     ) -> (Observation, Option<u32>) {
-        let Ok(profile) = &prepared.profile else {
-            return (
-                Observation::NotRun {
-                    reason: "no profile".into(),
-                },
-                None,
-            );
-        };
-        let sandbox = Sandbox {
-            config: &prepared.config,
-            profile,
+        let policy = match &prepared.policy {
+            Ok(policy) => policy,
+            Err(e) => {
+                let reason = format!(
+                    "backend {} cannot compile the config: {e}",
+                    self.handle.backend
+                );
+                return (Observation::NotRun { reason }, None);
+            }
         };
         let spec = &self.plan.probes[index.probe];
         let cmd = command(self.opts, self.fixtures, &spec.args);
-        let nofile = if prepared.config.limits.raise_nofile {
-            Nofile::Raise
-        } else {
-            Nofile::Keep
-        };
         let limit = self.opts.timeout;
-        let result = launch_probe(self.handle, Some(&sandbox), &spec.name, &cmd, limit, nofile);
+        let result = launch_probe(
+            self.handle,
+            Some(policy),
+            &spec.name,
+            &cmd,
+            limit,
+            prepared.nofile,
+        );
         let pid = result.pid;
         let evidence = format!("{} on {}", self.handle.backend, self.opts.release);
         let obs = observation_of(&spec.name, result, &evidence);
@@ -433,7 +462,7 @@ fn command(opts: &Options, fixtures: &Fixtures, args: &[String]) -> CommandSpec 
 /// Launches `beltcheck-probe NAME ARGS...` (the name goes first).
 fn launch_probe(
     handle: &BackendHandle,
-    sandbox: Option<&Sandbox<'_>>,
+    policy: Option<&Policy>,
     name: &str,
     cmd: &CommandSpec,
     limit: Duration,
@@ -441,7 +470,7 @@ fn launch_probe(
 ) -> LaunchResult {
     let mut cmd = cmd.clone();
     cmd.args[0] = name.into();
-    adapter::launch(handle, sandbox, &cmd, limit, nofile)
+    adapter::launch(handle, policy, &cmd, limit, nofile)
 }
 
 /// Gives each cell the logged denials that name its probe's pid. Logging

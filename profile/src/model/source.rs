@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Largest file an import reads (bytes). Apple's largest profile is about
 /// 60 KB; the bound keeps `(import "/dev/zero")`-like inputs finite.
-pub const MAX_IMPORT_BYTES: u64 = 4 << 20;
+pub const MAX_IMPORT_BYTES: u64 = crate::input::MAX_SBPL;
 
 /// Most files one evaluation reads, imports of imports included.
 pub const MAX_FILES: usize = 256;

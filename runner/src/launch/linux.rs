@@ -21,13 +21,13 @@
 
 use super::{
     Availability, Backend, CommandSpec, Ctty, LaunchError, LaunchVerdict, Launcher, Prepared,
-    Sandbox,
 };
 use crate::channel::StageStatus;
 use crate::pty::StatusChannel;
 use crate::stage;
-use profile::linux::{is_beneath, LinuxPolicy, NetworkMode};
+use profile::linux::{is_beneath, LinuxPolicy, NetworkMode, Paths};
 use profile::path::HostEnv;
+use profile::{Config, Policy, Program};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -220,12 +220,20 @@ impl Launcher for LinuxLauncher {
             .clone()
     }
 
-    fn prepare(&self, sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
-        let policy = LinuxPolicy::compile(sandbox.config, &HostEnv::current()).map_err(|e| {
-            LaunchError::Config {
+    /// The Linux policy for `config`, its paths resolved on this host (every
+    /// symlink followed: Landlock and bind mounts act on the target).
+    fn compile(&self, config: &Config, _program: Option<Program>) -> Result<Policy, LaunchError> {
+        LinuxPolicy::compile(config, &HostEnv::current(), Paths::ResolvedOnHost)
+            .map(|p| Policy::Linux(Box::new(p)))
+            .map_err(|e| LaunchError::Config {
                 message: e.to_string(),
-            }
-        })?;
+            })
+    }
+
+    fn prepare(&self, policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+        let Policy::Linux(policy) = policy else {
+            return Err(LaunchError::wrong_policy(Backend::Linux, policy));
+        };
         if let NetworkMode::ProxyPort { port } = policy.network {
             let abi = stage::landlock_abi().unwrap_or(0);
             if abi < LANDLOCK_NET_ABI {
@@ -236,17 +244,17 @@ impl Launcher for LinuxLauncher {
                 });
             }
         }
-        let netns = NetNamespace::for_policy(&policy, stage::landlock_abi().ok());
+        let netns = NetNamespace::for_policy(policy, stage::landlock_abi().ok());
         let unavailable = |reason| LaunchError::Unavailable { reason };
         let bwrap = self.bwrap_path().map_err(unavailable)?;
         let stage = self.stage_path().map_err(unavailable)?;
-        let json = serde_json::to_string(&policy).map_err(|e| LaunchError::Io {
+        let json = serde_json::to_string(policy).map_err(|e| LaunchError::Io {
             message: format!("cannot serialise policy: {e}"),
         })?;
         Ok(Prepared {
             command: CommandSpec {
                 program: bwrap,
-                args: self.bwrap_args(&policy, netns, &stage, cmd),
+                args: self.bwrap_args(policy, netns, &stage, cmd),
             },
             env: vec![(stage::POLICY_ENV.into(), json.into())],
             status: StatusChannel::FromStage,
@@ -449,7 +457,7 @@ mod tests {
     use profile::Config;
 
     fn args_for(config: &Config, landlock_abi: Option<i32>) -> Vec<String> {
-        let policy = LinuxPolicy::compile(config, &HostEnv::current()).unwrap();
+        let policy = LinuxPolicy::compile(config, &HostEnv::current(), Paths::AsWritten).unwrap();
         let netns = NetNamespace::for_policy(&policy, landlock_abi);
         let cmd = CommandSpec {
             program: "/bin/true".into(),

@@ -2,7 +2,7 @@
 
 use crate::channel::{ExecFailure, StageStatus};
 use crate::pty::StatusChannel;
-use profile::{Config, Profile};
+use profile::{Config, Policy, Program};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -53,14 +53,6 @@ impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// What a sandbox is made from: the config and the SBPL built from it (the
-/// seatbelt launcher uses the profile, the linux launcher the config).
-#[derive(Debug, Clone)]
-pub struct Sandbox<'a> {
-    pub config: &'a Config,
-    pub profile: &'a Profile,
 }
 
 /// A program and its arguments.
@@ -141,6 +133,20 @@ impl fmt::Display for LaunchError {
 
 impl std::error::Error for LaunchError {}
 
+impl LaunchError {
+    /// A policy compiled for another backend was handed to `backend`.
+    pub fn wrong_policy(backend: Backend, policy: &Policy) -> LaunchError {
+        let kind = match policy {
+            Policy::Seatbelt(_) => "seatbelt",
+            Policy::Linux(_) => "linux",
+            Policy::Unsandboxed => "none",
+        };
+        LaunchError::Config {
+            message: format!("backend {backend} was handed a policy compiled for backend {kind}"),
+        }
+    }
+}
+
 /// How the sandbox itself fared, read from the finished launch (exit code and
 /// output), separately from what the workload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,8 +169,15 @@ pub trait Launcher: Send + Sync {
     fn backend(&self) -> Backend;
     /// Whether this backend can enforce on this host, and if not, why.
     fn availability(&self) -> Availability;
-    /// The command to exec so that `cmd` runs under `sandbox`.
-    fn prepare(&self, sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError>;
+    /// Compiles a config into this backend's [`Policy`], on the host that
+    /// will enforce it (the Linux launcher follows symlinks here). `program`
+    /// is the workload's binary, which must read and map itself under a
+    /// strict baseline (Seatbelt; Linux's root is readable anyway). Errors
+    /// name the config key.
+    fn compile(&self, config: &Config, program: Option<Program>) -> Result<Policy, LaunchError>;
+    /// The command to exec so that `cmd` runs under `policy` (a policy for
+    /// another backend is refused as [`LaunchError::Config`]).
+    fn prepare(&self, policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError>;
     /// Tells a sandbox failure from the workload's own result, from the exec
     /// stage's status (see [`crate::channel`]). The exit status (`code`:
     /// exit code, or 128+signal) and captured output only give the message

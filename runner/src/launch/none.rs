@@ -6,10 +6,10 @@
 
 use super::{
     Availability, Backend, CommandSpec, Ctty, LaunchError, LaunchVerdict, Launcher, Prepared,
-    Sandbox,
 };
 use crate::channel::StageStatus;
 use crate::pty::StatusChannel;
+use profile::{Config, Policy, Program};
 
 /// Runs the command unchanged. [`Launcher::classify`] always answers
 /// [`LaunchVerdict::NotEnforced`].
@@ -29,7 +29,12 @@ impl Launcher for NoneLauncher {
         }
     }
 
-    fn prepare(&self, _sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+    fn compile(&self, _config: &Config, _program: Option<Program>) -> Result<Policy, LaunchError> {
+        Ok(Policy::Unsandboxed)
+    }
+
+    /// Runs `cmd` as is, whatever the policy: nothing is enforced.
+    fn prepare(&self, _policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
         Ok(Prepared {
             command: cmd.clone(),
             env: Vec::new(),

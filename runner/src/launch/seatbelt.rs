@@ -21,10 +21,11 @@ use std::path::{Path, PathBuf};
 
 use super::{
     Availability, Backend, CommandSpec, Ctty, LaunchError, LaunchVerdict, Launcher, Prepared,
-    Sandbox,
 };
 use crate::channel::StageStatus;
 use crate::pty::StatusChannel;
+use profile::path::HostEnv;
+use profile::{BuildOptions, Config, Policy, Program, ValueMode};
 
 /// Always this binary, never one found on PATH.
 pub const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
@@ -159,18 +160,35 @@ impl Launcher for SeatbeltLauncher {
         availability(&self.sandbox_exec)
     }
 
-    fn prepare(&self, sandbox: &Sandbox<'_>, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+    /// The SBPL for `config` (parameter mode, the current user).
+    fn compile(&self, config: &Config, program: Option<Program>) -> Result<Policy, LaunchError> {
+        let opts = BuildOptions {
+            mode: ValueMode::Param,
+            env: HostEnv::current(),
+            program,
+        };
+        profile::build(config, &opts)
+            .map(Policy::Seatbelt)
+            .map_err(|e| LaunchError::Config {
+                message: e.to_string(),
+            })
+    }
+
+    fn prepare(&self, policy: &Policy, cmd: &CommandSpec) -> Result<Prepared, LaunchError> {
+        let Policy::Seatbelt(profile) = policy else {
+            return Err(LaunchError::wrong_policy(Backend::Seatbelt, policy));
+        };
         if let Availability::Unavailable { reason } = self.availability() {
             return Err(LaunchError::Unavailable { reason });
         }
         let stage = super::linux::LinuxLauncher::new()
             .stage_path()
             .map_err(|reason| LaunchError::Unavailable { reason })?;
-        let profile_file = write_profile(&sandbox.profile.sbpl)?;
+        let profile_file = write_profile(&profile.sbpl)?;
         let mut argv = sandbox_exec_argv(
             &self.sandbox_exec,
             &profile_file,
-            &sandbox.profile.params,
+            &profile.params,
             &staged(&stage, cmd),
         )?;
         let args = argv.split_off(1);
