@@ -121,17 +121,34 @@ fn flipping_one_expectation_fails() {
 
 /// A fake probe: a bash script standing in for beltcheck-probe (bash, not
 /// sh: the verdict channel's descriptor number may be above 9, which dash
-/// refuses in a redirection). It is kept outside /tmp so the Linux
-/// backend's private /tmp does not hide it.
-fn fake_probe(name: &str, body: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-probes");
+/// refuses in a redirection), alone in its own directory. It is kept outside
+/// /tmp so the Linux backend's private /tmp does not hide it.
+struct FakeProbe {
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+fn fake_probe(name: &str, body: &str) -> FakeProbe {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("fake-probe-dirs")
+        .join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = dir.join("probe");
     let mut f = std::fs::File::create(&path).unwrap();
     writeln!(f, "#!/bin/bash\n{body}").unwrap();
     drop(f);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    FakeProbe { path, dir }
+}
+
+/// A request on the host's backend that runs `fake` and grants the strict
+/// profile exactly the fake's own directory (the shell must read the
+/// script; macOS's strict profile reads nothing under target/ otherwise).
+fn fake_request(fake: &FakeProbe) -> Request {
+    let mut req = request(Backend::host_default());
+    req.probe_bin = Some(fake.path.clone());
+    req.base.filesystem.read_only = vec![fake.dir.to_string_lossy().into_owned()];
+    req
 }
 
 /// Sends a report on the verdict channel, as beltcheck-probe does.
@@ -154,8 +171,7 @@ fn host_enforces() -> bool {
 #[test]
 fn a_lying_probe_fails_its_cell() {
     let liar = fake_probe("liar", &verdict_json("allowed"));
-    let mut req = request(Backend::host_default());
-    req.probe_bin = Some(liar);
+    let mut req = fake_request(&liar);
     req.probes = Some(vec!["sem".into()]);
     req.configs = Some(ALL_OFF.into());
     let r = run(&req);
@@ -187,8 +203,7 @@ fn a_hanging_probe_is_killed_and_inconclusive() {
         verdict_json("allowed")
     );
     let hang = fake_probe("hang", &body);
-    let mut req = request(Backend::host_default());
-    req.probe_bin = Some(hang);
+    let mut req = fake_request(&hang);
     req.probes = Some(vec!["sem".into()]);
     req.configs = Some(ALL_ON.into());
     req.timeout = Duration::from_secs(1);
@@ -218,8 +233,7 @@ fn a_hanging_probe_is_killed_and_inconclusive() {
 #[test]
 fn a_crashing_probe_is_inconclusive_with_the_signal() {
     let crash = fake_probe("crash", "kill -SEGV $$");
-    let mut req = request(Backend::host_default());
-    req.probe_bin = Some(crash);
+    let mut req = fake_request(&crash);
     req.probes = Some(vec!["sem".into()]);
     req.configs = Some(ALL_ON.into());
     let r = run(&req);
@@ -238,12 +252,82 @@ fn a_crashing_probe_is_inconclusive_with_the_signal() {
     );
 }
 
+/// A fake probe that reports `allowed` outside the sandbox (it sees the
+/// marker file in the host's /tmp) and inside it dies by `signal` in the
+/// modes `crash_when` names (a `case` pattern over its first argument).
+fn crashes_inside(name: &str, marker: &Path, crash_when: &str) -> FakeProbe {
+    let body = format!(
+        "if [ -e {} ]; then {}; else case \"$1\" in {crash_when}) kill -ABRT $$;; esac; {}; fi",
+        marker.display(),
+        verdict_json("allowed"),
+        verdict_json("allowed"),
+    );
+    fake_probe(name, &body)
+}
+
+/// A profile under which even the do-nothing canary dies is reported as
+/// that one finding in every crashed cell, not as N probe crashes.
+#[test]
+fn a_profile_that_kills_every_process_is_one_finding() {
+    let marker = tempfile::NamedTempFile::new_in("/tmp").unwrap();
+    let fake = crashes_inside("kills-all", marker.path(), "*");
+    let mut req = fake_request(&fake);
+    req.probes = Some(vec!["sem".into(), "pty".into()]);
+    req.configs = Some("nested_pty && posix_ipc.semaphores && !network.outbound".into());
+    let r = run(&req);
+    assert_eq!(r.cells.len(), 32);
+    if !host_enforces() {
+        eprintln!("inconclusive: no enforcing backend on this host, so no cell ran sandboxed");
+        return;
+    }
+    for c in &r.cells {
+        assert_eq!(c.status, matrix::cell::Status::Inconclusive);
+        assert!(
+            c.reason.contains(matrix::canary::KILLS_EVERY_PROCESS),
+            "{}",
+            c.reason
+        );
+    }
+    let reasons: std::collections::BTreeSet<&str> =
+        r.cells.iter().map(|c| c.reason.as_str()).collect();
+    assert_eq!(
+        reasons.len(),
+        1,
+        "one finding, not one per cell: {reasons:?}"
+    );
+}
+
+/// A probe that crashes while the canary lives keeps its own crash reason.
+#[test]
+fn a_probe_crash_with_a_living_canary_stays_a_probe_crash() {
+    let marker = tempfile::NamedTempFile::new_in("/tmp").unwrap();
+    let fake = crashes_inside("crash-alone", marker.path(), "sem");
+    let mut req = fake_request(&fake);
+    req.probes = Some(vec!["sem".into()]);
+    req.configs = Some(ALL_ON.into());
+    let r = run(&req);
+    let cell = &r.cells[0];
+    assert_eq!(cell.status, matrix::cell::Status::Inconclusive);
+    if host_enforces() {
+        // Linux's bwrap reports the death as exit 134, macOS as the signal.
+        assert!(
+            cell.reason.contains("crashed (signal 6)") || cell.reason.contains("exited 134"),
+            "{}",
+            cell.reason
+        );
+        assert!(
+            !cell.reason.contains(matrix::canary::KILLS_EVERY_PROCESS),
+            "{}",
+            cell.reason
+        );
+    }
+}
+
 /// Cells of a probe that fails unsandboxed are inconclusive, never passes.
 #[test]
 fn a_failed_control_run_makes_cells_inconclusive() {
     let broken = fake_probe("unsupported", &verdict_json("unsupported"));
-    let mut req = request(Backend::host_default());
-    req.probe_bin = Some(broken);
+    let mut req = fake_request(&broken);
     req.probes = Some(vec!["pty".into()]);
     req.configs = Some("nested_pty && !gui_access && keychain_access".into());
     let r = run(&req);
@@ -286,7 +370,7 @@ fn a_report_printed_on_the_pty_is_not_a_verdict() {
         .replace("'verdict {", "'{");
     let printer = fake_probe("printer", &on_pty);
     let mut req = request(Backend::None);
-    req.probe_bin = Some(printer);
+    req.probe_bin = Some(printer.path);
     req.probes = Some(vec!["sem".into()]);
     req.configs = Some(ALL_ON.into());
     let r = run(&req);

@@ -20,6 +20,9 @@ pub enum Command {
     List,
     /// Remove leftovers of crashed runs; extra socket directories from `--path`.
     Sweep { socket_dirs: Vec<PathBuf> },
+    /// Do nothing and exit 0: the matrix's canary, telling "this profile
+    /// kills every process" from "this probe crashed" (no output, no work).
+    Canary,
     /// Print usage.
     Help,
 }
@@ -29,6 +32,7 @@ pub const USAGE: &str = "\
 usage: beltcheck-probe NAME [--path P] [--host H] [--port N] [--name N] [--timeout-ms N]
        beltcheck-probe --list
        beltcheck-probe --sweep [--path DIR]...
+       beltcheck-probe --canary   (does nothing, exits 0)
 Prints one JSON object: {probe, verdict, errno, step, detail, duration_us}.";
 
 /// Parse the arguments after the program name.
@@ -41,6 +45,7 @@ pub fn parse(argv: impl IntoIterator<Item = OsString>) -> Result<Command, String
     match first.as_str() {
         "--list" => no_more(argv, "--list").map(|_| Command::List),
         "--help" | "-h" => Ok(Command::Help),
+        "--canary" => no_more(argv, "--canary").map(|_| Command::Canary),
         "--sweep" => parse_sweep(argv),
         name if name.starts_with('-') => Err(format!("unknown option {name:?}")),
         name => parse_run(name.to_string(), argv),
@@ -195,6 +200,8 @@ mod tests {
     fn list_sweep_help() {
         assert_eq!(p(&["--list"]), Ok(Command::List));
         assert_eq!(p(&["--help"]), Ok(Command::Help));
+        assert_eq!(p(&["--canary"]), Ok(Command::Canary));
+        assert!(p(&["--canary", "pty"]).is_err());
         assert_eq!(
             p(&["--sweep", "--path", "/tmp/x"]),
             Ok(Command::Sweep {

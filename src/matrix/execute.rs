@@ -3,6 +3,7 @@
 //! limit. Results come back in plan order whatever the parallelism.
 
 use super::adapter::{self, BackendHandle, CompiledModel, End, LaunchResult, Nofile, ProbeContext};
+use super::canary::{self, Canaries};
 use super::cell::{self, Access, Enforcement, ModelOutcome, Observation, Status};
 use super::dimension::{self, DimensionEnv};
 use super::expect::UserDimension;
@@ -174,7 +175,9 @@ pub fn run(
     });
     let cells = plan.cells();
     let bar = progress_bar(opts.progress, cells.len());
+    let canaries = Canaries::new(plan.assignments.len());
     let ctx = RunCtx {
+        canaries: &canaries,
         plan,
         source,
         handle,
@@ -187,7 +190,11 @@ pub fn run(
     // would cost more than the cells.
     let capture = (handle.backend == Backend::Seatbelt && handle.enforcing())
         .then(DenialCapture::start)
-        .and_then(Result::ok);
+        .and_then(|started| {
+            started
+                .map_err(|e| eprintln!("beltcheck matrix: no denial log for this run: {e}"))
+                .ok()
+        });
     let mut results = par_map(jobs, cells.len(), |i| {
         let r = ctx.cell(cells[i]);
         if let Some(b) = &bar {
@@ -294,6 +301,7 @@ struct RunCtx<'a> {
     opts: &'a Options,
     prepared: &'a [Prepared],
     controls: &'a [Control],
+    canaries: &'a Canaries,
 }
 
 impl RunCtx<'_> {
@@ -415,8 +423,18 @@ impl RunCtx<'_> {
             prepared.nofile,
         );
         let pid = result.pid;
+        let signaled = canary::died_by_signal(&result.end).is_some();
         let evidence = format!("{} on {}", self.handle.backend, self.opts.release);
-        let obs = observation_of(&spec.name, result, &evidence);
+        let mut obs = observation_of(&spec.name, result, &evidence);
+        if signaled {
+            obs = canary::explain(self.canaries, index.config, obs, || {
+                let canary = CommandSpec {
+                    program: self.opts.probe_bin.clone(),
+                    args: vec![canary::CANARY_ARG.into()],
+                };
+                adapter::launch(self.handle, Some(policy), &canary, limit, prepared.nofile).end
+            });
+        }
         (self.unhide(obs, args), pid)
     }
 
@@ -474,16 +492,34 @@ fn launch_probe(
 }
 
 /// Gives each cell the logged denials that name its probe's pid. Logging
-/// is lossy: these are evidence, never proof that nothing was denied.
+/// is lossy: these are evidence, never proof that nothing was denied. A
+/// probe error the log explains becomes a denial ([`refusal::confirm`]) and
+/// its cell is judged again.
 fn attribute_denials(results: &mut [CellResult], capture: DenialCapture) {
     let pids: Vec<u32> = results.iter().filter_map(|r| r.pid).collect();
-    let messages = capture.finish(&pids);
+    let captured = capture.finish_all(&pids);
+    if !captured.stderr.trim().is_empty() {
+        eprintln!(
+            "beltcheck matrix: log stream said: {}",
+            captured.stderr.trim()
+        );
+    }
+    let messages = captured.messages;
     for r in results.iter_mut() {
         let (Some(pid), Observation::Reported { denials, .. }) = (r.pid, &mut r.observation) else {
             continue;
         };
         let tag = format!("({pid})");
         denials.extend(messages.iter().filter(|m| m.contains(&tag)).cloned());
+        if super::refusal::confirm(&mut r.observation) {
+            // It ran under the sandbox, so no dimension was meaningless.
+            (r.status, r.reason) = cell::judge(&cell::Inputs {
+                expected: r.expected,
+                model: &r.model,
+                observation: &r.observation,
+                meaningless: None,
+            });
+        }
     }
 }
 

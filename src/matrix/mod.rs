@@ -9,14 +9,18 @@
 //! - [`execute`]: control runs, cells, jobs, time limits.
 //! - [`cell`]: the status of one cell.
 //! - [`adapter`]: the seam to the builder, model, probes and runner.
+//! - [`canary`]: "the profile kills every process" told from a probe crash.
+//! - [`refusal`]: a probe error the denial log explains counts as denied.
 
 pub mod adapter;
+pub mod canary;
 pub mod cell;
 pub mod dimension;
 pub mod execute;
 pub mod expect;
 pub mod fixtures;
 pub mod plan;
+pub mod refusal;
 
 use crate::report::{self, host, Report};
 use execute::{Options, ProfileSource, Progress};
@@ -43,6 +47,10 @@ pub struct Request {
     pub timeout: Duration,
     pub probe_bin: Option<PathBuf>,
     pub progress: Progress,
+    /// The config every built-in cell starts from before the dimensions
+    /// are applied (default: every key at its default). Tests grant a fake
+    /// probe's own directory here.
+    pub base: profile::Config,
 }
 
 impl Request {
@@ -61,6 +69,7 @@ impl Request {
             timeout: Duration::from_secs(10),
             probe_bin: None,
             progress: Progress::BarOnTerminal,
+            base: profile::Config::default(),
         }
     }
 }
@@ -92,7 +101,7 @@ pub fn run(req: &Request) -> Result<Report, String> {
         None => (
             builtin_names.iter().map(|s| s.to_string()).collect(),
             ProfileSource::Builtin {
-                base: profile::Config::default(),
+                base: req.base.clone(),
             },
         ),
         Some((_, sbpl)) => (

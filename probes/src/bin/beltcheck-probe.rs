@@ -57,6 +57,7 @@ fn main() {
     };
     match command {
         Command::Help => emit(USAGE, 0),
+        Command::Canary => exit(0),
         Command::List => {
             let names: Vec<_> = probes::catalogue::names().collect();
             emit(&names.join("\n"), 0)

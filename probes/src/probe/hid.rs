@@ -2,9 +2,17 @@
 //!
 //! macOS: IOServiceOpen on the IOHIDSystem service with the param connect
 //! type (an IOHIDParamUserClient: posting events), and IOHIDManagerOpen over
-//! all devices (IOHIDLibUserClient per device: reading input). Each is
-//! reported. Linux: open /dev/uinput (injection) and /dev/hidraw*,
-//! /dev/input/event* (reading); none present means `unsupported`.
+//! all devices (IOHIDLibUserClient per device: reading input). The detail
+//! reports each open on its own, with its own verdict. Linux: open
+//! /dev/uinput (injection) and /dev/hidraw*, /dev/input/event* (reading);
+//! none present means `unsupported`.
+//!
+//! A refusal is not always Seatbelt's: TCC (Input Monitoring for reading
+//! input, Accessibility/PostEvent for posting) refuses the same opens. When
+//! an open is refused, `IOHIDCheckAccess` for its request type tells them
+//! apart: if TCC itself says denied, the attempt is `error` with that said,
+//! never a sandbox `denied`. (If TCC refuses unsandboxed too, the matrix's
+//! control run catches it and no cell counts.)
 //!
 //! Verdict over several attempts: `denied` if any attempt was refused for
 //! permission, else `error` if any failed, else `allowed`.
@@ -14,13 +22,53 @@ use crate::context::Ctx;
 use crate::outcome::{Failure, Outcome, Success};
 use crate::report::Verdict;
 
-/// Combine per-attempt results (in order) into one outcome.
+/// What TCC says of one HID request type (`IOHIDCheckAccess`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tcc {
+    Granted,
+    Denied,
+    /// Not decided yet (no prompt answered).
+    Unknown,
+}
+
+impl Tcc {
+    /// From an `IOHIDAccessType` (IOKit/hidsystem/IOHIDLib.h:
+    /// kIOHIDAccessTypeGranted, kIOHIDAccessTypeDenied,
+    /// kIOHIDAccessTypeUnknown, in that order).
+    pub fn from_access_type(value: u32) -> Tcc {
+        match value {
+            0 => Tcc::Granted,
+            1 => Tcc::Denied,
+            _ => Tcc::Unknown,
+        }
+    }
+}
+
+/// A refused open whose TCC service says denied was refused by TCC: that is
+/// `error` (the sandbox was not what said no), with `service` named.
+/// Anything else is returned as it is.
+pub fn attribute_refusal(failure: Failure, tcc: Tcc, service: &str) -> Failure {
+    if failure.verdict != Verdict::Denied || tcc != Tcc::Denied {
+        return failure;
+    }
+    Failure {
+        verdict: Verdict::Error,
+        detail: format!(
+            "{}; refused by TCC ({service}: IOHIDCheckAccess says denied), not by the sandbox",
+            failure.detail
+        ),
+        ..failure
+    }
+}
+
+/// Combine per-attempt results (in order) into one outcome. The detail
+/// names every attempt with its own verdict.
 fn combine(results: Vec<Result<Success, Failure>>) -> Outcome {
     let detail = results
         .iter()
         .map(|r| match r {
-            Ok(s) => s.detail.clone(),
-            Err(f) => f.detail.clone(),
+            Ok(s) => format!("allowed: {}", s.detail),
+            Err(f) => format!("{}: {}", verdict_word(f.verdict), f.detail),
         })
         .collect::<Vec<_>>()
         .join("; ");
@@ -40,6 +88,15 @@ fn combine(results: Vec<Result<Success, Failure>>) -> Outcome {
         .and_then(|r| r.as_ref().ok())
         .map_or("open", |s| s.step);
     Ok(Success { step, detail })
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Allowed => "allowed",
+        Verdict::Denied => "denied",
+        Verdict::Error => "error",
+        Verdict::Unsupported => "unsupported",
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -94,9 +151,36 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
 
 #[cfg(target_os = "macos")]
 pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
-    let param = param_client(ctx);
-    let lib = lib_client(ctx);
+    let param = param_client(ctx)
+        .map_err(|f| attribute_refusal(f, tcc(K_IOHID_REQUEST_TYPE_POST_EVENT), "Accessibility"));
+    let lib = lib_client(ctx).map_err(|f| {
+        attribute_refusal(
+            f,
+            tcc(K_IOHID_REQUEST_TYPE_LISTEN_EVENT),
+            "Input Monitoring",
+        )
+    });
     combine(vec![param, lib])
+}
+
+/// `IOHIDRequestType` (IOKit/hidsystem/IOHIDLib.h).
+#[cfg(target_os = "macos")]
+const K_IOHID_REQUEST_TYPE_POST_EVENT: u32 = 0;
+#[cfg(target_os = "macos")]
+const K_IOHID_REQUEST_TYPE_LISTEN_EVENT: u32 = 1;
+
+#[cfg(target_os = "macos")]
+#[link(name = "IOKit", kind = "framework")]
+extern "C" {
+    /// macOS 10.15+: TCC's answer for this process, without prompting.
+    fn IOHIDCheckAccess(request_type: u32) -> u32;
+}
+
+/// TCC's answer for `request_type`, asked only after a refusal.
+#[cfg(target_os = "macos")]
+fn tcc(request_type: u32) -> Tcc {
+    // SAFETY: a plain query with an enum argument.
+    Tcc::from_access_type(unsafe { IOHIDCheckAccess(request_type) })
 }
 
 /// IOHIDSystem's connect type for the param client (IOHIDShared.h).
@@ -214,4 +298,61 @@ pub fn run(_: &ProbeArgs, _: &Ctx) -> Outcome {
         "find-devices",
         "no HID backend for this OS",
     ))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused() -> Failure {
+        Failure {
+            verdict: Verdict::Denied,
+            code: Some(0xe000_02e2),
+            step: "IOHIDManagerOpen(IOHIDLibUserClient)",
+            detail: "IOHIDLibUserClient: IOReturn 0xe00002e2".into(),
+        }
+    }
+
+    #[test]
+    fn a_tcc_refusal_is_not_a_sandbox_denial() {
+        let f = attribute_refusal(refused(), Tcc::Denied, "Input Monitoring");
+        assert_eq!(f.verdict, Verdict::Error);
+        assert!(
+            f.detail.contains("refused by TCC (Input Monitoring"),
+            "{}",
+            f.detail
+        );
+        assert_eq!(f.code, Some(0xe000_02e2), "the raw code stays");
+        for tcc in [Tcc::Granted, Tcc::Unknown] {
+            assert_eq!(attribute_refusal(refused(), tcc, "x"), refused());
+        }
+        let error = Failure {
+            verdict: Verdict::Error,
+            ..refused()
+        };
+        assert_eq!(attribute_refusal(error.clone(), Tcc::Denied, "x"), error);
+    }
+
+    #[test]
+    fn access_types_follow_the_header_order() {
+        assert_eq!(Tcc::from_access_type(0), Tcc::Granted);
+        assert_eq!(Tcc::from_access_type(1), Tcc::Denied);
+        assert_eq!(Tcc::from_access_type(2), Tcc::Unknown);
+        assert_eq!(Tcc::from_access_type(77), Tcc::Unknown);
+    }
+
+    #[test]
+    fn each_open_is_reported_with_its_own_verdict() {
+        let param = Err(refused());
+        let lib = Ok(Success {
+            step: "IOHIDManagerOpen(IOHIDLibUserClient)",
+            detail: "IOHIDLibUserClient: opened 3 devices".into(),
+        });
+        let f = combine(vec![param, lib]).unwrap_err();
+        assert_eq!(f.verdict, Verdict::Denied);
+        assert_eq!(
+            f.detail,
+            "denied: IOHIDLibUserClient: IOReturn 0xe00002e2; allowed: IOHIDLibUserClient: opened 3 devices"
+        );
+    }
 }

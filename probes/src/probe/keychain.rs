@@ -1,8 +1,12 @@
 //! `keychain`: store a secret under a unique name, read it back, delete it.
 //!
 //! macOS: a generic-password item via SecItemAdd / SecItemCopyMatching /
-//! SecItemDelete (security-framework), service `beltcheck.probe.<pid>.<ns>`.
-//! Existing items are never read. Linux stand-in: the kernel keyring
+//! SecItemDelete (security-framework), service `beltcheck.probe.<pid>.<ns>`,
+//! in the user's default keychain, whose path the detail names (on CI that
+//! is the temporary keychain ci/keychain.sh made). Existing items are never
+//! read. A failure names its OSStatus ([`status_name`]); none of them means
+//! "sandbox" by itself, so the probe says `error` and the matrix counts it
+//! as denied only with a logged `deny(1)` line for the probe's pid. Linux stand-in: the kernel keyring
 //! (add_key on the session keyring, KEYCTL_READ, revoke, unlink), so the
 //! Linux backend has something real to gate.
 
@@ -11,6 +15,82 @@ use crate::context::Ctx;
 use crate::outcome::Outcome;
 
 const SECRET: &[u8] = b"beltcheck-probe-secret";
+
+/// Security.framework result codes a keychain call returns, by name and
+/// meaning (Security/SecBase.h). Which one a Seatbelt refusal produces
+/// depends on which request was refused (securityd's mach service, the
+/// keychain file, a preference read); none is specific to the sandbox.
+pub const OSSTATUS: &[(i32, &str, &str)] = &[
+    (
+        -4,
+        "errSecUnimplemented",
+        "function or operation not implemented",
+    ),
+    (-36, "errSecIO", "I/O error"),
+    (-50, "errSecParam", "one or more parameters are not valid"),
+    (-61, "errSecWrPerm", "write permissions error"),
+    (
+        -128,
+        "errSecUserCanceled",
+        "the user canceled the operation",
+    ),
+    (
+        -2070,
+        "errSecInternalComponent",
+        "an internal component failed (securityd unreachable)",
+    ),
+    (-25291, "errSecNotAvailable", "no keychain is available"),
+    (-25292, "errSecReadOnly", "read-only"),
+    (
+        -25293,
+        "errSecAuthFailed",
+        "the user name or passphrase is not correct",
+    ),
+    (
+        -25294,
+        "errSecNoSuchKeychain",
+        "the keychain does not exist",
+    ),
+    (-25295, "errSecInvalidKeychain", "the keychain is not valid"),
+    (-25299, "errSecDuplicateItem", "the item already exists"),
+    (-25300, "errSecItemNotFound", "the item cannot be found"),
+    (-25307, "errSecNoDefaultKeychain", "no default keychain"),
+    (
+        -25308,
+        "errSecInteractionNotAllowed",
+        "user interaction is not allowed (a locked keychain on a CI runner)",
+    ),
+    (
+        -34018,
+        "errSecMissingEntitlement",
+        "a required entitlement is not present",
+    ),
+];
+
+/// `errSecNotAvailable (no keychain is available)`, or `unnamed` for a code
+/// not in [`OSSTATUS`].
+pub fn status_name(code: i32) -> String {
+    OSSTATUS.iter().find(|(c, _, _)| *c == code).map_or_else(
+        || "unnamed".to_string(),
+        |(_, name, what)| format!("{name} ({what})"),
+    )
+}
+
+/// Adds which keychain the probe used to its outcome's detail, success or
+/// failure alike.
+pub fn naming_keychain(outcome: Outcome, keychain: &str) -> Outcome {
+    let add = |detail: String| format!("{detail}; keychain: {keychain}");
+    match outcome {
+        Ok(s) => Ok(crate::outcome::Success {
+            detail: add(s.detail),
+            ..s
+        }),
+        Err(f) => Err(crate::outcome::Failure {
+            detail: add(f.detail),
+            ..f
+        }),
+    }
+}
 
 /// The keychain account of every item the probe creates.
 pub const ACCOUNT: &str = "beltcheck-probe";
@@ -102,23 +182,85 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
 
 #[cfg(target_os = "macos")]
 pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
+    let outcome = exercise(ctx);
+    ctx.step("SecKeychainCopyDefault");
+    naming_keychain(outcome, &default_keychain())
+}
+
+/// The user's default keychain, where SecItemAdd puts an item that names
+/// no keychain: its path, or why there is none.
+#[cfg(target_os = "macos")]
+fn default_keychain() -> String {
+    use core_foundation::base::TCFType;
+    use security_framework::os::macos::keychain::SecKeychain;
+
+    #[link(name = "Security", kind = "framework")]
+    extern "C" {
+        // Security/SecKeychain.h (deprecated, still exported).
+        fn SecKeychainGetPath(
+            keychain: *mut std::ffi::c_void,
+            io_path_length: *mut u32,
+            path_name: *mut std::ffi::c_char,
+        ) -> i32;
+    }
+    let keychain = match SecKeychain::default() {
+        Ok(k) => k,
+        Err(e) => {
+            return format!(
+                "no default keychain: OSStatus {} {}",
+                e.code(),
+                status_name(e.code())
+            )
+        }
+    };
+    let mut buf = vec![0u8; 4096];
+    let mut len = buf.len() as u32;
+    // SAFETY: a live keychain reference and a buffer of `len` bytes.
+    let status = unsafe {
+        SecKeychainGetPath(
+            keychain.as_concrete_TypeRef().cast(),
+            &mut len,
+            buf.as_mut_ptr().cast(),
+        )
+    };
+    if status != 0 {
+        return format!(
+            "default keychain of unknown path: OSStatus {status} {}",
+            status_name(status)
+        );
+    }
+    buf.truncate(len as usize);
+    while buf.last() == Some(&0) {
+        buf.pop();
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[cfg(target_os = "macos")]
+fn exercise(ctx: &Ctx) -> Outcome {
     use crate::classify::{failure, RawCode};
     use crate::outcome::{allowed, Failure};
     use crate::report::Verdict;
     use security_framework::passwords;
 
     let service = crate::names::item_name();
+    let named = |code: i32| format!("{service}: {}", status_name(code));
     ctx.step("SecItemAdd");
     passwords::set_generic_password(&service, ACCOUNT, SECRET)
-        .map_err(|e| failure("SecItemAdd", RawCode::OsStatus(e.code()), &service))?;
+        .map_err(|e| failure("SecItemAdd", RawCode::OsStatus(e.code()), &named(e.code())))?;
     crate::journal::record("keychain", &service);
     let delete_service = service.clone();
     let guard = ctx.cleanup(move || {
         let _ = passwords::delete_generic_password(&delete_service, ACCOUNT);
     });
     ctx.step("SecItemCopyMatching");
-    let got = passwords::get_generic_password(&service, ACCOUNT)
-        .map_err(|e| failure("SecItemCopyMatching", RawCode::OsStatus(e.code()), &service))?;
+    let got = passwords::get_generic_password(&service, ACCOUNT).map_err(|e| {
+        failure(
+            "SecItemCopyMatching",
+            RawCode::OsStatus(e.code()),
+            &named(e.code()),
+        )
+    })?;
     if got != SECRET {
         return Err(Failure::plain(
             Verdict::Error,
@@ -127,8 +269,13 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
         ));
     }
     ctx.step("SecItemDelete");
-    passwords::delete_generic_password(&service, ACCOUNT)
-        .map_err(|e| failure("SecItemDelete", RawCode::OsStatus(e.code()), &service))?;
+    passwords::delete_generic_password(&service, ACCOUNT).map_err(|e| {
+        failure(
+            "SecItemDelete",
+            RawCode::OsStatus(e.code()),
+            &named(e.code()),
+        )
+    })?;
     guard.dismiss();
     crate::journal::forget("keychain", &service);
     allowed(
@@ -144,4 +291,55 @@ pub fn run(_: &ProbeArgs, _: &Ctx) -> Outcome {
         "keychain",
         "no keychain backend for this OS",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Failure, Success};
+    use crate::report::Verdict;
+
+    #[test]
+    fn codes_are_named_and_unique() {
+        assert_eq!(
+            status_name(-25308),
+            "errSecInteractionNotAllowed (user interaction is not allowed (a locked keychain on a CI runner))"
+        );
+        assert!(status_name(-25291).starts_with("errSecNotAvailable"));
+        assert_eq!(status_name(12345), "unnamed");
+        let mut codes: Vec<i32> = OSSTATUS.iter().map(|(c, _, _)| *c).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), OSSTATUS.len());
+    }
+
+    #[test]
+    fn the_keychain_used_is_named_on_success_and_failure() {
+        let kc = "/Users/runner/work/_temp/beltcheck-1.keychain-db";
+        let ok = naming_keychain(
+            Ok(Success {
+                step: "SecItemDelete",
+                detail: "added, read back, deleted".into(),
+            }),
+            kc,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.detail,
+            format!("added, read back, deleted; keychain: {kc}")
+        );
+        assert_eq!(ok.step, "SecItemDelete");
+        let err = naming_keychain(
+            Err(Failure {
+                verdict: Verdict::Error,
+                code: Some(-25308),
+                step: "SecItemAdd",
+                detail: "x".into(),
+            }),
+            kc,
+        )
+        .unwrap_err();
+        assert!(err.detail.ends_with(kc));
+        assert_eq!((err.code, err.verdict), (Some(-25308), Verdict::Error));
+    }
 }
