@@ -14,7 +14,7 @@ set -euo pipefail
 report="${1:?usage: ci/check-report.sh REPORT.json [REQUIRED_PROBES]}"
 required="${2:-${BELTCHECK_REQUIRED_PROBES:-}}"
 [ -f "$report" ] || { echo "check-report: $report: no such file" >&2; exit 2; }
-jq -e '.schema == 1' "$report" >/dev/null || { echo "check-report: $report: not a schema-1 beltcheck report" >&2; exit 2; }
+jq -e '.schema == 1 or .schema == 2' "$report" >/dev/null || { echo "check-report: $report: not a schema-1 or schema-2 beltcheck report" >&2; exit 2; }
 
 summary=$(jq -r '.summary | "\(.pass) pass, \(.fail) fail, \(.inconclusive) inconclusive"' "$report")
 echo "check-report: $report: $summary"

@@ -27,7 +27,7 @@ fn run(req: &Request) -> Report {
 fn failures(r: &Report) -> String {
     r.cells
         .iter()
-        .filter(|c| c.status == beltcheck::matrix::cell::Status::Fail)
+        .filter(|c| c.status.is_fail())
         .map(|c| {
             format!(
                 "  {} [{}]: {}",
@@ -159,13 +159,18 @@ fn a_lying_probe_fails_its_cell() {
     let cell = &r.cells[0];
     assert_eq!(cell.expected, matrix::cell::Access::Deny);
     if host_enforces() {
-        assert_eq!(cell.status, matrix::cell::Status::Fail, "{}", cell.reason);
+        assert_eq!(
+            cell.status.kind(),
+            matrix::cell::StatusKind::Fail,
+            "{}",
+            cell.reason
+        );
         assert!(cell.reason.contains("observed allowed"), "{}", cell.reason);
     } else {
         eprintln!("inconclusive: no enforcing backend on this host, so a lie cannot be caught by observation");
         assert_eq!(
-            cell.status,
-            matrix::cell::Status::Inconclusive,
+            cell.status.kind(),
+            matrix::cell::StatusKind::Inconclusive,
             "{}",
             cell.reason
         );
@@ -193,8 +198,8 @@ fn a_hanging_probe_is_killed_and_inconclusive() {
     let r = run(&req);
     let cell = &r.cells[0];
     assert_eq!(
-        cell.status,
-        matrix::cell::Status::Inconclusive,
+        cell.status.kind(),
+        matrix::cell::StatusKind::Inconclusive,
         "{}",
         cell.reason
     );
@@ -222,8 +227,8 @@ fn a_crashing_probe_is_inconclusive_with_the_signal() {
     let r = run(&req);
     let cell = &r.cells[0];
     assert_eq!(
-        cell.status,
-        matrix::cell::Status::Inconclusive,
+        cell.status.kind(),
+        matrix::cell::StatusKind::Inconclusive,
         "{}",
         cell.reason
     );
@@ -246,7 +251,7 @@ fn a_failed_control_run_makes_cells_inconclusive() {
     let r = run(&req);
     assert!(!r.cells.is_empty());
     for c in &r.cells {
-        assert_eq!(c.status, matrix::cell::Status::Inconclusive);
+        assert_eq!(c.status.kind(), matrix::cell::StatusKind::Inconclusive);
         assert!(
             c.reason
                 .starts_with("control run (unsandboxed): unsupported"),

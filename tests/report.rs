@@ -44,6 +44,29 @@ fn json_round_trips_and_keeps_the_contract_keys() {
         assert!(v["host"].get(key).is_some(), "host missing {key}");
     }
     assert!(json::parse("{\"schema\": 2}").is_err());
+    assert!(json::parse("{\"schema\": 3}")
+        .unwrap_err()
+        .contains("schema 3 is not supported"));
+}
+
+/// Schema 1 (evidence as a sentence, boolean configs) still reads, with
+/// its evidence typed.
+#[test]
+fn schema_1_reads_with_typed_evidence() {
+    use beltcheck::matrix::cell::Evidence;
+    let r = load("report-macos14.json");
+    assert_eq!(r.schema, report::SCHEMA);
+    let kinds: Vec<&Evidence> = r.cells.iter().map(|c| &c.evidence).collect();
+    assert!(kinds
+        .iter()
+        .any(|e| matches!(e, Evidence::Observed { backend, .. } if backend == "seatbelt")));
+    for c in &r.cells {
+        assert_eq!(
+            c.status.is_inconclusive(),
+            matches!(c.evidence, Evidence::Inconclusive { .. }),
+            "{c:?}"
+        );
+    }
 }
 
 #[test]
@@ -183,4 +206,33 @@ fn report_merge_cli_names_a_bad_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&bad.path().display().to_string()));
+}
+
+/// Statuses are made in one place: `Status`'s field is private to
+/// src/matrix/cell.rs (a compile_fail doctest there shows a forgery does not
+/// build), and no other source file names the private constructor or
+/// returns a fresh `Status` from a function of its own.
+#[test]
+fn statuses_are_constructed_only_in_cell_rs() {
+    let mut offenders = Vec::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.ends_with("matrix/cell.rs") || path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line.contains("Status(StatusKind") || line.contains("-> Status ") {
+                    offenders.push(format!("{}:{}: {line}", path.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
 }

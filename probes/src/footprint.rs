@@ -11,10 +11,12 @@ use serde::Deserialize;
 
 const TABLE: &str = include_str!("../footprints.toml");
 
-/// How sure a footprint item is (see `footprints.toml`).
+/// Where a footprint item comes from, i.e. how sure it is (the `evidence`
+/// key of `footprints.toml`). Not to be confused with the matrix's
+/// evidence for a cell (`beltcheck::matrix::cell::Evidence`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Evidence {
+pub enum Provenance {
     /// Apple's own profile sources or headers.
     Source,
     /// Another project measured it on a Mac.
@@ -23,11 +25,11 @@ pub enum Evidence {
     Guess,
 }
 
-/// One request with its evidence and an optional note.
+/// One request with its provenance and an optional note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FootprintItem {
     pub request: Request,
-    pub evidence: Evidence,
+    pub provenance: Provenance,
     pub note: Option<String>,
 }
 
@@ -95,7 +97,7 @@ struct Entry {
 #[serde(deny_unknown_fields)]
 struct RawItem {
     op: String,
-    evidence: Evidence,
+    evidence: Provenance,
     note: Option<String>,
     path: Option<String>,
     global_name: Option<String>,
@@ -142,7 +144,7 @@ pub fn footprint_items(
                     op: raw.op.clone(),
                     arg,
                 },
-                evidence: raw.evidence,
+                provenance: raw.evidence,
                 note: raw.note.clone(),
             })
         })

@@ -106,6 +106,29 @@ pub fn model_verdict(model: &CompiledModel, probe: &str, ctx: &ProbeContext) -> 
     }
 }
 
+/// What makes two launches the same sandbox on `backend`: the policy the
+/// backend would apply (the SBPL and its parameters for Seatbelt, the
+/// compiled Linux policy for Linux) and the NOFILE setting. Configs that
+/// differ only in options the backend cannot express share a key.
+pub fn policy_key(backend: Backend, config: &Config, profile: &Profile) -> String {
+    let nofile = config.limits.raise_nofile;
+    match backend {
+        Backend::Linux => {
+            match profile::linux::LinuxPolicy::compile(config, &profile::path::HostEnv::current()) {
+                Ok(policy) => match serde_json::to_string(&policy) {
+                    Ok(json) => format!("linux nofile={nofile} {json}"),
+                    Err(e) => format!("linux unserialisable {e} {config:?}"),
+                },
+                // Refused configs stay distinct: each reports its own error.
+                Err(e) => format!("linux refused {e} {config:?}"),
+            }
+        }
+        Backend::Seatbelt | Backend::None => {
+            format!("sbpl nofile={nofile} {:?} {}", profile.params, profile.sbpl)
+        }
+    }
+}
+
 /// The backend the matrix launches probes under, resolved once.
 pub struct BackendHandle {
     pub backend: Backend,

@@ -3,16 +3,19 @@
 //! limit. Results come back in plan order whatever the parallelism.
 
 use super::adapter::{self, BackendHandle, CompiledModel, End, LaunchResult, Nofile, ProbeContext};
-use super::cell::{self, Access, Enforcement, ModelOutcome, Observation, Status};
+use super::cell::{
+    self, Access, BackendState, Control, Enforcement, FixturePaths, Judgement, Launch, LaunchFacts,
+    LaunchRef, Limitation, ModelOutcome, NotLaunched, Observation, ProfileState, Run, Sandboxing,
+};
 use super::dimension::{self, DimensionEnv};
 use super::expect::UserDimension;
 use super::fixtures::{interrupt, Fixtures};
 use super::plan::{CellIndex, Plan};
-use probes::{ProbeReport, Verdict};
+use probes::ProbeReport;
 use profile::{Config, Profile};
 use runner::launch::denials::DenialCapture;
 use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict, Sandbox};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,45 +51,17 @@ pub struct Options {
     /// "linux 6.1.0 (debian 12)" / "macos 15.4.1 (24E263)": what an
     /// observation is evidence about.
     pub release: String,
+    /// Runs of each distinct launch (`--repeat`, at least 1).
+    pub repeat: usize,
 }
 
-/// A probe's run outside any sandbox.
-#[derive(Debug, Clone)]
-pub struct Control {
-    pub probe: String,
-    /// The report, or why there is none.
-    pub result: Result<ProbeReport, String>,
-}
-
-impl Control {
-    fn allowed(&self) -> bool {
-        matches!(&self.result, Ok(r) if r.verdict == Verdict::Allowed)
-    }
-
-    fn describe(&self) -> String {
-        match &self.result {
-            Ok(r) => format!(
-                "control run (unsandboxed): {} at step {:?}: {}",
-                cell::verdict_name(r.verdict),
-                r.step,
-                r.detail
-            ),
-            Err(e) => format!("control run (unsandboxed): {e}"),
-        }
-    }
-}
-
-/// One finished cell.
+/// One decided cell.
 #[derive(Debug, Clone)]
 pub struct CellResult {
     pub index: CellIndex,
     pub expected: Access,
     pub model: ModelOutcome,
-    pub observation: Observation,
-    pub status: Status,
-    pub reason: String,
-    /// The sandboxed probe's pid, when it ran (to attribute logged denials).
-    pub pid: Option<u32>,
+    pub judgement: Judgement,
 }
 
 /// Everything a run produced, in plan order.
@@ -95,6 +70,12 @@ pub struct Outcome {
     pub cells: Vec<CellResult>,
     pub controls: Vec<Control>,
     pub wall: Duration,
+    /// Sandboxed launches made (distinct launches times `--repeat`).
+    pub launches: usize,
+    /// Distinct (policy, probe, arguments) launched.
+    pub distinct_launches: usize,
+    /// Runs of each distinct launch.
+    pub repeat: usize,
     /// Set when Ctrl-C cut the run short.
     pub interrupted: bool,
 }
@@ -108,9 +89,29 @@ struct Prepared {
     profile: Result<Profile, String>,
     /// One per probe, in plan order.
     models: Vec<ModelOutcome>,
+    /// What makes a launch under this config distinct on the backend.
+    policy_key: String,
 }
 
-/// Runs every cell of `plan`.
+impl Prepared {
+    fn state(&self) -> ProfileState {
+        match &self.profile {
+            Ok(_) => ProfileState::Built,
+            Err(e) => ProfileState::Refused { message: e.clone() },
+        }
+    }
+}
+
+/// A distinct sandboxed launch and the cells that share it.
+struct Distinct {
+    /// A config whose profile it runs (every sharer has the same policy).
+    config: usize,
+    probe: usize,
+    cells: usize,
+}
+
+/// Runs every cell of `plan`: each distinct (policy, probe, arguments) is
+/// launched `repeat` times and its runs shared by every cell that has it.
 pub fn run(
     plan: &Plan,
     source: &ProfileSource,
@@ -135,33 +136,11 @@ pub fn run(
         })
         .collect();
     let prepared = par_map(jobs, plan.assignments.len(), |c| {
-        prepare(&plan.assignments[c], source, &env, plan, &contexts)
+        prepare(&plan.assignments[c], source, &env, plan, &contexts, handle)
     });
-    let none = BackendHandle::resolve(Backend::None);
     let controls = par_map(jobs, plan.probes.len(), |p| {
-        let spec = &plan.probes[p];
-        let result = launch_probe(
-            &none,
-            None,
-            &spec.name,
-            &command(opts, fixtures, &spec.args),
-            opts.timeout,
-            Nofile::Raise,
-        );
-        let result = match observation_of(&spec.name, result, "unsandboxed") {
-            Observation::Reported { report, .. } => Ok(report),
-            Observation::NoVerdict { reason, .. } => Err(reason),
-            Observation::NotRun { reason } | Observation::ProfileRejected { message: reason } => {
-                Err(reason)
-            }
-        };
-        Control {
-            probe: spec.name.clone(),
-            result,
-        }
+        control_run(plan, p, fixtures, opts)
     });
-    let cells = plan.cells();
-    let bar = progress_bar(opts.progress, cells.len());
     let ctx = RunCtx {
         plan,
         source,
@@ -171,13 +150,39 @@ pub fn run(
         prepared: &prepared,
         controls: &controls,
     };
+    let cells = plan.cells();
+    // Which distinct launch each cell reads, or why it has none.
+    let mut distinct: Vec<Distinct> = Vec::new();
+    let mut keys: HashMap<(&str, usize), usize> = HashMap::new();
+    let plans: Vec<Result<usize, NotLaunched>> = cells
+        .iter()
+        .map(|&index| {
+            if let Some(why) = ctx.why_not_launch(index) {
+                return Err(why);
+            }
+            let key = (prepared[index.config].policy_key.as_str(), index.probe);
+            let id = *keys.entry(key).or_insert_with(|| {
+                distinct.push(Distinct {
+                    config: index.config,
+                    probe: index.probe,
+                    cells: 0,
+                });
+                distinct.len() - 1
+            });
+            distinct[id].cells += 1;
+            Ok(id)
+        })
+        .collect();
+    let repeat = opts.repeat.max(1);
+    let bar = progress_bar(opts.progress, distinct.len() * repeat);
     // One denial log for the whole run (macOS): a `log stream` per cell
     // would cost more than the cells.
     let capture = (handle.backend == Backend::Seatbelt && handle.enforcing())
         .then(DenialCapture::start)
         .and_then(Result::ok);
-    let mut results = par_map(jobs, cells.len(), |i| {
-        let r = ctx.cell(cells[i]);
+    let mut runs = par_map(jobs, distinct.len() * repeat, |i| {
+        let d = &distinct[i / repeat];
+        let r = ctx.launch(d.config, d.probe);
         if let Some(b) = &bar {
             b.inc(1);
         }
@@ -187,13 +192,63 @@ pub fn run(
         b.finish_and_clear();
     }
     if let Some(capture) = capture {
-        attribute_denials(&mut results, capture);
+        attribute_denials(&mut runs, capture);
     }
+    let launches = runs.len();
+    let mut runs = runs.into_iter().map(|(o, _)| o);
+    let by_launch: Vec<Vec<Observation>> = (0..distinct.len())
+        .map(|_| runs.by_ref().take(repeat).collect())
+        .collect();
+    let results = cells
+        .iter()
+        .zip(plans)
+        .map(|(&index, plan)| {
+            let launch = match plan {
+                Err(why) => Launch::NotLaunched(why),
+                Ok(id) => Launch::Launched {
+                    launch: LaunchRef {
+                        id: id + 1,
+                        shared_by: distinct[id].cells,
+                        runs: repeat,
+                    },
+                    runs: by_launch[id].clone(),
+                },
+            };
+            ctx.judge(index, &launch)
+        })
+        .collect();
     Outcome {
         cells: results,
         controls,
         wall: started.elapsed(),
+        launches,
+        distinct_launches: distinct.len(),
+        repeat,
         interrupted: interrupt::requested(),
+    }
+}
+
+/// A probe's run with no sandbox: a probe that cannot get `allowed` there
+/// can say nothing about a sandbox.
+fn control_run(plan: &Plan, p: usize, fixtures: &Fixtures, opts: &Options) -> Control {
+    let none = BackendHandle::resolve(Backend::None);
+    let spec = &plan.probes[p];
+    let result = launch_probe(
+        &none,
+        None,
+        &spec.name,
+        &command(opts, fixtures, &spec.args),
+        opts.timeout,
+        Nofile::Raise,
+    );
+    let result = match observation_of(&spec.name, result, None) {
+        Observation::Reported { report, .. } => Ok(report),
+        Observation::NoVerdict { reason, .. } => Err(reason),
+        Observation::ProfileRejected { message } => Err(message),
+    };
+    Control {
+        probe: spec.name.clone(),
+        result,
     }
 }
 
@@ -203,6 +258,7 @@ fn prepare(
     env: &DimensionEnv,
     plan: &Plan,
     contexts: &[ProbeContext],
+    handle: &BackendHandle,
 ) -> Prepared {
     let (config, profile) = match source {
         ProfileSource::Builtin { base } => {
@@ -249,10 +305,15 @@ fn prepare(
             },
         })
         .collect();
+    let policy_key = match &profile {
+        Ok(p) => adapter::policy_key(handle.backend, &config, p),
+        Err(e) => format!("refused {e}"),
+    };
     Prepared {
         config,
         profile,
         models,
+        policy_key,
     }
 }
 
@@ -267,38 +328,66 @@ struct RunCtx<'a> {
 }
 
 impl RunCtx<'_> {
-    fn cell(&self, index: CellIndex) -> CellResult {
-        let spec = &self.plan.probes[index.probe];
+    fn judge(&self, index: CellIndex, launch: &Launch) -> CellResult {
         let prepared = &self.prepared[index.config];
         let expected = Access::from_allowed(self.plan.expected(index));
-        let args: Vec<String> = spec.args.iter().map(|a| self.fixtures.expand(a)).collect();
         let model = prepared.models[index.probe].clone();
-        let meaningless = self.meaningless(index);
-        let (observation, pid) = self.observe(index, prepared, &args, meaningless.is_some());
-        let (status, reason) = match &prepared.profile {
-            // A config the builder cannot build is a builder bug.
-            Err(e) => (Status::Fail, e.clone()),
-            Ok(_) => cell::judge(&cell::Inputs {
-                expected,
-                model: &model,
-                observation: &observation,
-                meaningless,
-            }),
+        let spec = &self.plan.probes[index.probe];
+        let fixtures = if spec
+            .args
+            .iter()
+            .any(|a| self.fixtures.owns_path(&self.fixtures.expand(a)))
+        {
+            FixturePaths::Referenced
+        } else {
+            FixturePaths::None
         };
+        let judgement = cell::judge(&cell::Inputs {
+            expected,
+            model: &model,
+            profile: &prepared.state(),
+            launch,
+            fixtures,
+        });
         CellResult {
             index,
             expected,
             model,
-            observation,
-            status,
-            reason,
-            pid,
+            judgement,
         }
     }
 
-    /// A dimension the backend cannot express, when the spec for this cell
-    /// hinges on it.
-    fn meaningless(&self, index: CellIndex) -> Option<String> {
+    fn why_not_launch(&self, index: CellIndex) -> Option<NotLaunched> {
+        let run = if interrupt::requested() {
+            Run::Interrupted
+        } else {
+            Run::Going
+        };
+        let backend = match &self.handle.availability {
+            Availability::Unavailable { reason } => BackendState::Unavailable {
+                reason: reason.clone(),
+            },
+            Availability::Enforcing { .. } => match self.source {
+                ProfileSource::User { .. } if self.handle.backend != Backend::Seatbelt => {
+                    BackendState::CannotEnforceRawProfile {
+                        backend: self.handle.backend.name().into(),
+                    }
+                }
+                _ => BackendState::Enforcing,
+            },
+        };
+        let limitation = self.limitation(index);
+        cell::why_not_launch(&LaunchFacts {
+            run,
+            control: &self.controls[index.probe],
+            backend: &backend,
+            profile: &self.prepared[index.config].state(),
+            limitation: limitation.as_ref(),
+        })
+    }
+
+    /// What the backend cannot express for this cell, if anything.
+    fn limitation(&self, index: CellIndex) -> Option<Limitation> {
         if !matches!(self.source, ProfileSource::Builtin { .. }) {
             return None;
         }
@@ -307,68 +396,44 @@ impl RunCtx<'_> {
         if let Some(reason) =
             dimension::limitation(backend, &spec.name, &self.plan.assignments[index.config])
         {
-            return Some(format!("known gap of backend {backend}: {reason}"));
+            return Some(Limitation::KnownGap {
+                backend: backend.name().into(),
+                reason: reason.into(),
+            });
         }
         dimension::BUILTIN.iter().enumerate().find_map(|(d, dim)| {
-            (dim.no_meaning_on.contains(&backend) && self.plan.hinges_on(index, d))
-                .then(|| format!("{} has no meaning on backend {backend}", dim.name))
+            (dim.no_meaning_on.contains(&backend) && self.plan.hinges_on(index, d)).then(|| {
+                Limitation::NoMeaning {
+                    dimension: dim.name.into(),
+                    backend: backend.name().into(),
+                }
+            })
         })
     }
 
-    fn observe(
-        &self,
-        index: CellIndex,
-        prepared: &Prepared,
-        args: &[String],
-        meaningless: bool,
-    ) -> (Observation, Option<u32>) {
-        match self.why_not_run(index, meaningless) {
-            Some(reason) => (Observation::NotRun { reason }, None),
-            None => self.run_sandboxed(index, prepared, args),
-        }
-    }
-
-    /// Why a cell's probe is not started under the sandbox, if it is not.
-    fn why_not_run(&self, index: CellIndex, meaningless: bool) -> Option<String> {
-        let control = &self.controls[index.probe];
-        if interrupt::requested() {
-            return Some("not run: interrupted (Ctrl-C)".into());
-        }
-        if !control.allowed() {
-            return Some(control.describe());
-        }
-        if let Availability::Unavailable { reason } = &self.handle.availability {
-            return Some(format!("not enforced: {reason}"));
-        }
-        let user = matches!(self.source, ProfileSource::User { .. });
-        if user && self.handle.backend != Backend::Seatbelt {
-            let backend = self.handle.backend;
-            return Some(format!(
-                "not enforced: backend {backend} cannot enforce a raw SBPL profile"
-            ));
-        }
-        meaningless.then(|| "not run".into())
-    }
-
-    fn run_sandboxed(
-        &self,
-        index: CellIndex,
-        prepared: &Prepared,
-        args: &[String],
-    ) -> (Observation, Option<u32>) {
+    /// One sandboxed run of `probe` under `config`'s profile.
+    fn launch(&self, config: usize, probe: usize) -> (Observation, Option<u32>) {
+        let prepared = &self.prepared[config];
         let Ok(profile) = &prepared.profile else {
+            let message = "no profile".to_string();
+            return (Observation::ProfileRejected { message }, None);
+        };
+        if interrupt::requested() {
+            let reason = "interrupted (Ctrl-C)".to_string();
+            let output_tail = String::new();
             return (
-                Observation::NotRun {
-                    reason: "no profile".into(),
+                Observation::NoVerdict {
+                    reason,
+                    output_tail,
                 },
                 None,
             );
-        };
+        }
         let sandbox = Sandbox {
             config: &prepared.config,
             profile,
         };
-        let spec = &self.plan.probes[index.probe];
+        let spec = &self.plan.probes[probe];
         let cmd = command(self.opts, self.fixtures, &spec.args);
         let nofile = if prepared.config.limits.raise_nofile {
             Nofile::Raise
@@ -378,37 +443,8 @@ impl RunCtx<'_> {
         let limit = self.opts.timeout;
         let result = launch_probe(self.handle, Some(&sandbox), &spec.name, &cmd, limit, nofile);
         let pid = result.pid;
-        let evidence = format!("{} on {}", self.handle.backend, self.opts.release);
-        let obs = observation_of(&spec.name, result, &evidence);
-        (self.unhide(obs, args), pid)
-    }
-
-    /// A harness-created path the probe cannot find inside the sandbox was
-    /// hidden from it (the Linux backend leaves unlisted paths out of the
-    /// view): that is a denial, and the detail says so.
-    fn unhide(&self, obs: Observation, args: &[String]) -> Observation {
-        match obs {
-            Observation::Reported {
-                mut report,
-                denials,
-                enforcement: enforcement @ Enforcement::Enforced { .. },
-            } if report.verdict == Verdict::Error
-                && report.errno == Some(libc::ENOENT as i64)
-                && args.iter().any(|a| self.fixtures.owns_path(a)) =>
-            {
-                report.verdict = Verdict::Denied;
-                report.detail = format!(
-                    "hidden: the harness-created path exists outside but not inside the sandbox (probe said error: {})",
-                    report.detail
-                );
-                Observation::Reported {
-                    report,
-                    denials,
-                    enforcement,
-                }
-            }
-            other => other,
-        }
+        let at = (self.handle.backend.name(), self.opts.release.as_str());
+        (observation_of(&spec.name, result, Some(at)), pid)
     }
 }
 
@@ -436,13 +472,13 @@ fn launch_probe(
     adapter::launch(handle, sandbox, &cmd, limit, nofile)
 }
 
-/// Gives each cell the logged denials that name its probe's pid. Logging
+/// Gives each run the logged denials that name its probe's pid. Logging
 /// is lossy: these are evidence, never proof that nothing was denied.
-fn attribute_denials(results: &mut [CellResult], capture: DenialCapture) {
-    let pids: Vec<u32> = results.iter().filter_map(|r| r.pid).collect();
+fn attribute_denials(runs: &mut [(Observation, Option<u32>)], capture: DenialCapture) {
+    let pids: Vec<u32> = runs.iter().filter_map(|r| r.1).collect();
     let messages = capture.finish(&pids);
-    for r in results.iter_mut() {
-        let (Some(pid), Observation::Reported { denials, .. }) = (r.pid, &mut r.observation) else {
+    for (obs, pid) in runs.iter_mut() {
+        let (Some(pid), Observation::Reported { denials, .. }) = (*pid, obs) else {
             continue;
         };
         let tag = format!("({pid})");
@@ -450,63 +486,70 @@ fn attribute_denials(results: &mut [CellResult], capture: DenialCapture) {
     }
 }
 
-/// Reads a launch: the probe's JSON line, or why there is none.
-fn observation_of(probe: &str, result: LaunchResult, evidence: &str) -> Observation {
+/// Reads a launch: the probe's JSON line, or why there is none. `at`: the
+/// backend and release a sandboxed launch is evidence about (`None`: the
+/// unsandboxed control run).
+fn observation_of(probe: &str, result: LaunchResult, at: Option<(&str, &str)>) -> Observation {
     let tail = tail_of(&result.output);
+    let no_verdict = |reason: String| Observation::NoVerdict {
+        reason,
+        output_tail: tail.clone(),
+    };
     match &result.end {
         End::TimedOut(limit) => {
-            return Observation::NoVerdict {
-                reason: format!("probe hung: killed after {:.1}s", limit.as_secs_f64()),
-                output_tail: tail,
-            }
+            return no_verdict(format!(
+                "probe hung: killed after {:.1}s",
+                limit.as_secs_f64()
+            ))
         }
-        End::Interrupted => {
-            return Observation::NoVerdict {
-                reason: "interrupted (Ctrl-C)".into(),
-                output_tail: tail,
-            }
-        }
-        End::SpawnFailed(m) => {
-            return Observation::NoVerdict {
-                reason: m.clone(),
-                output_tail: tail,
-            }
-        }
+        End::Interrupted => return no_verdict("interrupted (Ctrl-C)".into()),
+        End::SpawnFailed(m) => return no_verdict(m.clone()),
         End::Exited(_) | End::Signaled(_) => {}
     }
-    let enforcement = match &result.launch {
-        LaunchVerdict::ProfileError { message } => {
+    let report = match parse_report(&result.output) {
+        Some(report) if report.probe == probe => report,
+        Some(report) => {
+            return no_verdict(format!(
+                "asked for probe {probe:?}, got a report for {:?}",
+                report.probe
+            ))
+        }
+        None => {
+            if let LaunchVerdict::ProfileError { message } = &result.launch {
+                return Observation::ProfileRejected {
+                    message: message.clone(),
+                };
+            }
+            return no_verdict(format!(
+                "probe {} without a verdict",
+                describe_end(&result.end)
+            ));
+        }
+    };
+    let sandboxing = match (&result.launch, at) {
+        (LaunchVerdict::ProfileError { message }, _) => {
             return Observation::ProfileRejected {
                 message: message.clone(),
             }
         }
-        LaunchVerdict::Enforced => Enforcement::Enforced {
-            evidence: evidence.to_string(),
+        (LaunchVerdict::Enforced, Some((backend, release))) => Sandboxing::Enforced {
+            backend: backend.into(),
+            release: release.into(),
+            enforcement: Enforcement::from_stage_status(report.stage.as_deref()),
         },
-        LaunchVerdict::Nested { message } => Enforcement::NotEnforced {
+        (LaunchVerdict::Enforced, None) | (LaunchVerdict::NotEnforced, _) => {
+            Sandboxing::NotEnforced {
+                reason: "no sandbox applied".into(),
+            }
+        }
+        (LaunchVerdict::Nested { message }, _) => Sandboxing::NotEnforced {
             reason: format!("nested sandbox: {message}"),
         },
-        LaunchVerdict::NotEnforced => Enforcement::NotEnforced {
-            reason: "no sandbox applied".into(),
-        },
     };
-    match parse_report(&result.output) {
-        Some(report) if report.probe == probe => Observation::Reported {
-            report,
-            denials: Vec::new(),
-            enforcement,
-        },
-        Some(report) => Observation::NoVerdict {
-            reason: format!(
-                "asked for probe {probe:?}, got a report for {:?}",
-                report.probe
-            ),
-            output_tail: tail,
-        },
-        None => Observation::NoVerdict {
-            reason: format!("probe {} without a verdict", describe_end(&result.end)),
-            output_tail: tail,
-        },
+    Observation::Reported {
+        report,
+        denials: Vec::new(),
+        sandboxing,
     }
 }
 
@@ -591,7 +634,7 @@ mod tests {
     fn report_is_the_last_json_line() {
         let out = b"noise\r\n{\"probe\":\"sem\",\"verdict\":\"denied\",\"errno\":13,\"step\":\"sem_open\",\"detail\":\"x\",\"duration_us\":5}\r\n";
         let r = parse_report(out).unwrap();
-        assert_eq!(r.verdict, Verdict::Denied);
+        assert_eq!(r.verdict, probes::Verdict::Denied);
         assert_eq!(r.errno, Some(13));
         assert!(parse_report(b"{not json}\n").is_none());
     }

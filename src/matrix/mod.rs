@@ -43,6 +43,8 @@ pub struct Request {
     pub timeout: Duration,
     pub probe_bin: Option<PathBuf>,
     pub progress: Progress,
+    /// Runs of each distinct launch; disagreement is reported as flaky.
+    pub repeat: usize,
 }
 
 impl Request {
@@ -61,6 +63,7 @@ impl Request {
             timeout: Duration::from_secs(10),
             probe_bin: None,
             progress: Progress::BarOnTerminal,
+            repeat: 1,
         }
     }
 }
@@ -123,12 +126,14 @@ pub fn run(req: &Request) -> Result<Report, String> {
         probe_bin,
         progress: req.progress,
         release: host.release(),
+        repeat: req.repeat,
     };
     let outcome = execute::run(&plan, &source, &handle, &fixtures, &opts);
     drop(fixtures);
     let meta = report::Meta {
         expectations: label,
         profile: req.profile.as_ref().map(|(l, _)| l.clone()),
+        coverage: "full".into(),
     };
     Ok(report::from_outcome(&plan, &outcome, host, meta))
 }

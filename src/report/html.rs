@@ -2,7 +2,7 @@
 //! CSS, no scripts, no external assets), one colour per status, the reason
 //! on hover.
 
-use super::markdown::{bits, is_divergence};
+use super::markdown::bits;
 use super::Report;
 use crate::matrix::cell::Status;
 use std::collections::BTreeMap;
@@ -84,7 +84,7 @@ pub fn render(r: &Report) -> String {
                         c.expected.name(),
                         c.model.map(|m| m.name()).unwrap_or("unknown")
                     );
-                    let div = if is_divergence(c) { " changed" } else { "" };
+                    let div = if c.divergent { " changed" } else { "" };
                     let _ = write!(
                         out,
                         "<td class=\"{}{div}\" title=\"{}\">{}</td>",

@@ -1,17 +1,18 @@
 //! report.md: summary, the probe x config table, failures with their
 //! evidence, model-vs-observed divergences, then the inconclusive reasons.
 
+use super::ConfigValue;
 use super::{CellRecord, Report};
-use crate::matrix::cell::{Access, Status};
+use crate::matrix::cell::{Access, Status, StatusKind};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The mark for a status in tables.
 pub fn mark(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "✓",
-        Status::Fail => "✗",
-        Status::Inconclusive => "?",
+    match status.kind() {
+        StatusKind::Pass => "✓",
+        StatusKind::Fail => "✗",
+        StatusKind::Inconclusive => "?",
     }
 }
 
@@ -29,7 +30,7 @@ pub fn bits(report: &Report, cell: &CellRecord) -> String {
         .dimensions
         .iter()
         .map(|d| {
-            if cell.config.get(d).copied().unwrap_or(false) {
+            if cell.config.get(d) == Some(&ConfigValue::Bool(true)) {
                 '1'
             } else {
                 '0'
@@ -158,11 +159,7 @@ fn observed_text(c: &CellRecord) -> String {
 }
 
 fn failures(out: &mut String, r: &Report) {
-    let failed: Vec<&CellRecord> = r
-        .cells
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .collect();
+    let failed: Vec<&CellRecord> = r.cells.iter().filter(|c| c.status.is_fail()).collect();
     let _ = writeln!(out, "\n## Failures ({})\n", failed.len());
     if failed.is_empty() {
         let _ = writeln!(out, "None.");
@@ -193,20 +190,8 @@ fn failures(out: &mut String, r: &Report) {
     }
 }
 
-/// Cells where an enforced observation and the model disagree: findings
-/// about the OS (or the model), whatever the spec says.
-pub fn is_divergence(c: &CellRecord) -> bool {
-    let Some(o) = &c.observed else { return false };
-    let seen = match (o.enforced, o.verdict.as_str()) {
-        (true, "allowed") => Access::Allow,
-        (true, "denied") => Access::Deny,
-        _ => return false,
-    };
-    c.model.is_some_and(|m| m != seen)
-}
-
 fn divergences(out: &mut String, r: &Report) {
-    let div: Vec<&CellRecord> = r.cells.iter().filter(|c| is_divergence(c)).collect();
+    let div: Vec<&CellRecord> = r.cells.iter().filter(|c| c.divergent).collect();
     let _ = writeln!(out, "\n## Model vs observed divergences ({})\n", div.len());
     if div.is_empty() {
         let _ = writeln!(
@@ -231,7 +216,7 @@ fn divergences(out: &mut String, r: &Report) {
 
 fn inconclusive(out: &mut String, r: &Report) {
     let mut reasons: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for c in r.cells.iter().filter(|c| c.status == Status::Inconclusive) {
+    for c in r.cells.iter().filter(|c| c.status.is_inconclusive()) {
         *reasons
             .entry((c.probe.as_str(), c.reason.as_str()))
             .or_default() += 1;

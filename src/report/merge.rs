@@ -4,10 +4,10 @@
 
 use super::html::{esc, STYLE};
 use super::markdown::{cell_text, mark};
-use super::{config_label, Host, Report, Summary};
+use super::{config_label, ConfigValues, Host, Report, Summary};
 use crate::matrix::cell::{Access, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ pub struct Release {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     pub probe: String,
-    pub config: BTreeMap<String, bool>,
+    pub config: ConfigValues,
     /// One per release, in `releases` order; `null` where that report has
     /// no such cell.
     pub cells: Vec<Option<MergedCell>>,
