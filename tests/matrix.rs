@@ -3,7 +3,8 @@
 //! fail. Needs `beltcheck-probe` (and on Linux `beltcheck-stage`) built next
 //! to the test binary: run `cargo test --workspace`, which builds every bin.
 
-use beltcheck::matrix::{self, execute::Progress, Request};
+use beltcheck::cmd::matrix::{run_request, Request};
+use beltcheck::matrix::{self, execute::Progress};
 use beltcheck::report::{self, Report};
 use runner::launch::Backend;
 use std::io::Write;
@@ -21,7 +22,7 @@ fn request(backend: Backend) -> Request {
 }
 
 fn run(req: &Request) -> Report {
-    matrix::run(req).unwrap_or_else(|e| panic!("matrix could not run: {e}"))
+    run_request(req).unwrap_or_else(|e| panic!("matrix could not run: {e}"))
 }
 
 fn failures(r: &Report) -> String {
@@ -266,13 +267,13 @@ fn a_failed_control_run_makes_cells_inconclusive() {
 fn bad_input_is_named() {
     let mut req = request(Backend::None);
     req.probes = Some(vec!["nope".into()]);
-    assert!(matrix::run(&req).unwrap_err().contains("\"nope\""));
+    assert!(run_request(&req).unwrap_err().contains("\"nope\""));
     let mut req = request(Backend::None);
     req.expectations = Some((
         "[[probe]]\nname = \"sem\"\nallowed_when = \"sem &&\"\n".into(),
         "x.toml".into(),
     ));
-    let e = matrix::run(&req).unwrap_err();
+    let e = run_request(&req).unwrap_err();
     assert!(
         e.contains("x.toml") && e.contains("\"sem\"") && e.contains("column"),
         "{e}"

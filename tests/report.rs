@@ -236,3 +236,18 @@ fn statuses_are_constructed_only_in_cell_rs() {
     }
     assert!(offenders.is_empty(), "{}", offenders.join("\n"));
 }
+
+/// `report` depends on `matrix`, never the other way round (the run is
+/// orchestrated in src/cmd/matrix.rs).
+#[test]
+fn matrix_does_not_depend_on_report() {
+    for entry in std::fs::read_dir(root().join("src/matrix")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("crate::report"),
+            "{} uses crate::report",
+            path.display()
+        );
+    }
+}

@@ -2,8 +2,11 @@
 //! write report.json / report.md / report.html. Exit 1 if any cell fails.
 
 use super::{CliError, CliResult};
-use crate::matrix::{self, execute::Progress, fixtures::interrupt};
-use crate::report;
+use crate::matrix::execute::{self, Options, ProfileSource, Progress};
+use crate::matrix::expect::{self, DimensionSource};
+use crate::matrix::fixtures::{self, interrupt};
+use crate::matrix::{adapter, dimension, plan};
+use crate::report::{self, host, Report};
 use runner::launch::Backend;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,7 +59,7 @@ pub fn run(args: Args) -> CliResult {
     // Ctrl-C stops the run cleanly so the fixtures are removed on the way out.
     interrupt::install()
         .map_err(|e| CliError::failed(format!("cannot install the Ctrl-C handler: {e}")))?;
-    let report = matrix::run(&req).map_err(CliError::usage)?;
+    let report = run_request(&req).map_err(CliError::usage)?;
     report::write_all(&report, &args.out).map_err(|e| {
         CliError::failed(format!(
             "--out {}: cannot write the report: {e}",
@@ -84,8 +87,8 @@ pub fn run(args: Args) -> CliResult {
     })
 }
 
-fn request(args: &Args) -> Result<matrix::Request, CliError> {
-    let mut req = matrix::Request::new();
+fn request(args: &Args) -> Result<Request, CliError> {
+    let mut req = Request::new();
     if let Some(j) = args.jobs {
         if j == 0 {
             return Err(CliError::usage("--jobs: must be at least 1, got 0"));
@@ -127,6 +130,119 @@ fn request(args: &Args) -> Result<matrix::Request, CliError> {
 fn read(path: &PathBuf, flag: &str) -> Result<String, CliError> {
     std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("{flag} {}: {e}", path.display())))
+}
+
+/// Everything `beltcheck matrix` can be asked.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The expectations text and where it came from; `None`: the built-in
+    /// spec.
+    pub expectations: Option<(String, String)>,
+    /// A user's SBPL profile (path label, text) and `-D` parameters.
+    pub profile: Option<(String, String)>,
+    pub params: BTreeMap<String, String>,
+    pub probes: Option<Vec<String>>,
+    /// Only the configs where this expression over the dimensions holds.
+    pub configs: Option<String>,
+    pub backend: Backend,
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub probe_bin: Option<PathBuf>,
+    pub progress: Progress,
+    /// Runs of each distinct launch; disagreement is reported as flaky.
+    pub repeat: usize,
+}
+
+impl Request {
+    /// The defaults `beltcheck matrix` uses with no flags.
+    pub fn new() -> Request {
+        Request {
+            expectations: None,
+            profile: None,
+            params: BTreeMap::new(),
+            probes: None,
+            configs: None,
+            backend: Backend::host_default(),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            timeout: Duration::from_secs(10),
+            probe_bin: None,
+            progress: Progress::BarOnTerminal,
+            repeat: 1,
+        }
+    }
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request::new()
+    }
+}
+
+/// Runs the matrix and returns its report (the library entry point the
+/// CLI and tests/matrix.rs share). Errors are bad input (an
+/// expectations file, a probe name) or a harness that cannot start.
+pub fn run_request(req: &Request) -> Result<Report, String> {
+    let (text, label) = match &req.expectations {
+        Some((text, label)) => (text.as_str(), label.clone()),
+        None => (
+            expect::BUILTIN,
+            "built-in tests/expectations.toml".to_string(),
+        ),
+    };
+    let builtin_names = dimension::builtin_names();
+    let dims = if req.profile.is_some() {
+        DimensionSource::FromFile
+    } else {
+        DimensionSource::Builtin(&builtin_names)
+    };
+    let expectations = expect::parse(text, dims).map_err(|e| format!("{label}: {e}"))?;
+    let (dimension_names, source) = match &req.profile {
+        None => (
+            builtin_names.iter().map(|s| s.to_string()).collect(),
+            ProfileSource::Builtin {
+                base: profile::Config::default(),
+            },
+        ),
+        Some((_, sbpl)) => (
+            expectations
+                .user_dimensions
+                .iter()
+                .map(|d| d.name.clone())
+                .collect(),
+            ProfileSource::User {
+                text: sbpl.clone(),
+                params: req.params.clone(),
+                dimensions: expectations.user_dimensions.clone(),
+            },
+        ),
+    };
+    let mut plan = plan::Plan::new(dimension_names, &expectations.probes, req.probes.as_deref())?;
+    if let Some(filter) = &req.configs {
+        plan.restrict(filter)?;
+    }
+    let probe_bin = adapter::locate_probe(req.probe_bin.clone())?;
+    let handle = adapter::BackendHandle::resolve(req.backend);
+    let host = host::identify(&handle);
+    let fixtures = fixtures::Fixtures::create()
+        .map_err(|e| format!("cannot create the matrix fixtures: {e}"))?;
+    let opts = Options {
+        jobs: req.jobs,
+        timeout: req.timeout,
+        probe_bin,
+        progress: req.progress,
+        release: host.release(),
+        repeat: req.repeat,
+    };
+    let outcome = execute::run(&plan, &source, &handle, &fixtures, &opts);
+    drop(fixtures);
+    let meta = report::Meta {
+        expectations: label,
+        profile: req.profile.as_ref().map(|(l, _)| l.clone()),
+        coverage: "full".into(),
+    };
+    Ok(report::from_outcome(&plan, &outcome, host, meta))
 }
 
 /// Parses `--backend`.
