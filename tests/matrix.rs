@@ -149,6 +149,73 @@ fn host_enforces() -> bool {
     matrix::adapter::BackendHandle::resolve(Backend::host_default()).enforcing()
 }
 
+/// Each distinct sandbox is launched once and shared: on Linux the
+/// `gui_access` twins of a config compile to the same policy.
+#[test]
+fn distinct_launches_are_shared() {
+    let mut req = request(Backend::host_default());
+    req.probes = Some(vec!["sem".into()]);
+    let r = run(&req);
+    assert_eq!(r.launches, r.distinct_launches * r.repeat);
+    if !host_enforces() {
+        eprintln!("no enforcing backend here: nothing is launched");
+        assert_eq!(r.launches, 0);
+        return;
+    }
+    assert!(r.distinct_launches > 0);
+    let shared = r.cells.iter().filter(|c| {
+        matches!(&c.evidence, matrix::cell::Evidence::Observed { launch, .. } if launch.shared_by > 1)
+    });
+    if Backend::host_default() == Backend::Linux {
+        assert_eq!(r.distinct_launches, 64, "128 sem configs, gui_access twins");
+        assert!(shared.count() > 0);
+        assert!(r
+            .cells
+            .iter()
+            .any(|c| c.evidence.to_string().contains("shared by 2 cells")));
+    }
+}
+
+/// `--repeat`: runs of one launch that disagree are reported as flaky,
+/// never as a pass or a fail.
+#[test]
+fn disagreeing_repeats_are_flaky() {
+    // Allowed where it can write next to itself (outside the sandbox: the
+    // control run); inside, a coin toss per run from /dev/urandom.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-probes");
+    let body = format!(
+        "if touch {w} 2>/dev/null; then {allowed}; exit; fi\n\
+         b=$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')\n\
+         if [ $((b % 2)) = 0 ]; then {allowed}; else {denied}; fi",
+        w = dir.join(".coin-writable").display(),
+        allowed = verdict_json("allowed"),
+        denied = verdict_json("denied"),
+    );
+    let coin = fake_probe("coin", &body);
+    let mut req = request(Backend::host_default());
+    req.probe_bin = Some(coin);
+    req.probes = Some(vec!["sem".into()]);
+    req.configs = Some(ALL_OFF.into());
+    req.repeat = 24;
+    let r = run(&req);
+    let cell = &r.cells[0];
+    assert_eq!(
+        cell.status.kind(),
+        matrix::cell::StatusKind::Inconclusive,
+        "{}",
+        cell.reason
+    );
+    if host_enforces() {
+        assert_eq!(r.launches, 24);
+        assert!(
+            cell.reason
+                .contains("flaky: 24 runs of the same launch disagree"),
+            "{}",
+            cell.reason
+        );
+    }
+}
+
 #[test]
 fn a_lying_probe_fails_its_cell() {
     let liar = fake_probe("liar", &verdict_json("allowed"));
@@ -278,4 +345,18 @@ fn bad_input_is_named() {
         e.contains("x.toml") && e.contains("\"sem\"") && e.contains("column"),
         "{e}"
     );
+}
+
+#[test]
+fn repeat_out_of_range_is_named() {
+    for bad in ["0", "101"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_beltcheck"))
+            .args(["matrix", "--backend", "none", "--repeat", bad, "--out"])
+            .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("never-written"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("--repeat: {bad} ")), "{err}");
+    }
 }

@@ -49,10 +49,17 @@ pub struct Args {
     /// its cell reported inconclusive.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+    /// Run each distinct sandbox launch N times; runs that disagree make
+    /// their cells inconclusive ("flaky").
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
     /// Never draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
 }
+
+/// The most runs `--repeat` accepts per launch.
+pub const MAX_REPEAT: usize = 100;
 
 pub fn run(args: Args) -> CliResult {
     let req = request(&args)?;
@@ -68,11 +75,13 @@ pub fn run(args: Args) -> CliResult {
     })?;
     let s = report.summary;
     eprintln!(
-        "beltcheck matrix: {} pass, {} fail, {} inconclusive ({} cells, {:.1} s); report in {}",
+        "beltcheck matrix: {} pass, {} fail, {} inconclusive ({} cells, {} launches of {} distinct sandboxes, {:.1} s); report in {}",
         s.pass,
         s.fail,
         s.inconclusive,
         report.timing.cells,
+        report.launches,
+        report.distinct_launches,
         report.timing.wall_s,
         args.out.display()
     );
@@ -102,6 +111,13 @@ fn request(args: &Args) -> Result<Request, CliError> {
         )));
     }
     req.timeout = Duration::from_secs_f64(args.timeout);
+    if !(1..=MAX_REPEAT).contains(&args.repeat) {
+        return Err(CliError::usage(format!(
+            "--repeat: {} is not a number of runs in 1..={MAX_REPEAT}",
+            args.repeat
+        )));
+    }
+    req.repeat = args.repeat;
     req.probes = args.probes.clone();
     req.configs = args.configs.clone();
     if let Some(b) = &args.backend {
