@@ -75,7 +75,8 @@ fn markdown_has_every_section_and_the_failure_evidence() {
     let md = markdown::render(&r);
     for section in [
         "## Summary: FAILED",
-        "## Probe x config",
+        "## Probes",
+        "## Cells",
         "## Failures (1)",
         "## Model vs observed divergences",
         "## Inconclusive cells (2)",
@@ -250,4 +251,134 @@ fn matrix_does_not_depend_on_report() {
             path.display()
         );
     }
+}
+
+/// A schema-2 report whose texts carry what XML and HTML must escape.
+fn hostile() -> report::Report {
+    let mut r = load("report-macos15.json");
+    let c = r
+        .cells
+        .iter_mut()
+        .find(|c| c.status.is_fail())
+        .expect("the sample has a failed cell");
+    c.reason = "odd ]]> <b>&amp; \u{1}\u{1b}[31m end".into();
+    c.evidence = beltcheck::matrix::cell::Evidence::Predicted {
+        rule: Some("line 3: (allow x) ]]> <y> \u{7}".into()),
+    };
+    r
+}
+
+#[test]
+fn junit_has_a_testcase_per_cell_and_survives_hostile_text() {
+    use quick_xml::events::Event;
+    let r = hostile();
+    let xml = report::junit::render(&r);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut errors) = (0, 0, 0);
+    let mut messages = Vec::new();
+    let mut texts = String::new();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    b"error" => errors += 1,
+                    _ => {}
+                }
+                if let Some(m) = e.try_get_attribute("message").unwrap() {
+                    messages.push(m.unescape_value().unwrap().into_owned());
+                }
+            }
+            Event::Text(t) => texts.push_str(&t.unescape().unwrap()),
+            _ => {}
+        }
+    }
+    assert_eq!(cases, r.cells.len());
+    assert_eq!(failures, r.summary.fail);
+    assert_eq!(
+        errors, r.summary.inconclusive,
+        "inconclusive cells are errors"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m == "predicted by the model (line 3: (allow x) ]]> <y> \\u{7})"),
+        "{messages:?}"
+    );
+    assert!(
+        texts.contains("odd ]]> <b>&amp; \\u{1}\\u{1b}[31m end"),
+        "{texts}"
+    );
+    assert!(!xml.contains('\u{1}') && !xml.contains('\u{7}'));
+}
+
+/// The HTML as a browser renders it with JavaScript off: headless Chromium
+/// (Debian's package; .ci/run installs it) dumps the DOM. Scripts are off
+/// through the page's own Content-Security-Policy (a canary script added
+/// to the page must not run): `--blink-settings=scriptEnabled=false` also
+/// silences `--dump-dom` itself in Debian's chromium 14x, which prints an
+/// empty DOM then.
+#[test]
+fn html_renders_in_a_browser_without_javascript() {
+    let browser = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is needed for this test: apt-get install -y chromium");
+    let r = hostile();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let canary = "<script>document.body.textContent='SCRIPT'+' RAN'</script></body>";
+    std::fs::write(&page, report::html::render(&r).replace("</body>", canary)).unwrap();
+    let out = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && dom.contains("</html>"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dom.contains("SCRIPT RAN"), "a script ran: {dom}");
+    assert!(dom.contains("<table id=\"summary\">"), "{dom}");
+    assert!(
+        dom.contains("nothing observed under enforcement")
+            || dom.contains("observed cells agreed")
+            || dom.contains("cells failed")
+    );
+    // The failed cell, with its hostile reason as text, not markup.
+    assert!(dom.contains("<td class=\"fail"), "{dom}");
+    assert!(dom.contains("odd ]]&gt; &lt;b&gt;&amp;amp;"), "{dom}");
+    assert!(!dom.contains("<b>&amp;amp;"));
+    // An inconclusive cell's reason is in the DOM (inside <details>).
+    let reason = &r
+        .cells
+        .iter()
+        .find(|c| c.status.is_inconclusive())
+        .unwrap()
+        .reason;
+    assert!(
+        dom.contains(
+            &report::html::esc(reason)
+                .replace("&#39;", "'")
+                .replace("&quot;", "\"")
+        ),
+        "{reason}\n{dom}"
+    );
+}
+
+#[test]
+fn report_snapshots() {
+    let r = load("report-macos15.json");
+    insta::assert_snapshot!("report_md", markdown::render(&r));
+    insta::assert_snapshot!("report_html", report::html::render(&r));
 }

@@ -414,6 +414,8 @@ pub struct Judgement {
     /// An enforced observation and a decided model disagree: a finding
     /// about the OS (or the model), whatever the spec says.
     pub divergent: bool,
+    /// What the OS did, from an enforced decisive first run.
+    pub seen: Option<Access>,
 }
 
 /// The status of a cell and its evidence.
@@ -434,6 +436,7 @@ pub fn judge(inputs: &Inputs<'_>) -> Judgement {
         reason,
         observation: runs.into_iter().next(),
         divergent,
+        seen,
     }
 }
 

@@ -112,6 +112,7 @@ impl V1Report {
                     evidence,
                     // Schema 1 has no divergence flag.
                     divergent: false,
+                    outcome: None,
                     model_rule: c.model_rule,
                     model_reason: c.model_reason,
                 }

@@ -8,6 +8,7 @@
 pub mod host;
 pub mod html;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod merge;
 
@@ -96,6 +97,9 @@ pub struct CellRecord {
     /// An enforced observation and the model disagree.
     #[serde(default)]
     pub divergent: bool,
+    /// What the OS did (`null`: nothing enforced and decisive was seen).
+    #[serde(default)]
+    pub outcome: Option<Access>,
     #[serde(default)]
     pub model_rule: Option<String>,
     #[serde(default)]
@@ -204,6 +208,60 @@ pub fn config_label(dimensions: &[String], config: &ConfigValues) -> String {
         .join(" ")
 }
 
+/// One probe's line in the summary that leads a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSummary {
+    pub probe: String,
+    /// `allowed_when`, as the spec states it (empty when unknown).
+    pub rule: String,
+    pub summary: Summary,
+    /// Cells with an enforced, decisive observation.
+    pub observed: usize,
+    /// Options whose flip (all else equal) changed what the OS did (or,
+    /// where nothing was observed, what the model predicted).
+    pub changed_by: Vec<String>,
+}
+
+/// The per-probe summary, in probe order.
+pub fn probe_summaries(r: &Report) -> Vec<ProbeSummary> {
+    r.probes
+        .iter()
+        .map(|p| {
+            let cells: Vec<&CellRecord> = r.cells.iter().filter(|c| &c.probe == p).collect();
+            let mut summary = Summary::default();
+            cells.iter().for_each(|c| summary.add(c.status));
+            ProbeSummary {
+                probe: p.clone(),
+                rule: r.rules.get(p).cloned().unwrap_or_default(),
+                summary,
+                observed: cells.iter().filter(|c| c.outcome.is_some()).count(),
+                changed_by: changed_by(&r.dimensions, &cells),
+            }
+        })
+        .collect()
+}
+
+fn changed_by(dimensions: &[String], cells: &[&CellRecord]) -> Vec<String> {
+    let answer = |c: &CellRecord| c.outcome.or(c.model);
+    dimensions
+        .iter()
+        .filter(|d| {
+            cells.iter().any(|a| {
+                cells.iter().any(|b| {
+                    a.config.get(*d) != b.config.get(*d)
+                        && a.config
+                            .iter()
+                            .all(|(k, v)| k == *d || b.config.get(k) == Some(v))
+                        && answer(a).is_some()
+                        && answer(b).is_some()
+                        && answer(a) != answer(b)
+                })
+            })
+        })
+        .cloned()
+        .collect()
+}
+
 /// Turns a run into its report.
 pub fn from_outcome(plan: &Plan, outcome: &Outcome, host: Host, meta: Meta) -> Report {
     let mut summary = Summary::default();
@@ -233,6 +291,7 @@ pub fn from_outcome(plan: &Plan, outcome: &Outcome, host: Host, meta: Meta) -> R
                 reason: j.reason.clone(),
                 evidence: j.evidence.clone(),
                 divergent: j.divergent,
+                outcome: j.seen,
                 model_rule: c.model.rule.clone(),
                 model_reason: c.model.reason.clone(),
             }
@@ -325,10 +384,12 @@ pub fn write_atomic(dir: &Path, name: &str, contents: &[u8]) -> std::io::Result<
     Ok(())
 }
 
-/// Writes report.json, report.md and report.html into `dir`.
+/// Writes report.json, report.md, report.html and report.xml (JUnit) into
+/// `dir`.
 pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<()> {
     write_atomic(dir, "report.json", json::render(report).as_bytes())?;
     write_atomic(dir, "report.md", markdown::render(report).as_bytes())?;
     write_atomic(dir, "report.html", html::render(report).as_bytes())?;
+    write_atomic(dir, "report.xml", junit::render(report).as_bytes())?;
     Ok(())
 }
