@@ -3,9 +3,6 @@ use std::process::ExitCode;
 
 use beltcheck::cmd;
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-mod pow;
-
 /// Prove what a macOS Seatbelt (SBPL) profile really allows.
 #[derive(Parser)]
 #[command(name = "beltcheck", version, about)]

@@ -20,31 +20,40 @@ fn missing_socket_path_is_error_enoent() {
 }
 
 #[test]
-fn socket_in_a_0700_dir_probed_as_another_user_is_denied_eacces() {
+fn socket_in_a_closed_dir_probed_without_rights_is_denied_eacces() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let path = dir.path().join("private.sock");
     let _listener = UnixListener::bind(&path).unwrap();
-    // Control: the owner (root) may connect.
+    // Control: the owner may connect.
     let control = run(&["unix-connect", "--path", path.to_str().unwrap()]);
     assert_verdict(&control, Verdict::Allowed);
 
+    // Root probes as nobody; an ordinary user (whom 0700 lets through, and
+    // whom no DAC override lets through 0000) closes the directory instead.
+    if !is_root() {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
     let mut cmd = command(&["unix-connect", "--path", path.to_str().unwrap()]);
-    let r = report_of(&as_nobody(&mut cmd).output().unwrap());
+    let r = report_of(&unprivileged(&mut cmd).output().unwrap());
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     assert_verdict(&r, Verdict::Denied);
     assert_eq!(r.errno, Some(i64::from(libc::EACCES)));
     assert_eq!(r.step, "connect");
 }
 
 #[test]
-fn file_read_of_a_root_only_file_as_nobody_is_denied() {
+fn file_read_without_rights_is_denied() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = dir.path().join("secret");
     std::fs::write(&path, b"x").unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // 0600 keeps nobody out when root probes; 0000 keeps the owner out
+    // when an ordinary user does (root would override it).
+    let mode = if is_root() { 0o600 } else { 0o000 };
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
     let mut cmd = command(&["file-read", "--path", path.to_str().unwrap()]);
-    let r = report_of(&as_nobody(&mut cmd).output().unwrap());
+    let r = report_of(&unprivileged(&mut cmd).output().unwrap());
     assert_verdict(&r, Verdict::Denied);
     assert_eq!(r.errno, Some(i64::from(libc::EACCES)));
     assert_eq!(r.step, "open");

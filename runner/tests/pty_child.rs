@@ -1,6 +1,7 @@
 //! What the child of a pty session sees, and how a session ends, driven in
 //! process in Detached mode (no outer terminal needed).
 
+#[cfg(target_os = "linux")]
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ fn text(out: &pty::SessionOutcome) -> String {
 }
 
 /// `Key:\tvalue` lines of /proc/PID/status.
+#[cfg(target_os = "linux")]
 fn status_fields(text: &str) -> HashMap<String, String> {
     text.lines()
         .filter_map(|l| l.split_once(':'))
@@ -30,14 +32,34 @@ fn status_fields(text: &str) -> HashMap<String, String> {
         .collect()
 }
 
-fn proc_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")
-        .and_then(|(_, rest)| rest.chars().next())
+/// `(pid, pgid, state)` of every process, from `ps`, whose `-A -o` form
+/// reads the same on Linux (procps) and macOS (BSD ps), so these helpers
+/// need no /proc. The state's first letter: `Z` zombie (`X` dead on Linux).
+fn processes() -> Vec<(i32, i32, char)> {
+    let out = std::process::Command::new("ps")
+        .args(["-A", "-o", "pid=,pgid=,stat="])
+        .output()
+        .expect("run ps");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let pid = f.next()?.parse().ok()?;
+            let pgid = f.next()?.parse().ok()?;
+            let state = f.next()?.chars().next()?;
+            Some((pid, pgid, state))
+        })
+        .collect()
+}
+
+fn is_live(state: char) -> bool {
+    state != 'Z' && state != 'X'
 }
 
 fn alive(pid: i32) -> bool {
-    matches!(proc_state(pid), Some(s) if s != 'Z' && s != 'X')
+    processes()
+        .iter()
+        .any(|&(p, _, state)| p == pid && is_live(state))
 }
 
 /// SIGKILL is asynchronous: the runner has sent it when `run` returns, but
@@ -57,23 +79,11 @@ fn dies_soon(pid: i32) -> bool {
 
 /// Live (non-zombie) processes whose process group is `pgid`.
 fn group_members(pgid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(") ") else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split(' ').collect();
-        if f[2].parse::<i32>() == Ok(pgid) && f[0] != "Z" && f[0] != "X" {
-            out.push(pid);
-        }
-    }
-    out
+    processes()
+        .into_iter()
+        .filter(|&(_, g, state)| g == pgid && is_live(state))
+        .map(|(pid, _, _)| pid)
+        .collect()
 }
 
 #[test]
@@ -102,6 +112,9 @@ fn output_is_captured_byte_exact_and_complete() {
     );
 }
 
+// Reads the child's /proc/self/status; the macOS matrix covers the same
+// session set-up there (the tty probes run on the runner's pty).
+#[cfg(target_os = "linux")]
 #[test]
 fn child_has_empty_mask_default_dispositions_and_owns_its_tty() {
     // Block signals in this thread, and ignore two in the whole process (a
@@ -173,16 +186,26 @@ fn child_has_empty_mask_default_dispositions_and_owns_its_tty() {
     );
 }
 
+/// The kernel's per-process descriptor ceiling, which caps the raise.
+fn kernel_nofile_ceiling() -> u64 {
+    #[cfg(target_os = "linux")]
+    let text = std::fs::read_to_string("/proc/sys/fs/nr_open").unwrap();
+    #[cfg(not(target_os = "linux"))]
+    let text = {
+        let out = std::process::Command::new("sysctl")
+            .args(["-n", "kern.maxfilesperproc"])
+            .output()
+            .expect("run sysctl");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    text.trim().parse().unwrap()
+}
+
 #[test]
 fn nofile_soft_is_raised_to_hard_only_when_asked() {
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open")
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let hard = (lim.rlim_max as u64).min(nr_open);
+    let hard = (lim.rlim_max as u64).min(kernel_nofile_ceiling());
     assert!(hard > 64, "hard NOFILE limit too low to test");
     // Lower our soft limit (this process only) so the raise is observable.
     let lowered = libc::rlimit {

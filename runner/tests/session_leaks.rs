@@ -13,8 +13,23 @@ fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).unwrap().count()
 }
 
+/// Open descriptors and threads of this process. macOS has no /proc: its
+/// /dev/fd lists the descriptors, and its thread count comes from ps.
 fn counts() -> (usize, usize) {
-    (count("/proc/self/fd"), count("/proc/self/task"))
+    #[cfg(target_os = "linux")]
+    return (count("/proc/self/fd"), count("/proc/self/task"));
+    #[cfg(not(target_os = "linux"))]
+    return (count("/dev/fd"), threads());
+}
+
+#[cfg(not(target_os = "linux"))]
+fn threads() -> usize {
+    let out = std::process::Command::new("ps")
+        .args(["-M", "-p", &std::process::id().to_string()])
+        .output()
+        .expect("run ps -M");
+    // One header line, then one line per thread.
+    String::from_utf8_lossy(&out.stdout).lines().count() - 1
 }
 
 /// The counts once they equal `want`, or the last ones seen after 2 s: a

@@ -10,23 +10,35 @@ use probes::{ProbeReport, Verdict};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_beltcheck-probe");
 
-/// uid/gid of `nobody` on Debian.
-pub const NOBODY: u32 = 65534;
-
 pub fn command(args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
     c.args(args);
     c
 }
 
-/// Drop to `nobody` in the child before exec (we run as root here).
-pub fn as_nobody(c: &mut Command) -> &mut Command {
+/// Whether the tests run as root (CI here) or as an ordinary user (a
+/// developer, GitHub's macOS runners, `ci/test-as-user.sh`).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Runs `c` without privileges: as `nobody` (looked up, not assumed to be
+/// 65534) when the tests run as root; unchanged when they already run as an
+/// ordinary user, who has no privileges to drop.
+pub fn unprivileged(c: &mut Command) -> &mut Command {
+    if !is_root() {
+        return c;
+    }
+    let nobody = nix::unistd::User::from_name("nobody")
+        .expect("look up nobody")
+        .expect("this host has no user named nobody");
+    let (uid, gid) = (nobody.uid.as_raw(), nobody.gid.as_raw());
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
-        c.pre_exec(|| {
+        c.pre_exec(move || {
             if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(NOBODY) != 0
-                || libc::setuid(NOBODY) != 0
+                || libc::setgid(gid) != 0
+                || libc::setuid(uid) != 0
             {
                 return Err(std::io::Error::last_os_error());
             }
