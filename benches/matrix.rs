@@ -10,7 +10,8 @@
 //!   cargo build --release --workspace --bins && cargo bench --bench matrix
 //! Env: BENCH_FULL=0 skips the full matrix; BENCH_DIRECT_N (default 128).
 
-use beltcheck::matrix::{self, adapter, execute::Progress, Request};
+use beltcheck::cmd::matrix::{run_request, Request};
+use beltcheck::matrix::{adapter, execute::Progress};
 use runner::launch::{Backend, CommandSpec};
 use runner::pty::SessionOptions;
 use std::time::{Duration, Instant};
@@ -23,7 +24,7 @@ fn matrix_wall(jobs: usize, probes: Option<Vec<String>>) -> (Duration, usize) {
         ..Request::new()
     };
     let started = Instant::now();
-    let report = matrix::run(&req).expect("matrix runs");
+    let report = run_request(&req).expect("matrix runs");
     (started.elapsed(), report.cells.len())
 }
 

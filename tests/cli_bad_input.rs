@@ -337,7 +337,7 @@ fn merge_escapes_markdown_in_probe_names_and_config_keys() {
         assert!(!md.contains(raw), "unescaped {raw:?} in:\n{md}");
     }
     assert!(md.contains(r"\*bold\*"), "{md}");
-    assert!(md.contains(r"a\`b\|c\*d=1"), "{md}");
+    assert!(md.contains(r"a\`b\|c\*d=true"), "{md}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const ALL_OFF: &str = "!nested_pty && !keychain_access && !gui_access && !ui.injection && !posix_ipc.semaphores && !unix_socket && !network.outbound";
-const FILES: [&str; 3] = ["report.json", "report.md", "report.html"];
+const FILES: [&str; 4] = ["report.json", "report.md", "report.html", "report.xml"];
 
 /// `beltcheck matrix --backend none --quiet --jobs 1 ARGS`, not yet waited
 /// for, with `umask` set in the child.

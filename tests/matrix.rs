@@ -3,7 +3,8 @@
 //! fail. Needs `beltcheck-probe` (and on Linux `beltcheck-stage`) built next
 //! to the test binary: run `cargo test --workspace`, which builds every bin.
 
-use beltcheck::matrix::{self, execute::Progress, Request};
+use beltcheck::cmd::matrix::{run_request, Request};
+use beltcheck::matrix::{self, execute::Progress};
 use beltcheck::report::{self, Report};
 use runner::launch::Backend;
 use std::io::Write;
@@ -21,13 +22,13 @@ fn request(backend: Backend) -> Request {
 }
 
 fn run(req: &Request) -> Report {
-    matrix::run(req).unwrap_or_else(|e| panic!("matrix could not run: {e}"))
+    run_request(req).unwrap_or_else(|e| panic!("matrix could not run: {e}"))
 }
 
 fn failures(r: &Report) -> String {
     r.cells
         .iter()
-        .filter(|c| c.status == beltcheck::matrix::cell::Status::Fail)
+        .filter(|c| c.status.is_fail())
         .map(|c| {
             format!(
                 "  {} [{}]: {}",
@@ -58,6 +59,39 @@ fn builtin_matrix_has_no_failed_cell() {
         r.summary.fail,
         failures(&r)
     );
+    if !enforcement_required("builtin_matrix_has_no_failed_cell") {
+        return;
+    }
+    // Where a backend enforces, every probe that runs on this host (its
+    // control run is allowed) must have observed passes: 0 pass / all
+    // inconclusive is not a green matrix.
+    for c in r.controls.iter().filter(|c| c.verdict == "allowed") {
+        let passes = r
+            .cells
+            .iter()
+            .filter(|x| x.probe == c.probe && x.status.is_pass())
+            .filter(|x| matches!(x.evidence, matrix::cell::Evidence::Observed { .. }))
+            .count();
+        assert!(
+            passes > 0,
+            "probe {} runs here but has no observed pass",
+            c.probe
+        );
+    }
+}
+
+/// Whether this host has an enforcing backend. Without one the tests that
+/// need enforcement say so, and fail in CI (which always has one).
+fn enforcement_required(test: &str) -> bool {
+    if host_enforces() {
+        return true;
+    }
+    eprintln!("{test}: no enforcing backend on this host: observation not checked");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: CI must have an enforcing backend"
+    );
+    false
 }
 
 /// Model against spec for every config the builder accepts (all 2^7
@@ -168,6 +202,72 @@ fn host_enforces() -> bool {
     matrix::adapter::BackendHandle::resolve(Backend::host_default()).enforcing()
 }
 
+/// Each distinct sandbox is launched once and shared: on Linux the
+/// `gui_access` twins of a config compile to the same policy.
+#[test]
+fn distinct_launches_are_shared() {
+    let mut req = request(Backend::host_default());
+    req.probes = Some(vec!["sem".into()]);
+    let r = run(&req);
+    assert_eq!(r.launches, r.distinct_launches * r.repeat);
+    if !enforcement_required("distinct_launches_are_shared") {
+        eprintln!("no enforcing backend here: nothing is launched");
+        assert_eq!(r.launches, 0);
+        return;
+    }
+    assert!(r.distinct_launches > 0);
+    let shared = r.cells.iter().filter(|c| {
+        matches!(&c.evidence, matrix::cell::Evidence::Observed { launch, .. } if launch.shared_by > 1)
+    });
+    if Backend::host_default() == Backend::Linux {
+        assert_eq!(r.distinct_launches, 64, "128 sem configs, gui_access twins");
+        assert!(shared.count() > 0);
+        assert!(r
+            .cells
+            .iter()
+            .any(|c| c.evidence.to_string().contains("shared by 2 cells")));
+    }
+}
+
+/// `--repeat`: runs of one launch that disagree are reported as flaky,
+/// never as a pass or a fail.
+#[test]
+fn disagreeing_repeats_are_flaky() {
+    // Allowed where it can write next to itself (outside the sandbox: the
+    // control run); inside, a coin toss per run from /dev/urandom.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-probes");
+    let body = format!(
+        "if touch {w} 2>/dev/null; then {allowed}; exit; fi\n\
+         b=$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')\n\
+         if [ $((b % 2)) = 0 ]; then {allowed}; else {denied}; fi",
+        w = dir.join(".coin-writable").display(),
+        allowed = verdict_json("allowed"),
+        denied = verdict_json("denied"),
+    );
+    let coin = fake_probe("coin", &body);
+    let mut req = fake_request(&coin);
+    req.probes = Some(vec!["sem".into()]);
+    req.configs = Some(ALL_OFF.into());
+    req.repeat = 24;
+    let r = run(&req);
+    let cell = &r.cells[0];
+    assert_eq!(
+        cell.status.kind(),
+        matrix::cell::StatusKind::Inconclusive,
+        "{}",
+        cell.reason
+    );
+    if enforcement_required("disagreeing_repeats_are_flaky") {
+        assert_eq!(r.launches, 24);
+        assert!(
+            cell.reason
+                .contains("flaky: 24 runs of the same launch disagree"),
+            "{}",
+            cell.reason
+        );
+    }
+}
+
 #[test]
 fn a_lying_probe_fails_its_cell() {
     let liar = fake_probe("liar", &verdict_json("allowed"));
@@ -177,14 +277,19 @@ fn a_lying_probe_fails_its_cell() {
     let r = run(&req);
     let cell = &r.cells[0];
     assert_eq!(cell.expected, matrix::cell::Access::Deny);
-    if host_enforces() {
-        assert_eq!(cell.status, matrix::cell::Status::Fail, "{}", cell.reason);
+    if enforcement_required("a_lying_probe_fails_its_cell") {
+        assert_eq!(
+            cell.status.kind(),
+            matrix::cell::StatusKind::Fail,
+            "{}",
+            cell.reason
+        );
         assert!(cell.reason.contains("observed allowed"), "{}", cell.reason);
     } else {
         eprintln!("inconclusive: no enforcing backend on this host, so a lie cannot be caught by observation");
         assert_eq!(
-            cell.status,
-            matrix::cell::Status::Inconclusive,
+            cell.status.kind(),
+            matrix::cell::StatusKind::Inconclusive,
             "{}",
             cell.reason
         );
@@ -211,12 +316,12 @@ fn a_hanging_probe_is_killed_and_inconclusive() {
     let r = run(&req);
     let cell = &r.cells[0];
     assert_eq!(
-        cell.status,
-        matrix::cell::Status::Inconclusive,
+        cell.status.kind(),
+        matrix::cell::StatusKind::Inconclusive,
         "{}",
         cell.reason
     );
-    if host_enforces() {
+    if enforcement_required("a_hanging_probe_is_killed_and_inconclusive") {
         assert!(
             cell.reason.contains("probe hung: killed after 1.0s"),
             "{}",
@@ -239,8 +344,8 @@ fn a_crashing_probe_is_inconclusive_with_the_signal() {
     let r = run(&req);
     let cell = &r.cells[0];
     assert_eq!(
-        cell.status,
-        matrix::cell::Status::Inconclusive,
+        cell.status.kind(),
+        matrix::cell::StatusKind::Inconclusive,
         "{}",
         cell.reason
     );
@@ -281,7 +386,7 @@ fn a_profile_that_kills_every_process_is_one_finding() {
         return;
     }
     for c in &r.cells {
-        assert_eq!(c.status, matrix::cell::Status::Inconclusive);
+        assert!(c.status.is_inconclusive(), "{}", c.reason);
         assert!(
             c.reason.contains(matrix::canary::KILLS_EVERY_PROCESS),
             "{}",
@@ -307,7 +412,7 @@ fn a_probe_crash_with_a_living_canary_stays_a_probe_crash() {
     req.configs = Some(ALL_ON.into());
     let r = run(&req);
     let cell = &r.cells[0];
-    assert_eq!(cell.status, matrix::cell::Status::Inconclusive);
+    assert!(cell.status.is_inconclusive(), "{}", cell.reason);
     if host_enforces() {
         // Linux's bwrap reports the death as exit 134, macOS as the signal.
         assert!(
@@ -333,7 +438,7 @@ fn a_failed_control_run_makes_cells_inconclusive() {
     let r = run(&req);
     assert!(!r.cells.is_empty());
     for c in &r.cells {
-        assert_eq!(c.status, matrix::cell::Status::Inconclusive);
+        assert_eq!(c.status.kind(), matrix::cell::StatusKind::Inconclusive);
         assert!(
             c.reason
                 .starts_with("control run (unsandboxed): unsupported"),
@@ -348,13 +453,13 @@ fn a_failed_control_run_makes_cells_inconclusive() {
 fn bad_input_is_named() {
     let mut req = request(Backend::None);
     req.probes = Some(vec!["nope".into()]);
-    assert!(matrix::run(&req).unwrap_err().contains("\"nope\""));
+    assert!(run_request(&req).unwrap_err().contains("\"nope\""));
     let mut req = request(Backend::None);
     req.expectations = Some((
         "[[probe]]\nname = \"sem\"\nallowed_when = \"sem &&\"\n".into(),
         "x.toml".into(),
     ));
-    let e = matrix::run(&req).unwrap_err();
+    let e = run_request(&req).unwrap_err();
     assert!(
         e.contains("x.toml") && e.contains("\"sem\"") && e.contains("column"),
         "{e}"
@@ -375,11 +480,26 @@ fn a_report_printed_on_the_pty_is_not_a_verdict() {
     req.configs = Some(ALL_ON.into());
     let r = run(&req);
     let cell = &r.cells[0];
-    assert_eq!(
-        cell.status,
-        matrix::cell::Status::Inconclusive,
-        "{}",
-        cell.reason
-    );
+    assert!(cell.status.is_inconclusive(), "{}", cell.reason);
     assert!(cell.reason.contains("without a verdict"), "{}", cell.reason);
+}
+
+#[test]
+fn repeat_out_of_range_is_named() {
+    for bad in ["0", "101"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_beltcheck"))
+            .args(["matrix", "--backend", "none", "--repeat", bad, "--out"])
+            .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("never-written"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("--repeat: {bad} ")), "{err}");
+    }
+}
+
+/// The probe reads the stage's status under the same name the stage sets.
+#[test]
+fn stage_status_names_agree() {
+    assert_eq!(runner::stage::STATUS_ENV, probes::report::STAGE_STATUS_ENV);
 }

@@ -5,8 +5,10 @@
 
 mod common;
 
-use beltcheck::matrix::cell::Status;
-use beltcheck::matrix::{self, execute::Progress, Request};
+use beltcheck::cmd::matrix::{run_request, Request};
+use beltcheck::matrix::cell::StatusKind;
+use beltcheck::matrix::execute::Progress;
+use beltcheck::report::ConfigValue;
 use runner::launch::Backend;
 
 #[test]
@@ -21,20 +23,20 @@ fn pty_is_observed_denied_when_gui_access_is_off_and_inconclusive_when_on() {
         probe_bin: Some(probe),
         ..Request::new()
     };
-    let r = matrix::run(&req).unwrap_or_else(|e| panic!("matrix could not run: {e}"));
+    let r = run_request(&req).unwrap_or_else(|e| panic!("matrix could not run: {e}"));
     assert!(!r.cells.is_empty());
     for c in &r.cells {
-        let gui = c.config["gui_access"];
+        let gui = c.config["gui_access"] == ConfigValue::Bool(true);
         let observed = c.observed.as_ref().map(|o| o.verdict.as_str());
         if gui {
-            assert_eq!(c.status, Status::Inconclusive, "{c:?}");
+            assert_eq!(c.status.kind(), StatusKind::Inconclusive, "{c:?}");
             assert!(c.reason.contains("gui_access"), "{c:?}");
         } else {
             // Nothing to express: gui_access = false is enforced trivially,
             // and the backend's pty denial is observed.
             assert_eq!(
-                (c.status, observed),
-                (Status::Pass, Some("denied")),
+                (c.status.kind(), observed),
+                (StatusKind::Pass, Some("denied")),
                 "{c:?}"
             );
         }

@@ -44,6 +44,29 @@ fn json_round_trips_and_keeps_the_contract_keys() {
         assert!(v["host"].get(key).is_some(), "host missing {key}");
     }
     assert!(json::parse("{\"schema\": 2}").is_err());
+    assert!(json::parse("{\"schema\": 3}")
+        .unwrap_err()
+        .contains("schema 3 is not supported"));
+}
+
+/// Schema 1 (evidence as a sentence, boolean configs) still reads, with
+/// its evidence typed.
+#[test]
+fn schema_1_reads_with_typed_evidence() {
+    use beltcheck::matrix::cell::Evidence;
+    let r = load("report-macos14.json");
+    assert_eq!(r.schema, report::SCHEMA);
+    let kinds: Vec<&Evidence> = r.cells.iter().map(|c| &c.evidence).collect();
+    assert!(kinds
+        .iter()
+        .any(|e| matches!(e, Evidence::Observed { backend, .. } if backend == "seatbelt")));
+    for c in &r.cells {
+        assert_eq!(
+            c.status.is_inconclusive(),
+            matches!(c.evidence, Evidence::Inconclusive { .. }),
+            "{c:?}"
+        );
+    }
 }
 
 #[test]
@@ -52,7 +75,8 @@ fn markdown_has_every_section_and_the_failure_evidence() {
     let md = markdown::render(&r);
     for section in [
         "## Summary: FAILED",
-        "## Probe x config",
+        "## Probes",
+        "## Cells",
         "## Failures (1)",
         "## Model vs observed divergences",
         "## Inconclusive cells (2)",
@@ -183,4 +207,178 @@ fn report_merge_cli_names_a_bad_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&bad.path().display().to_string()));
+}
+
+/// Statuses are made in one place: `Status`'s field is private to
+/// src/matrix/cell.rs (a compile_fail doctest there shows a forgery does not
+/// build), and no other source file names the private constructor or
+/// returns a fresh `Status` from a function of its own.
+#[test]
+fn statuses_are_constructed_only_in_cell_rs() {
+    let mut offenders = Vec::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.ends_with("matrix/cell.rs") || path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line.contains("Status(StatusKind") || line.contains("-> Status ") {
+                    offenders.push(format!("{}:{}: {line}", path.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
+
+/// `report` depends on `matrix`, never the other way round (the run is
+/// orchestrated in src/cmd/matrix.rs).
+#[test]
+fn matrix_does_not_depend_on_report() {
+    for entry in std::fs::read_dir(root().join("src/matrix")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("crate::report"),
+            "{} uses crate::report",
+            path.display()
+        );
+    }
+}
+
+/// A schema-2 report whose texts carry what XML and HTML must escape.
+fn hostile() -> report::Report {
+    let mut r = load("report-macos15.json");
+    let c = r
+        .cells
+        .iter_mut()
+        .find(|c| c.status.is_fail())
+        .expect("the sample has a failed cell");
+    c.reason = "odd ]]> <b>&amp; \u{1}\u{1b}[31m end".into();
+    c.evidence = beltcheck::matrix::cell::Evidence::Predicted {
+        rule: Some("line 3: (allow x) ]]> <y> \u{7}".into()),
+    };
+    r
+}
+
+#[test]
+fn junit_has_a_testcase_per_cell_and_survives_hostile_text() {
+    use quick_xml::events::Event;
+    let r = hostile();
+    let xml = report::junit::render(&r);
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut errors) = (0, 0, 0);
+    let mut messages = Vec::new();
+    let mut texts = String::new();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    b"error" => errors += 1,
+                    _ => {}
+                }
+                if let Some(m) = e.try_get_attribute("message").unwrap() {
+                    messages.push(m.unescape_value().unwrap().into_owned());
+                }
+            }
+            Event::Text(t) => texts.push_str(&t.unescape().unwrap()),
+            _ => {}
+        }
+    }
+    assert_eq!(cases, r.cells.len());
+    assert_eq!(failures, r.summary.fail);
+    assert_eq!(
+        errors, r.summary.inconclusive,
+        "inconclusive cells are errors"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m == "predicted by the model (line 3: (allow x) ]]> <y> \\u{7})"),
+        "{messages:?}"
+    );
+    assert!(
+        texts.contains("odd ]]> <b>&amp; \\u{1}\\u{1b}[31m end"),
+        "{texts}"
+    );
+    assert!(!xml.contains('\u{1}') && !xml.contains('\u{7}'));
+}
+
+/// The HTML as a browser renders it with JavaScript off: headless Chromium
+/// (Debian's package; .ci/run installs it) dumps the DOM. Scripts are off
+/// through the page's own Content-Security-Policy (a canary script added
+/// to the page must not run): `--blink-settings=scriptEnabled=false` also
+/// silences `--dump-dom` itself in Debian's chromium 14x, which prints an
+/// empty DOM then.
+#[test]
+fn html_renders_in_a_browser_without_javascript() {
+    let browser = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is needed for this test: apt-get install -y chromium");
+    let r = hostile();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let canary = "<script>document.body.textContent='SCRIPT'+' RAN'</script></body>";
+    std::fs::write(&page, report::html::render(&r).replace("</body>", canary)).unwrap();
+    let out = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && dom.contains("</html>"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dom.contains("SCRIPT RAN"), "a script ran: {dom}");
+    assert!(dom.contains("<table id=\"summary\">"), "{dom}");
+    assert!(
+        dom.contains("nothing observed under enforcement")
+            || dom.contains("observed cells agreed")
+            || dom.contains("cells failed")
+    );
+    // The failed cell, with its hostile reason as text, not markup.
+    assert!(dom.contains("<td class=\"fail"), "{dom}");
+    assert!(dom.contains("odd ]]&gt; &lt;b&gt;&amp;amp;"), "{dom}");
+    assert!(!dom.contains("<b>&amp;amp;"));
+    // An inconclusive cell's reason is in the DOM (inside <details>).
+    let reason = &r
+        .cells
+        .iter()
+        .find(|c| c.status.is_inconclusive())
+        .unwrap()
+        .reason;
+    assert!(
+        dom.contains(
+            &report::html::esc(reason)
+                .replace("&#39;", "'")
+                .replace("&quot;", "\"")
+        ),
+        "{reason}\n{dom}"
+    );
+}
+
+#[test]
+fn report_snapshots() {
+    let r = load("report-macos15.json");
+    insta::assert_snapshot!("report_md", markdown::render(&r));
+    insta::assert_snapshot!("report_html", report::html::render(&r));
 }

@@ -11,10 +11,12 @@ use serde::Deserialize;
 
 const TABLE: &str = include_str!("../footprints.toml");
 
-/// How sure a footprint item is (see `footprints.toml`).
+/// Where a footprint item comes from, i.e. how sure it is (the `evidence`
+/// key of `footprints.toml`). Not to be confused with the matrix's
+/// evidence for a cell (`beltcheck::matrix::cell::Evidence`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Evidence {
+pub enum Provenance {
     /// Apple's own profile sources or headers.
     Source,
     /// Another project measured it on a Mac.
@@ -23,13 +25,13 @@ pub enum Evidence {
     Guess,
 }
 
-/// One request with its evidence, where that evidence is published
+/// One request with its provenance, where that provenance is published
 /// (`source`: a URL or `owner/repo:path` in the public corpus) with a short
 /// verbatim `quote` (a logged `deny(1)` line where one exists), and a note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FootprintItem {
     pub request: Request,
-    pub evidence: Evidence,
+    pub provenance: Provenance,
     pub source: Option<String>,
     pub quote: Option<String>,
     pub note: Option<String>,
@@ -99,7 +101,7 @@ struct Entry {
 #[serde(deny_unknown_fields)]
 struct RawItem {
     op: String,
-    evidence: Evidence,
+    evidence: Provenance,
     /// Required unless `evidence` is `guess` (see [`unsourced`]).
     source: Option<String>,
     quote: Option<String>,
@@ -149,7 +151,7 @@ pub fn footprint_items(
                     op: raw.op.clone(),
                     arg,
                 },
-                evidence: raw.evidence,
+                provenance: raw.evidence,
                 source: raw.source.clone(),
                 quote: raw.quote.clone(),
                 note: raw.note.clone(),
@@ -182,7 +184,7 @@ pub fn unsourced(table_text: &str) -> Result<Vec<String>, String> {
         .probe
         .iter()
         .flat_map(|e| e.request.iter().map(move |r| (e, r)))
-        .filter(|(_, r)| r.evidence != Evidence::Guess)
+        .filter(|(_, r)| r.evidence != Provenance::Guess)
         .filter(|(_, r)| !r.source.as_deref().is_some_and(named))
         .map(|(e, r)| format!("{}: {}", e.name, r.op))
         .collect())

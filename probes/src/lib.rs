@@ -28,5 +28,5 @@ pub mod sys;
 
 pub use args::{ArgKind, ProbeArgs};
 pub use catalogue::{catalogue, find, ProbeSpec};
-pub use footprint::{footprint, footprint_items, Evidence, FootprintContext, FootprintItem};
+pub use footprint::{footprint, footprint_items, FootprintContext, FootprintItem, Provenance};
 pub use report::{ProbeReport, Verdict};

@@ -25,4 +25,19 @@ pub struct ProbeReport {
     pub step: String,
     pub detail: String,
     pub duration_us: u64,
+    /// What the sandbox's exec stage said it applied (the Linux backend's
+    /// `BELTCHECK_STAGE_STATUS`, e.g. `landlock=partially_enforced ...`),
+    /// so the harness can tell full from partial enforcement. Absent
+    /// outside the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+}
+
+/// The variable the Linux exec stage sets for the workload (the same name
+/// as `runner::stage::STATUS_ENV`; probes do not depend on the runner).
+pub const STAGE_STATUS_ENV: &str = "BELTCHECK_STAGE_STATUS";
+
+/// The stage's status line, when running under the stage.
+pub fn stage_status() -> Option<String> {
+    std::env::var(STAGE_STATUS_ENV).ok()
 }

@@ -68,6 +68,7 @@ pub fn supervise(probe: &'static str, body: Body, args: &ProbeArgs) -> ProbeRepo
             step: s.step.to_string(),
             detail: s.detail,
             duration_us,
+            stage: crate::report::stage_status(),
         },
         Err(f) => ProbeReport {
             probe: probe.to_string(),
@@ -76,6 +77,7 @@ pub fn supervise(probe: &'static str, body: Body, args: &ProbeArgs) -> ProbeRepo
             step: f.step.to_string(),
             detail: f.detail,
             duration_us,
+            stage: crate::report::stage_status(),
         },
     }
 }

@@ -4,8 +4,11 @@
 //! marked partial and dies by that signal.
 
 use super::{CliError, CliResult};
-use crate::matrix::{self, execute::Progress, fixtures::interrupt};
-use crate::report;
+use crate::matrix::execute::{self, Options, ProfileSource, Progress};
+use crate::matrix::expect::{self, DimensionSource};
+use crate::matrix::fixtures::{self, interrupt};
+use crate::matrix::{adapter, dimension, plan};
+use crate::report::{self, host, Report};
 use profile::input;
 use runner::launch::Backend;
 use std::collections::BTreeMap;
@@ -49,10 +52,17 @@ pub struct Args {
     /// its cell reported inconclusive.
     #[arg(long, default_value_t = 10.0)]
     pub timeout: f64,
+    /// Run each distinct sandbox launch N times; runs that disagree make
+    /// their cells inconclusive ("flaky").
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
     /// Never draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
 }
+
+/// The most runs `--repeat` accepts per launch.
+pub const MAX_REPEAT: usize = 100;
 
 pub fn run(args: Args) -> CliResult {
     let req = request(&args)?;
@@ -63,7 +73,7 @@ pub fn run(args: Args) -> CliResult {
     // report is written (marked partial) on the way out.
     interrupt::install()
         .map_err(|e| CliError::failed(format!("cannot install the signal handler: {e}")))?;
-    let report = matrix::run(&req).map_err(CliError::usage)?;
+    let report = run_request(&req).map_err(CliError::usage)?;
     let replaced = complete_report_in(&args.out);
     report::write_all(&report, &args.out).map_err(|e| {
         CliError::failed(format!(
@@ -73,11 +83,13 @@ pub fn run(args: Args) -> CliResult {
     })?;
     let s = report.summary;
     eprintln!(
-        "beltcheck matrix: {} pass, {} fail, {} inconclusive ({} cells, {:.1} s); report in {}",
+        "beltcheck matrix: {} pass, {} fail, {} inconclusive ({} cells, {} launches of {} distinct sandboxes, {:.1} s); report in {}",
         s.pass,
         s.fail,
         s.inconclusive,
         report.timing.cells,
+        report.launches,
+        report.distinct_launches,
         report.timing.wall_s,
         args.out.display()
     );
@@ -110,8 +122,8 @@ fn complete_report_in(dir: &Path) -> Option<String> {
     (!run.is_partial()).then_some(run.id)
 }
 
-fn request(args: &Args) -> Result<matrix::Request, CliError> {
-    let mut req = matrix::Request::new();
+fn request(args: &Args) -> Result<Request, CliError> {
+    let mut req = Request::new();
     report::write::check_destination(&args.out)
         .map_err(|e| CliError::usage(format!("--out {}: {e}", args.out.display())))?;
     if let Some(j) = args.jobs {
@@ -127,6 +139,13 @@ fn request(args: &Args) -> Result<matrix::Request, CliError> {
         )));
     }
     req.timeout = Duration::from_secs_f64(args.timeout);
+    if !(1..=MAX_REPEAT).contains(&args.repeat) {
+        return Err(CliError::usage(format!(
+            "--repeat: {} is not a number of runs in 1..={MAX_REPEAT}",
+            args.repeat
+        )));
+    }
+    req.repeat = args.repeat;
     req.probes = args.probes.clone();
     req.configs = args.configs.clone();
     if let Some(b) = &args.backend {
@@ -156,6 +175,124 @@ fn request(args: &Args) -> Result<matrix::Request, CliError> {
 fn read(path: &Path, flag: &str, limit: u64) -> Result<String, CliError> {
     input::read_text(path, limit)
         .map_err(|e| CliError::usage(format!("{flag} {}: {e}", path.display())))
+}
+
+/// Everything `beltcheck matrix` can be asked.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The expectations text and where it came from; `None`: the built-in
+    /// spec.
+    pub expectations: Option<(String, String)>,
+    /// A user's SBPL profile (path label, text) and `-D` parameters.
+    pub profile: Option<(String, String)>,
+    pub params: BTreeMap<String, String>,
+    pub probes: Option<Vec<String>>,
+    /// Only the configs where this expression over the dimensions holds.
+    pub configs: Option<String>,
+    pub backend: Backend,
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub probe_bin: Option<PathBuf>,
+    pub progress: Progress,
+    /// Runs of each distinct launch; disagreement is reported as flaky.
+    pub repeat: usize,
+    /// The config every built-in cell starts from before the dimensions
+    /// are applied (default: every key at its default). Tests grant a fake
+    /// probe's own directory here.
+    pub base: profile::Config,
+}
+
+impl Request {
+    /// The defaults `beltcheck matrix` uses with no flags.
+    pub fn new() -> Request {
+        Request {
+            expectations: None,
+            profile: None,
+            params: BTreeMap::new(),
+            probes: None,
+            configs: None,
+            backend: Backend::host_default(),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            timeout: Duration::from_secs(10),
+            probe_bin: None,
+            progress: Progress::BarOnTerminal,
+            repeat: 1,
+            base: profile::Config::default(),
+        }
+    }
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request::new()
+    }
+}
+
+/// Runs the matrix and returns its report (the library entry point the
+/// CLI and tests/matrix.rs share). Errors are bad input (an
+/// expectations file, a probe name) or a harness that cannot start.
+pub fn run_request(req: &Request) -> Result<Report, String> {
+    let (text, label) = match &req.expectations {
+        Some((text, label)) => (text.as_str(), label.clone()),
+        None => (
+            expect::BUILTIN,
+            "built-in tests/expectations.toml".to_string(),
+        ),
+    };
+    let builtin_names = dimension::builtin_names();
+    let dims = if req.profile.is_some() {
+        DimensionSource::FromFile
+    } else {
+        DimensionSource::Builtin(&builtin_names)
+    };
+    let expectations = expect::parse(text, dims).map_err(|e| format!("{label}: {e}"))?;
+    let (dimension_names, source) = match &req.profile {
+        None => (
+            builtin_names.iter().map(|s| s.to_string()).collect(),
+            ProfileSource::Builtin {
+                base: req.base.clone(),
+            },
+        ),
+        Some((_, sbpl)) => (
+            expectations
+                .user_dimensions
+                .iter()
+                .map(|d| d.name.clone())
+                .collect(),
+            ProfileSource::User {
+                text: sbpl.clone(),
+                params: req.params.clone(),
+                dimensions: expectations.user_dimensions.clone(),
+            },
+        ),
+    };
+    let mut plan = plan::Plan::new(dimension_names, &expectations.probes, req.probes.as_deref())?;
+    if let Some(filter) = &req.configs {
+        plan.restrict(filter)?;
+    }
+    let probe_bin = adapter::locate_probe(req.probe_bin.clone())?;
+    let handle = adapter::BackendHandle::resolve(req.backend);
+    let host = host::identify(&handle);
+    let fixtures = fixtures::Fixtures::create()
+        .map_err(|e| format!("cannot create the matrix fixtures: {e}"))?;
+    let opts = Options {
+        jobs: req.jobs,
+        timeout: req.timeout,
+        probe_bin,
+        progress: req.progress,
+        release: host.release(),
+        repeat: req.repeat,
+    };
+    let outcome = execute::run(&plan, &source, &handle, &fixtures, &opts);
+    drop(fixtures);
+    let meta = report::Meta {
+        expectations: label,
+        profile: req.profile.as_ref().map(|(l, _)| l.clone()),
+        coverage: "full".into(),
+    };
+    Ok(report::from_outcome(&plan, &outcome, host, meta))
 }
 
 /// Parses `--backend`.

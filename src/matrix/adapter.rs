@@ -110,6 +110,31 @@ pub fn model_verdict(model: &CompiledModel, probe: &str, ctx: &ProbeContext) -> 
     }
 }
 
+/// What makes two launches the same: the policy the backend enforces (its
+/// whole serialised form) and the descriptor limit the runner sets.
+pub fn policy_key(policy: &Policy, nofile: Nofile) -> String {
+    match policy {
+        Policy::Linux(p) => {
+            // What the policy says about itself (keys it cannot enforce,
+            // spellings it followed) changes nothing the kernel enforces.
+            let mut enforced = (**p).clone();
+            enforced.unenforced.clear();
+            enforced.resolved.clear();
+            linux_key(&enforced, nofile)
+        }
+        Policy::Seatbelt(p) => format!("sbpl {nofile:?} {:?} {}", p.params, p.sbpl),
+        Policy::Unsandboxed => format!("none {nofile:?}"),
+    }
+}
+
+fn linux_key(p: &profile::linux::LinuxPolicy, nofile: Nofile) -> String {
+    match serde_json::to_string(p) {
+        Ok(json) => format!("linux {nofile:?} {json}"),
+        // Unserialisable policies stay distinct: never shared.
+        Err(e) => format!("linux unserialisable {e} {p:?}"),
+    }
+}
+
 /// The backend the matrix launches probes under, resolved once.
 pub struct BackendHandle {
     pub backend: Backend,

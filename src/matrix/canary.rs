@@ -141,7 +141,9 @@ mod tests {
         assert!(reason.starts_with(KILLS_EVERY_PROCESS));
         assert_eq!(output_tail, "abort");
         assert_eq!(explain(&c, 1, crashed(), || End::Exited(0)), crashed());
-        let not_run = Observation::NotRun { reason: "x".into() };
+        let not_run = Observation::ProfileRejected {
+            message: "x".into(),
+        };
         assert_eq!(explain(&c, 1, not_run.clone(), || unreachable!()), not_run);
     }
 

@@ -4,16 +4,19 @@
 
 use super::adapter::{self, BackendHandle, CompiledModel, End, LaunchResult, Nofile, ProbeContext};
 use super::canary::{self, Canaries};
-use super::cell::{self, Access, Enforcement, ModelOutcome, Observation, Status};
+use super::cell::{
+    self, Access, BackendState, Control, Enforcement, FixturePaths, Judgement, Launch, LaunchFacts,
+    LaunchRef, Limitation, ModelOutcome, NotLaunched, Observation, ProfileState, Run, Sandboxing,
+};
 use super::dimension::{self, DimensionEnv};
 use super::expect::UserDimension;
 use super::fixtures::{interrupt, Fixtures};
 use super::plan::{CellIndex, Plan};
-use probes::{ProbeReport, Verdict};
+use probes::ProbeReport;
 use profile::{Config, Policy, Profile, Program};
 use runner::launch::denials::DenialCapture;
 use runner::launch::{Availability, Backend, CommandSpec, LaunchVerdict};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,45 +52,17 @@ pub struct Options {
     /// "linux 6.1.0 (debian 12)" / "macos 15.4.1 (24E263)": what an
     /// observation is evidence about.
     pub release: String,
+    /// Runs of each distinct launch (`--repeat`, at least 1).
+    pub repeat: usize,
 }
 
-/// A probe's run outside any sandbox.
-#[derive(Debug, Clone)]
-pub struct Control {
-    pub probe: String,
-    /// The report, or why there is none.
-    pub result: Result<ProbeReport, String>,
-}
-
-impl Control {
-    fn allowed(&self) -> bool {
-        matches!(&self.result, Ok(r) if r.verdict == Verdict::Allowed)
-    }
-
-    fn describe(&self) -> String {
-        match &self.result {
-            Ok(r) => format!(
-                "control run (unsandboxed): {} at step {:?}: {}",
-                cell::verdict_name(r.verdict),
-                r.step,
-                r.detail
-            ),
-            Err(e) => format!("control run (unsandboxed): {e}"),
-        }
-    }
-}
-
-/// One finished cell.
+/// One decided cell.
 #[derive(Debug, Clone)]
 pub struct CellResult {
     pub index: CellIndex,
     pub expected: Access,
     pub model: ModelOutcome,
-    pub observation: Observation,
-    pub status: Status,
-    pub reason: String,
-    /// The sandboxed probe's pid, when it ran (to attribute logged denials).
-    pub pid: Option<u32>,
+    pub judgement: Judgement,
 }
 
 /// Everything a run produced, in plan order.
@@ -96,6 +71,12 @@ pub struct Outcome {
     pub cells: Vec<CellResult>,
     pub controls: Vec<Control>,
     pub wall: Duration,
+    /// Sandboxed launches made (distinct launches times `--repeat`).
+    pub launches: usize,
+    /// Distinct (policy, probe, arguments) launched.
+    pub distinct_launches: usize,
+    /// Runs of each distinct launch.
+    pub repeat: usize,
     /// Set when Ctrl-C cut the run short.
     pub interrupted: bool,
 }
@@ -113,9 +94,31 @@ struct Prepared {
     nofile: Nofile,
     /// One per probe, in plan order.
     models: Vec<ModelOutcome>,
+    /// What makes a launch under this config distinct on the backend.
+    policy_key: String,
 }
 
-/// Runs every cell of `plan`.
+impl Prepared {
+    /// A config the builder refused, or one the backend cannot compile, is
+    /// a refused profile (the backend's reason names the config key).
+    fn state(&self) -> ProfileState {
+        match (&self.profile, &self.policy) {
+            (Err(e), _) | (Ok(_), Err(e)) => ProfileState::Refused { message: e.clone() },
+            (Ok(_), Ok(_)) => ProfileState::Built,
+        }
+    }
+}
+
+/// A distinct sandboxed launch and the cells that share it.
+struct Distinct {
+    /// A config whose profile it runs (every sharer has the same policy).
+    config: usize,
+    probe: usize,
+    cells: usize,
+}
+
+/// Runs every cell of `plan`: each distinct (policy, probe, arguments) is
+/// launched `repeat` times and its runs shared by every cell that has it.
 pub fn run(
     plan: &Plan,
     source: &ProfileSource,
@@ -150,31 +153,9 @@ pub fn run(
             &opts.probe_bin,
         )
     });
-    let none = BackendHandle::resolve(Backend::None);
     let controls = par_map(jobs, plan.probes.len(), |p| {
-        let spec = &plan.probes[p];
-        let result = launch_probe(
-            &none,
-            None,
-            &spec.name,
-            &command(opts, fixtures, &spec.args),
-            opts.timeout,
-            Nofile::Raise,
-        );
-        let result = match observation_of(&spec.name, result, "unsandboxed") {
-            Observation::Reported { report, .. } => Ok(report),
-            Observation::NoVerdict { reason, .. } => Err(reason),
-            Observation::NotRun { reason } | Observation::ProfileRejected { message: reason } => {
-                Err(reason)
-            }
-        };
-        Control {
-            probe: spec.name.clone(),
-            result,
-        }
+        control_run(plan, p, fixtures, opts)
     });
-    let cells = plan.cells();
-    let bar = progress_bar(opts.progress, cells.len());
     let canaries = Canaries::new(plan.assignments.len());
     let ctx = RunCtx {
         canaries: &canaries,
@@ -186,6 +167,31 @@ pub fn run(
         prepared: &prepared,
         controls: &controls,
     };
+    let cells = plan.cells();
+    // Which distinct launch each cell reads, or why it has none.
+    let mut distinct: Vec<Distinct> = Vec::new();
+    let mut keys: HashMap<(&str, usize), usize> = HashMap::new();
+    let plans: Vec<Result<usize, NotLaunched>> = cells
+        .iter()
+        .map(|&index| {
+            if let Some(why) = ctx.why_not_launch(index) {
+                return Err(why);
+            }
+            let key = (prepared[index.config].policy_key.as_str(), index.probe);
+            let id = *keys.entry(key).or_insert_with(|| {
+                distinct.push(Distinct {
+                    config: index.config,
+                    probe: index.probe,
+                    cells: 0,
+                });
+                distinct.len() - 1
+            });
+            distinct[id].cells += 1;
+            Ok(id)
+        })
+        .collect();
+    let repeat = opts.repeat.max(1);
+    let bar = progress_bar(opts.progress, distinct.len() * repeat);
     // One denial log for the whole run (macOS): a `log stream` per cell
     // would cost more than the cells.
     let capture = (handle.backend == Backend::Seatbelt && handle.enforcing())
@@ -195,8 +201,9 @@ pub fn run(
                 .map_err(|e| eprintln!("beltcheck matrix: no denial log for this run: {e}"))
                 .ok()
         });
-    let mut results = par_map(jobs, cells.len(), |i| {
-        let r = ctx.cell(cells[i]);
+    let mut runs = par_map(jobs, distinct.len() * repeat, |i| {
+        let d = &distinct[i / repeat];
+        let r = ctx.launch(d.config, d.probe);
         if let Some(b) = &bar {
             b.inc(1);
         }
@@ -206,13 +213,63 @@ pub fn run(
         b.finish_and_clear();
     }
     if let Some(capture) = capture {
-        attribute_denials(&mut results, capture);
+        attribute_denials(&mut runs, capture);
     }
+    let launches = runs.len();
+    let mut runs = runs.into_iter().map(|(o, _)| o);
+    let by_launch: Vec<Vec<Observation>> = (0..distinct.len())
+        .map(|_| runs.by_ref().take(repeat).collect())
+        .collect();
+    let results = cells
+        .iter()
+        .zip(plans)
+        .map(|(&index, plan)| {
+            let launch = match plan {
+                Err(why) => Launch::NotLaunched(why),
+                Ok(id) => Launch::Launched {
+                    launch: LaunchRef {
+                        id: id + 1,
+                        shared_by: distinct[id].cells,
+                        runs: repeat,
+                    },
+                    runs: by_launch[id].clone(),
+                },
+            };
+            ctx.judge(index, &launch)
+        })
+        .collect();
     Outcome {
         cells: results,
         controls,
         wall: started.elapsed(),
+        launches,
+        distinct_launches: distinct.len(),
+        repeat,
         interrupted: interrupt::requested(),
+    }
+}
+
+/// A probe's run with no sandbox: a probe that cannot get `allowed` there
+/// can say nothing about a sandbox.
+fn control_run(plan: &Plan, p: usize, fixtures: &Fixtures, opts: &Options) -> Control {
+    let none = BackendHandle::resolve(Backend::None);
+    let spec = &plan.probes[p];
+    let result = launch_probe(
+        &none,
+        None,
+        &spec.name,
+        &command(opts, fixtures, &spec.args),
+        opts.timeout,
+        Nofile::Raise,
+    );
+    let result = match observation_of(&spec.name, result, None) {
+        Observation::Reported { report, .. } => Ok(report),
+        Observation::NoVerdict { reason, .. } => Err(reason),
+        Observation::ProfileRejected { message } => Err(message),
+    };
+    Control {
+        probe: spec.name.clone(),
+        result,
     }
 }
 
@@ -285,11 +342,16 @@ fn prepare(
             },
         })
         .collect();
+    let policy_key = match &policy {
+        Ok(p) => adapter::policy_key(p, nofile),
+        Err(e) => format!("refused {e}"),
+    };
     Prepared {
         profile,
         policy,
         nofile,
         models,
+        policy_key,
     }
 }
 
@@ -305,39 +367,68 @@ struct RunCtx<'a> {
 }
 
 impl RunCtx<'_> {
-    fn cell(&self, index: CellIndex) -> CellResult {
-        let spec = &self.plan.probes[index.probe];
+    fn judge(&self, index: CellIndex, launch: &Launch) -> CellResult {
         let prepared = &self.prepared[index.config];
         let expected = Access::from_allowed(self.plan.expected(index));
-        let args: Vec<String> = spec.args.iter().map(|a| self.fixtures.expand(a)).collect();
         let model = prepared.models[index.probe].clone();
-        let meaningless = self.meaningless(index, prepared);
-        let (observation, pid) = self.observe(index, prepared, &args, meaningless.is_some());
-        let (status, reason) = match &prepared.profile {
-            // A config the builder cannot build is a builder bug.
-            Err(e) => (Status::Fail, e.clone()),
-            Ok(_) => cell::judge(&cell::Inputs {
-                expected,
-                model: &model,
-                observation: &observation,
-                meaningless,
-            }),
+        let spec = &self.plan.probes[index.probe];
+        let fixtures = if spec
+            .args
+            .iter()
+            .any(|a| self.fixtures.owns_path(&self.fixtures.expand(a)))
+        {
+            FixturePaths::Referenced
+        } else {
+            FixturePaths::None
         };
+        let judgement = cell::judge(&cell::Inputs {
+            expected,
+            model: &model,
+            profile: &prepared.state(),
+            launch,
+            fixtures,
+        });
         CellResult {
             index,
             expected,
             model,
-            observation,
-            status,
-            reason,
-            pid,
+            judgement,
         }
+    }
+
+    fn why_not_launch(&self, index: CellIndex) -> Option<NotLaunched> {
+        let run = if interrupt::requested() {
+            Run::Interrupted
+        } else {
+            Run::Going
+        };
+        let backend = match &self.handle.availability {
+            Availability::Unavailable { reason } => BackendState::Unavailable {
+                reason: reason.clone(),
+            },
+            Availability::Enforcing { .. } => match self.source {
+                ProfileSource::User { .. } if self.handle.backend != Backend::Seatbelt => {
+                    BackendState::CannotEnforceRawProfile {
+                        backend: self.handle.backend.name().into(),
+                    }
+                }
+                _ => BackendState::Enforcing,
+            },
+        };
+        let limitation = self.limitation(index, &self.prepared[index.config]);
+        cell::why_not_launch(&LaunchFacts {
+            run,
+            control: &self.controls[index.probe],
+            backend: &backend,
+            profile: &self.prepared[index.config].state(),
+            limitation: limitation.as_ref(),
+        })
     }
 
     /// A config key this cell speaks to that the backend's policy cannot
     /// enforce as set: a dimension the spec for this cell hinges on, or a key
     /// the probe itself observes (see [`dimension::observed_keys`]).
-    fn meaningless(&self, index: CellIndex, prepared: &Prepared) -> Option<String> {
+    fn limitation(&self, index: CellIndex, prepared: &Prepared) -> Option<Limitation> {
         if !matches!(self.source, ProfileSource::Builtin { .. }) || !self.handle.enforcing() {
             return None;
         }
@@ -350,68 +441,43 @@ impl RunCtx<'_> {
             .enumerate()
             .filter(|(d, _)| self.plan.hinges_on(index, *d))
             .map(|(_, dim)| dim.key);
-        let backend = self.handle.backend;
         hinged
             .chain(dimension::observed_keys(&spec.name).iter().copied())
             .find_map(|key| {
-                policy.limitation(key).map(|reason| {
-                    format!("backend {backend} cannot enforce {key} as set: {reason}")
-                })
+                policy
+                    .limitation(key)
+                    .map(|reason| Limitation::Unenforceable {
+                        backend: self.handle.backend.name().into(),
+                        key: key.into(),
+                        reason,
+                    })
             })
     }
 
-    fn observe(
-        &self,
-        index: CellIndex,
-        prepared: &Prepared,
-        args: &[String],
-        meaningless: bool,
-    ) -> (Observation, Option<u32>) {
-        match self.why_not_run(index, meaningless) {
-            Some(reason) => (Observation::NotRun { reason }, None),
-            None => self.run_sandboxed(index, prepared, args),
-        }
-    }
-
-    /// Why a cell's probe is not started under the sandbox, if it is not.
-    fn why_not_run(&self, index: CellIndex, meaningless: bool) -> Option<String> {
-        let control = &self.controls[index.probe];
-        if interrupt::requested() {
-            return Some("not run: interrupted (Ctrl-C)".into());
-        }
-        if !control.allowed() {
-            return Some(control.describe());
-        }
-        if let Availability::Unavailable { reason } = &self.handle.availability {
-            return Some(format!("not enforced: {reason}"));
-        }
-        let user = matches!(self.source, ProfileSource::User { .. });
-        if user && self.handle.backend != Backend::Seatbelt {
-            let backend = self.handle.backend;
-            return Some(format!(
-                "not enforced: backend {backend} cannot enforce a raw SBPL profile"
-            ));
-        }
-        meaningless.then(|| "not run".into())
-    }
-
-    fn run_sandboxed(
-        &self,
-        index: CellIndex,
-        prepared: &Prepared,
-        args: &[String],
-    ) -> (Observation, Option<u32>) {
+    /// One sandboxed run of `probe` under `config`'s policy. A probe that
+    /// dies by a signal is checked against the config's canary: a profile
+    /// that kills every process is one finding, not one crash per probe.
+    fn launch(&self, config: usize, probe: usize) -> (Observation, Option<u32>) {
+        let prepared = &self.prepared[config];
         let policy = match &prepared.policy {
             Ok(policy) => policy,
-            Err(e) => {
-                let reason = format!(
-                    "backend {} cannot compile the config: {e}",
-                    self.handle.backend
-                );
-                return (Observation::NotRun { reason }, None);
+            Err(message) => {
+                let message = message.clone();
+                return (Observation::ProfileRejected { message }, None);
             }
         };
-        let spec = &self.plan.probes[index.probe];
+        if interrupt::requested() {
+            let reason = "interrupted".to_string();
+            let output_tail = String::new();
+            return (
+                Observation::NoVerdict {
+                    reason,
+                    output_tail,
+                },
+                None,
+            );
+        }
+        let spec = &self.plan.probes[probe];
         let cmd = command(self.opts, self.fixtures, &spec.args);
         let limit = self.opts.timeout;
         let result = launch_probe(
@@ -424,10 +490,10 @@ impl RunCtx<'_> {
         );
         let pid = result.pid;
         let signaled = canary::died_by_signal(&result.end).is_some();
-        let evidence = format!("{} on {}", self.handle.backend, self.opts.release);
-        let mut obs = observation_of(&spec.name, result, &evidence);
+        let at = (self.handle.backend.name(), self.opts.release.as_str());
+        let mut obs = observation_of(&spec.name, result, Some(at));
         if signaled {
-            obs = canary::explain(self.canaries, index.config, obs, || {
+            obs = canary::explain(self.canaries, config, obs, || {
                 let canary = CommandSpec {
                     program: self.opts.probe_bin.clone(),
                     args: vec![canary::CANARY_ARG.into()],
@@ -435,35 +501,7 @@ impl RunCtx<'_> {
                 adapter::launch(self.handle, Some(policy), &canary, limit, prepared.nofile).end
             });
         }
-        (self.unhide(obs, args), pid)
-    }
-
-    /// A harness-created path the probe cannot find inside the sandbox was
-    /// hidden from it (the Linux backend leaves unlisted paths out of the
-    /// view): that is a denial, and the detail says so.
-    fn unhide(&self, obs: Observation, args: &[String]) -> Observation {
-        match obs {
-            Observation::Reported {
-                mut report,
-                denials,
-                enforcement: enforcement @ Enforcement::Enforced { .. },
-            } if report.verdict == Verdict::Error
-                && report.errno == Some(libc::ENOENT as i64)
-                && args.iter().any(|a| self.fixtures.owns_path(a)) =>
-            {
-                report.verdict = Verdict::Denied;
-                report.detail = format!(
-                    "hidden: the harness-created path exists outside but not inside the sandbox (probe said error: {})",
-                    report.detail
-                );
-                Observation::Reported {
-                    report,
-                    denials,
-                    enforcement,
-                }
-            }
-            other => other,
-        }
+        (obs, pid)
     }
 }
 
@@ -491,12 +529,12 @@ fn launch_probe(
     adapter::launch(handle, policy, &cmd, limit, nofile)
 }
 
-/// Gives each cell the logged denials that name its probe's pid. Logging
+/// Gives each run the logged denials that name its probe's pid. Logging
 /// is lossy: these are evidence, never proof that nothing was denied. A
-/// probe error the log explains becomes a denial ([`refusal::confirm`]) and
-/// its cell is judged again.
-fn attribute_denials(results: &mut [CellResult], capture: DenialCapture) {
-    let pids: Vec<u32> = results.iter().filter_map(|r| r.pid).collect();
+/// probe error the log explains becomes a denial ([`super::refusal::confirm`])
+/// before any cell is judged.
+fn attribute_denials(runs: &mut [(Observation, Option<u32>)], capture: DenialCapture) {
+    let pids: Vec<u32> = runs.iter().filter_map(|r| r.1).collect();
     let captured = capture.finish_all(&pids);
     if !captured.stderr.trim().is_empty() {
         eprintln!(
@@ -505,87 +543,85 @@ fn attribute_denials(results: &mut [CellResult], capture: DenialCapture) {
         );
     }
     let messages = captured.messages;
-    for r in results.iter_mut() {
-        let (Some(pid), Observation::Reported { denials, .. }) = (r.pid, &mut r.observation) else {
+    for (obs, pid) in runs.iter_mut() {
+        let (Some(pid), Observation::Reported { denials, .. }) = (*pid, &mut *obs) else {
             continue;
         };
         let tag = format!("({pid})");
         denials.extend(messages.iter().filter(|m| m.contains(&tag)).cloned());
-        if super::refusal::confirm(&mut r.observation) {
-            // It ran under the sandbox, so no dimension was meaningless.
-            (r.status, r.reason) = cell::judge(&cell::Inputs {
-                expected: r.expected,
-                model: &r.model,
-                observation: &r.observation,
-                meaningless: None,
-            });
-        }
+        super::refusal::confirm(obs);
     }
 }
 
-/// Reads a launch: the probe's JSON line, or why there is none.
-fn observation_of(probe: &str, result: LaunchResult, evidence: &str) -> Observation {
+/// Reads a launch: the probe's JSON line, or why there is none. `at`: the
+/// backend and release a sandboxed launch is evidence about (`None`: the
+/// unsandboxed control run).
+fn observation_of(probe: &str, result: LaunchResult, at: Option<(&str, &str)>) -> Observation {
     let tail = tail_of(&result.output);
+    let no_verdict = |reason: String| Observation::NoVerdict {
+        reason,
+        output_tail: tail.clone(),
+    };
     match &result.end {
         End::TimedOut(limit) => {
-            return Observation::NoVerdict {
-                reason: format!("probe hung: killed after {:.1}s", limit.as_secs_f64()),
-                output_tail: tail,
-            }
+            return no_verdict(format!(
+                "probe hung: killed after {:.1}s",
+                limit.as_secs_f64()
+            ))
         }
-        End::Interrupted => {
-            return Observation::NoVerdict {
-                reason: "interrupted (Ctrl-C)".into(),
-                output_tail: tail,
-            }
-        }
-        End::SpawnFailed(m) => {
-            return Observation::NoVerdict {
-                reason: m.clone(),
-                output_tail: tail,
-            }
-        }
+        End::Interrupted => return no_verdict("interrupted".into()),
+        End::SpawnFailed(m) => return no_verdict(m.clone()),
         End::Exited(_) | End::Signaled(_) => {}
     }
-    let enforcement = match &result.launch {
-        LaunchVerdict::ProfileError { message } => {
+    // The probe never ran: its exec failed (the stage said so).
+    if let LaunchVerdict::ExecFailed(failure) = &result.launch {
+        return no_verdict(failure.to_string());
+    }
+    let report = match result.verdict.as_deref().and_then(parse_report) {
+        Some(report) if report.probe == probe => report,
+        Some(report) => {
+            return no_verdict(format!(
+                "asked for probe {probe:?}, got a report for {:?}",
+                report.probe
+            ))
+        }
+        None => {
+            if let LaunchVerdict::ProfileError { message } = &result.launch {
+                return Observation::ProfileRejected {
+                    message: message.clone(),
+                };
+            }
+            return no_verdict(format!(
+                "probe {} without a verdict",
+                describe_end(&result.end)
+            ));
+        }
+    };
+    let sandboxing = match (&result.launch, at) {
+        (LaunchVerdict::ProfileError { message }, _) => {
             return Observation::ProfileRejected {
                 message: message.clone(),
             }
         }
-        LaunchVerdict::Enforced => Enforcement::Enforced {
-            evidence: evidence.to_string(),
+        (LaunchVerdict::Enforced, Some((backend, release))) => Sandboxing::Enforced {
+            backend: backend.into(),
+            release: release.into(),
+            enforcement: Enforcement::from_stage_status(report.stage.as_deref()),
         },
-        LaunchVerdict::Nested { message } => Enforcement::NotEnforced {
-            reason: format!("nested sandbox: {message}"),
-        },
-        LaunchVerdict::NotEnforced => Enforcement::NotEnforced {
-            reason: "no sandbox applied".into(),
-        },
-        LaunchVerdict::ExecFailed(failure) => {
-            return Observation::NoVerdict {
-                reason: failure.to_string(),
-                output_tail: tail,
+        (LaunchVerdict::Enforced, None) | (LaunchVerdict::NotEnforced, _) => {
+            Sandboxing::NotEnforced {
+                reason: "no sandbox applied".into(),
             }
         }
+        (LaunchVerdict::Nested { message }, _) => Sandboxing::NotEnforced {
+            reason: format!("nested sandbox: {message}"),
+        },
+        (LaunchVerdict::ExecFailed(failure), _) => return no_verdict(failure.to_string()),
     };
-    match result.verdict.as_deref().and_then(parse_report) {
-        Some(report) if report.probe == probe => Observation::Reported {
-            report,
-            denials: Vec::new(),
-            enforcement,
-        },
-        Some(report) => Observation::NoVerdict {
-            reason: format!(
-                "asked for probe {probe:?}, got a report for {:?}",
-                report.probe
-            ),
-            output_tail: tail,
-        },
-        None => Observation::NoVerdict {
-            reason: format!("probe {} without a verdict", describe_end(&result.end)),
-            output_tail: tail,
-        },
+    Observation::Reported {
+        report,
+        denials: Vec::new(),
+        sandboxing,
     }
 }
 
@@ -665,7 +701,7 @@ mod tests {
     fn report_is_read_from_the_channel_record() {
         let json = "{\"probe\":\"sem\",\"verdict\":\"denied\",\"errno\":13,\"step\":\"sem_open\",\"detail\":\"x\",\"duration_us\":5}";
         let r = parse_report(json).unwrap();
-        assert_eq!(r.verdict, Verdict::Denied);
+        assert_eq!(r.verdict, probes::Verdict::Denied);
         assert_eq!(r.errno, Some(13));
         assert!(parse_report("{not json}").is_none());
     }

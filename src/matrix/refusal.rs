@@ -40,7 +40,7 @@ pub fn confirm(obs: &mut Observation) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matrix::cell::Enforcement;
+    use crate::matrix::cell::{Enforcement, Sandboxing};
     use probes::ProbeReport;
 
     fn reported(verdict: Verdict, errno: Option<i64>, denials: &[&str]) -> Observation {
@@ -52,10 +52,13 @@ mod tests {
                 step: "SecItemAdd".into(),
                 detail: "beltcheck.probe.1: OSStatus -25291".into(),
                 duration_us: 1,
+                stage: None,
             },
             denials: denials.iter().map(|d| d.to_string()).collect(),
-            enforcement: Enforcement::Enforced {
-                evidence: "seatbelt on macos 26".into(),
+            sandboxing: Sandboxing::Enforced {
+                backend: "seatbelt".into(),
+                release: "macos 26".into(),
+                enforcement: Enforcement::Full,
             },
         }
     }

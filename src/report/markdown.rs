@@ -1,17 +1,19 @@
-//! report.md: summary, the probe x config table, failures with their
-//! evidence, model-vs-observed divergences, then the inconclusive reasons.
+//! report.md: the summary, then one line per probe (the rule, whether what
+//! the OS did agreed, the options that changed it), failures with their
+//! evidence, each probe's cells by config name, model-vs-observed
+//! divergences, then the inconclusive reasons.
 
-use super::{CellRecord, Report};
-use crate::matrix::cell::{Access, Status};
+use super::{probe_summaries, CellRecord, Report};
+use crate::matrix::cell::{Access, Status, StatusKind};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The mark for a status in tables.
 pub fn mark(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "✓",
-        Status::Fail => "✗",
-        Status::Inconclusive => "?",
+    match status.kind() {
+        StatusKind::Pass => "✓",
+        StatusKind::Fail => "✗",
+        StatusKind::Inconclusive => "?",
     }
 }
 
@@ -20,22 +22,58 @@ pub fn cell_text(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-/// A config as a bit string in dimension order (`1` = on).
-pub fn bits(report: &Report, cell: &CellRecord) -> String {
-    if report.dimensions.is_empty() {
-        return "-".into();
+/// What the OS did in a cell, for people: `allowed`, `denied`, or why
+/// there is no answer.
+pub fn outcome_text(c: &CellRecord) -> String {
+    match (c.outcome, &c.observed) {
+        (Some(a), _) => a.done().to_string(),
+        (None, Some(o)) => o.verdict.clone(),
+        (None, None) => "not run".into(),
     }
-    report
-        .dimensions
-        .iter()
-        .map(|d| {
-            if cell.config.get(d).copied().unwrap_or(false) {
-                '1'
-            } else {
-                '0'
-            }
-        })
-        .collect()
+}
+
+/// How a probe's cells went, in words.
+pub fn agreement_text(s: &super::ProbeSummary) -> String {
+    let n = s.summary.pass + s.summary.fail + s.summary.inconclusive;
+    if s.summary.fail > 0 {
+        format!("{} of {n} cells failed", s.summary.fail)
+    } else if s.observed == 0 {
+        "nothing observed under enforcement".into()
+    } else if s.summary.inconclusive > 0 {
+        format!(
+            "all {} observed cells agreed; {} inconclusive",
+            s.observed, s.summary.inconclusive
+        )
+    } else {
+        format!("all {} observed cells agreed", s.observed)
+    }
+}
+
+fn probes(out: &mut String, r: &Report) {
+    let _ = writeln!(out, "\n## Probes\n");
+    let _ = writeln!(
+        out,
+        "| probe | allowed when | agreement | options that changed the outcome |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|");
+    for s in probe_summaries(r) {
+        let changed = if s.changed_by.is_empty() {
+            "none".to_string()
+        } else {
+            s.changed_by
+                .iter()
+                .map(|d| format!("`{d}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {changed} |",
+            cell_text(&s.probe),
+            cell_text(&s.rule),
+            agreement_text(&s)
+        );
+    }
 }
 
 pub fn render(r: &Report) -> String {
@@ -61,8 +99,9 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "- profile: {p}");
     }
     summary(&mut out, r);
-    table(&mut out, r);
+    probes(&mut out, r);
     failures(&mut out, r);
+    table(&mut out, r);
     divergences(&mut out, r);
     inconclusive(&mut out, r);
     controls(&mut out, r);
@@ -86,45 +125,40 @@ fn summary(out: &mut String, r: &Report) {
         "| {} | {} | {} | {} | {:.1} s |",
         s.pass, s.fail, s.inconclusive, r.timing.cells, r.timing.wall_s
     );
+    let coverage = if r.meta.coverage.is_empty() {
+        "full"
+    } else {
+        r.meta.coverage.as_str()
+    };
+    let _ = writeln!(
+        out,
+        "\nConfigs: {coverage} enumeration. {} sandboxed launches of {} distinct sandboxes ({} run(s) each).",
+        r.launches, r.distinct_launches, r.repeat
+    );
 }
 
 fn table(out: &mut String, r: &Report) {
-    let _ = writeln!(out, "\n## Probe x config\n");
+    let _ = writeln!(out, "\n## Cells\n");
     let _ = writeln!(
         out,
-        "Marks: ✓ pass, ✗ fail, ? inconclusive. Config bits, in order: {}.\n",
+        "What the OS did in each config (named by the options it turns on; dimensions: {}), then the match against the spec: ✓ pass, ✗ fail, ? inconclusive.",
         dims_legend(r)
     );
-    let mut rows: Vec<String> = Vec::new();
-    let mut grid: BTreeMap<(String, String), Status> = BTreeMap::new();
-    for c in &r.cells {
-        let b = bits(r, c);
-        if !rows.contains(&b) {
-            rows.push(b.clone());
+    for p in &r.probes {
+        let _ = writeln!(out, "\n### `{}`\n", cell_text(p));
+        let _ = writeln!(out, "| config | outcome | spec | evidence |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for c in r.cells.iter().filter(|c| &c.probe == p) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} {} | {} |",
+                cell_text(&r.config_label(&c.config)),
+                cell_text(&outcome_text(c)),
+                mark(c.status),
+                c.status,
+                cell_text(&c.evidence.to_string())
+            );
         }
-        grid.insert((b, c.probe.clone()), c.status);
-    }
-    let _ = writeln!(
-        out,
-        "| config | {} |",
-        r.probes
-            .iter()
-            .map(|p| cell_text(p))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    let _ = writeln!(out, "|---|{}", "---|".repeat(r.probes.len()));
-    for row in rows {
-        let marks: Vec<&str> = r
-            .probes
-            .iter()
-            .map(|p| {
-                grid.get(&(row.clone(), p.clone()))
-                    .map(|s| mark(*s))
-                    .unwrap_or(" ")
-            })
-            .collect();
-        let _ = writeln!(out, "| `{row}` | {} |", marks.join(" | "));
     }
 }
 
@@ -159,18 +193,19 @@ fn observed_text(c: &CellRecord) -> String {
 }
 
 fn failures(out: &mut String, r: &Report) {
-    let failed: Vec<&CellRecord> = r
-        .cells
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .collect();
+    let failed: Vec<&CellRecord> = r.cells.iter().filter(|c| c.status.is_fail()).collect();
     let _ = writeln!(out, "\n## Failures ({})\n", failed.len());
     if failed.is_empty() {
         let _ = writeln!(out, "None.");
     }
     for c in failed {
-        let _ = writeln!(out, "### `{}` with `{}`\n", c.probe, bits(r, c));
-        let _ = writeln!(out, "- config: {}", r.config_label(&c.config));
+        let _ = writeln!(
+            out,
+            "### `{}` with {}\n",
+            c.probe,
+            cell_text(&r.config_label(&c.config))
+        );
+        let _ = writeln!(out, "- evidence: {}", c.evidence);
         let _ = writeln!(out, "- expected: {}", c.expected.name());
         let rule = c
             .model_rule
@@ -194,20 +229,8 @@ fn failures(out: &mut String, r: &Report) {
     }
 }
 
-/// Cells where an enforced observation and the model disagree: findings
-/// about the OS (or the model), whatever the spec says.
-pub fn is_divergence(c: &CellRecord) -> bool {
-    let Some(o) = &c.observed else { return false };
-    let seen = match (o.enforced, o.verdict.as_str()) {
-        (true, "allowed") => Access::Allow,
-        (true, "denied") => Access::Deny,
-        _ => return false,
-    };
-    c.model.is_some_and(|m| m != seen)
-}
-
 fn divergences(out: &mut String, r: &Report) {
-    let div: Vec<&CellRecord> = r.cells.iter().filter(|c| is_divergence(c)).collect();
+    let div: Vec<&CellRecord> = r.cells.iter().filter(|c| c.divergent).collect();
     let _ = writeln!(out, "\n## Model vs observed divergences ({})\n", div.len());
     if div.is_empty() {
         let _ = writeln!(
@@ -221,9 +244,9 @@ fn divergences(out: &mut String, r: &Report) {
     for c in div {
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {} |",
+            "| {} | {} | {} | {} |",
             cell_text(&c.probe),
-            bits(r, c),
+            cell_text(&r.config_label(&c.config)),
             access(c.model),
             cell_text(&observed_text(c))
         );
@@ -232,7 +255,7 @@ fn divergences(out: &mut String, r: &Report) {
 
 fn inconclusive(out: &mut String, r: &Report) {
     let mut reasons: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for c in r.cells.iter().filter(|c| c.status == Status::Inconclusive) {
+    for c in r.cells.iter().filter(|c| c.status.is_inconclusive()) {
         *reasons
             .entry((c.probe.as_str(), c.reason.as_str()))
             .or_default() += 1;

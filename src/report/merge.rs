@@ -7,10 +7,10 @@ use super::html::{esc, STYLE};
 use super::markdown::mark;
 use super::run::{Completion, Run};
 use super::write::{write_set, Rendered};
-use super::{config_label, Host, Report, Summary};
+use super::{config_label, ConfigValues, Host, Report, Summary};
 use crate::matrix::cell::{Access, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ pub struct Release {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     pub probe: String,
-    pub config: BTreeMap<String, bool>,
+    pub config: ConfigValues,
     /// One per release, in `releases` order; `null` where that report has
     /// no such cell.
     pub cells: Vec<Option<MergedCell>>,

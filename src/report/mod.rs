@@ -12,34 +12,49 @@ pub mod escape;
 pub mod host;
 pub mod html;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod merge;
 pub mod run;
 pub mod write;
 
-use crate::matrix::cell::{self, Access, Observation, Status};
+use crate::matrix::cell::{self, Access, Evidence, Observation, Status, StatusKind};
 use crate::matrix::execute::Outcome;
 use crate::matrix::plan::Plan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
 pub use host::Host;
 
-/// The schema version written in every report.
-pub const SCHEMA: u32 = 1;
+/// The schema version written in every report. Schema 1 (untyped evidence,
+/// boolean configs) is still read by `report merge`.
+pub const SCHEMA: u32 = 2;
 
-/// `report.json`, exactly as the contract describes it (plus labelled
-/// extras: `evidence`, `model_rule`, `model_reason`, `controls`, `meta`).
+/// `report.json` (schema 2, docs/matrix.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema: u32,
     pub host: Host,
     pub dimensions: Vec<String>,
     pub probes: Vec<String>,
+    /// Each probe's `allowed_when`, as the spec states it.
+    #[serde(default)]
+    pub rules: BTreeMap<String, String>,
     pub cells: Vec<CellRecord>,
     pub summary: Summary,
     pub timing: Timing,
+    /// Sandboxed launches made (distinct launches times `repeat`).
+    #[serde(default)]
+    pub launches: usize,
+    /// Distinct (policy, probe, arguments) launched; cells sharing one say
+    /// so in their evidence.
+    #[serde(default)]
+    pub distinct_launches: usize,
+    /// Runs of each distinct launch (`--repeat`).
+    #[serde(default = "one")]
+    pub repeat: usize,
     #[serde(default)]
     pub controls: Vec<ControlRecord>,
     #[serde(default)]
@@ -50,21 +65,51 @@ pub struct Report {
     pub run: Option<run::Run>,
 }
 
+fn one() -> usize {
+    1
+}
+
+/// A dimension's value in one config: a switch, or a named choice (e.g.
+/// `baseline = "permissive"`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConfigValue {
+    Bool(bool),
+    Text(String),
+}
+
+impl fmt::Display for ConfigValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigValue::Bool(b) => write!(f, "{b}"),
+            ConfigValue::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// One config: each dimension's value.
+pub type ConfigValues = BTreeMap<String, ConfigValue>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellRecord {
-    pub config: BTreeMap<String, bool>,
+    pub config: ConfigValues,
     pub probe: String,
     pub expected: Access,
     /// `null` when the model cannot decide.
     pub model: Option<Access>,
-    /// `null` when the probe was not run in the sandbox (see `reason`).
+    /// `null` when the probe was not run in the sandbox (see `evidence`).
     pub observed: Option<Observed>,
     pub status: Status,
+    /// One sentence for people.
     pub reason: String,
-    /// Where the verdict comes from: `observed on <backend> on <release>`,
-    /// `predicted by the model`, or `inconclusive: <why>`.
+    /// What the status rests on (typed; see docs/matrix.md).
+    pub evidence: Evidence,
+    /// An enforced observation and the model disagree.
     #[serde(default)]
-    pub evidence: String,
+    pub divergent: bool,
+    /// What the OS did (`null`: nothing enforced and decisive was seen).
+    #[serde(default)]
+    pub outcome: Option<Access>,
     #[serde(default)]
     pub model_rule: Option<String>,
     #[serde(default)]
@@ -74,15 +119,13 @@ pub struct CellRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
     /// allowed | denied | error | unsupported, or `no-verdict` when the
-    /// probe ran but printed none (hung, crashed).
+    /// probe ran but printed none (hung, crashed), or `profile-rejected`.
     pub verdict: String,
     pub errno: Option<i64>,
     pub detail: String,
     pub denials: Vec<String>,
     #[serde(default)]
     pub step: String,
-    #[serde(default)]
-    pub enforced: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +133,16 @@ pub struct Summary {
     pub pass: usize,
     pub fail: usize,
     pub inconclusive: usize,
+}
+
+impl Summary {
+    fn add(&mut self, status: Status) {
+        match status.kind() {
+            StatusKind::Pass => self.pass += 1,
+            StatusKind::Fail => self.fail += 1,
+            StatusKind::Inconclusive => self.inconclusive += 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -106,11 +159,14 @@ pub struct ControlRecord {
     pub detail: String,
 }
 
-/// Where the spec and profile came from.
+/// Where the spec and profile came from, and how the configs were chosen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     pub expectations: String,
     pub profile: Option<String>,
+    /// `full` (every combination) or `2-wise`/`3-wise` (a covering array).
+    #[serde(default)]
+    pub coverage: String,
 }
 
 impl Report {
@@ -118,22 +174,102 @@ impl Report {
         self.summary.fail > 0
     }
 
-    /// The config of a cell as `a=1 b=0 ...` in dimension order.
-    pub fn config_label(&self, config: &BTreeMap<String, bool>) -> String {
-        config_label(&self.dimensions, config)
+    /// The config of a cell named by its options (see [`config_name`]).
+    pub fn config_label(&self, config: &ConfigValues) -> String {
+        config_name(&self.dimensions, config)
     }
 }
 
-/// `name=1`/`name=0` pairs in dimension order (stable across reports).
-pub fn config_label(dimensions: &[String], config: &BTreeMap<String, bool>) -> String {
+/// A config named by the options it turns on, in dimension order: each
+/// switch that is on by its name, each named choice as `name=value`;
+/// `defaults` when nothing is on.
+pub fn config_name(dimensions: &[String], config: &ConfigValues) -> String {
+    if dimensions.is_empty() {
+        return "(single cell)".into();
+    }
+    let on: Vec<String> = dimensions
+        .iter()
+        .filter_map(|d| match config.get(d) {
+            Some(ConfigValue::Bool(true)) => Some(d.clone()),
+            Some(ConfigValue::Text(t)) => Some(format!("{d}={t}")),
+            Some(ConfigValue::Bool(false)) | None => None,
+        })
+        .collect();
+    if on.is_empty() {
+        "defaults".into()
+    } else {
+        on.join(" ")
+    }
+}
+
+/// A `name=value` listing of every dimension (stable across reports: the
+/// key rows are merged by).
+pub fn config_label(dimensions: &[String], config: &ConfigValues) -> String {
     if dimensions.is_empty() {
         return "(single cell)".into();
     }
     dimensions
         .iter()
-        .map(|d| format!("{d}={}", u8::from(config.get(d).copied().unwrap_or(false))))
+        .map(|d| match config.get(d) {
+            Some(v) => format!("{d}={v}"),
+            None => format!("{d}=false"),
+        })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// One probe's line in the summary that leads a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSummary {
+    pub probe: String,
+    /// `allowed_when`, as the spec states it (empty when unknown).
+    pub rule: String,
+    pub summary: Summary,
+    /// Cells with an enforced, decisive observation.
+    pub observed: usize,
+    /// Options whose flip (all else equal) changed what the OS did (or,
+    /// where nothing was observed, what the model predicted).
+    pub changed_by: Vec<String>,
+}
+
+/// The per-probe summary, in probe order.
+pub fn probe_summaries(r: &Report) -> Vec<ProbeSummary> {
+    r.probes
+        .iter()
+        .map(|p| {
+            let cells: Vec<&CellRecord> = r.cells.iter().filter(|c| &c.probe == p).collect();
+            let mut summary = Summary::default();
+            cells.iter().for_each(|c| summary.add(c.status));
+            ProbeSummary {
+                probe: p.clone(),
+                rule: r.rules.get(p).cloned().unwrap_or_default(),
+                summary,
+                observed: cells.iter().filter(|c| c.outcome.is_some()).count(),
+                changed_by: changed_by(&r.dimensions, &cells),
+            }
+        })
+        .collect()
+}
+
+fn changed_by(dimensions: &[String], cells: &[&CellRecord]) -> Vec<String> {
+    let answer = |c: &CellRecord| c.outcome.or(c.model);
+    dimensions
+        .iter()
+        .filter(|d| {
+            cells.iter().any(|a| {
+                cells.iter().any(|b| {
+                    a.config.get(*d) != b.config.get(*d)
+                        && a.config
+                            .iter()
+                            .all(|(k, v)| k == *d || b.config.get(k) == Some(v))
+                        && answer(a).is_some()
+                        && answer(b).is_some()
+                        && answer(a) != answer(b)
+                })
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// Turns a run into its report.
@@ -143,40 +279,29 @@ pub fn from_outcome(plan: &Plan, outcome: &Outcome, host: Host, meta: Meta) -> R
         .cells
         .iter()
         .map(|c| {
-            match c.status {
-                Status::Pass => summary.pass += 1,
-                Status::Fail => summary.fail += 1,
-                Status::Inconclusive => summary.inconclusive += 1,
-            }
+            let j = &c.judgement;
+            summary.add(j.status);
             let config = plan
                 .dimensions
                 .iter()
                 .cloned()
-                .zip(plan.assignments[c.index.config].iter().copied())
+                .zip(
+                    plan.assignments[c.index.config]
+                        .iter()
+                        .map(|&b| ConfigValue::Bool(b)),
+                )
                 .collect();
-            let observed = observed_record(&c.observation);
-            let evidence = match (c.status, &c.observation) {
-                (
-                    _,
-                    Observation::Reported {
-                        enforcement: cell::Enforcement::Enforced { evidence },
-                        ..
-                    },
-                ) => {
-                    format!("observed on {evidence}")
-                }
-                (Status::Inconclusive, _) => format!("inconclusive: {}", c.reason),
-                _ => "predicted by the model".into(),
-            };
             CellRecord {
                 config,
                 probe: plan.probes[c.index.probe].name.clone(),
                 expected: c.expected,
                 model: c.model.decision,
-                observed,
-                status: c.status,
-                reason: c.reason.clone(),
-                evidence,
+                observed: j.observation.as_ref().map(observed_record),
+                status: j.status,
+                reason: j.reason.clone(),
+                evidence: j.evidence.clone(),
+                divergent: j.divergent,
+                outcome: j.seen,
                 model_rule: c.model.rule.clone(),
                 model_reason: c.model.reason.clone(),
             }
@@ -203,37 +328,41 @@ pub fn from_outcome(plan: &Plan, outcome: &Outcome, host: Host, meta: Meta) -> R
         host,
         dimensions: plan.dimensions.clone(),
         probes: plan.probes.iter().map(|p| p.name.clone()).collect(),
+        rules: plan
+            .probes
+            .iter()
+            .map(|p| (p.name.clone(), p.source.clone()))
+            .collect(),
         timing: Timing {
             wall_s: outcome.wall.as_secs_f64(),
             cells: cells.len(),
         },
         cells,
         summary,
+        launches: outcome.launches,
+        distinct_launches: outcome.distinct_launches,
+        repeat: outcome.repeat,
         controls,
         meta,
         run: Some(run::Run::new(outcome.interrupted)),
     }
 }
 
-fn observed_record(obs: &Observation) -> Option<Observed> {
+fn observed_record(obs: &Observation) -> Observed {
     match obs {
-        Observation::NotRun { .. } => None,
         Observation::Reported {
-            report,
-            denials,
-            enforcement,
-        } => Some(Observed {
+            report, denials, ..
+        } => Observed {
             verdict: cell::verdict_name(report.verdict).into(),
             errno: report.errno,
             detail: report.detail.clone(),
             denials: denials.clone(),
             step: report.step.clone(),
-            enforced: matches!(enforcement, cell::Enforcement::Enforced { .. }),
-        }),
+        },
         Observation::NoVerdict {
             reason,
             output_tail,
-        } => Some(Observed {
+        } => Observed {
             verdict: "no-verdict".into(),
             errno: None,
             detail: if output_tail.is_empty() {
@@ -243,25 +372,24 @@ fn observed_record(obs: &Observation) -> Option<Observed> {
             },
             denials: Vec::new(),
             step: String::new(),
-            enforced: false,
-        }),
-        Observation::ProfileRejected { message } => Some(Observed {
+        },
+        Observation::ProfileRejected { message } => Observed {
             verdict: "profile-rejected".into(),
             errno: None,
             detail: message.clone(),
             denials: Vec::new(),
             step: String::new(),
-            enforced: true,
-        }),
+        },
     }
 }
 
-/// Writes report.md, report.html and report.json into `dir` as one set
-/// (report.json, the commit marker, last; see [`write`]).
+/// Writes report.md, report.html, report.xml (JUnit) and report.json into
+/// `dir` as one set (report.json, the commit marker, last; see [`write`]).
 pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<()> {
     let files = [
         write::Rendered::new("report.md", markdown::render(report)),
         write::Rendered::new("report.html", html::render(report)),
+        write::Rendered::new("report.xml", junit::render(report)),
         write::Rendered::new("report.json", json::render(report)),
     ];
     write::write_set(dir, &files, "report.json")
