@@ -8,6 +8,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -42,11 +43,28 @@ fn beltcheck(backend: Backend, extra: &[&str], cmd: &[&str]) -> Command {
         .args(cmd)
         // The linux backend's stage is found next to beltcheck.
         .env_remove("BELTCHECK_STAGE");
+    default_termination_signals(&mut c);
     if matches!(backend, Backend::None) {
         return c;
     }
     common::bin_dir();
     c
+}
+
+/// Starts beltcheck with SIGINT, SIGTERM and SIGHUP at their default
+/// disposition, as from an interactive shell: beltcheck keeps a signal its
+/// caller ignored (`nohup`, a background job of a script), and a test run
+/// from such a caller must still see what an ordinary user would.
+fn default_termination_signals(c: &mut Command) {
+    // SAFETY: signal() is async-signal-safe; only this child is changed.
+    unsafe {
+        c.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Waits for `child`, killing it and failing the test if it takes longer

@@ -89,6 +89,12 @@ impl Terminal {
         // SAFETY: setsid and ioctl are async-signal-safe.
         unsafe {
             command.pre_exec(|| {
+                // Default dispositions, as from an interactive shell: a
+                // caller that ignores them (nohup, a script's background job)
+                // would otherwise hand beltcheck ignored signals, which it keeps.
+                for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
                 // fd 1 is the terminal whatever stdin is.
                 if libc::setsid() < 0 || libc::ioctl(1, libc::TIOCSCTTY as _, 0) < 0 {
                     return Err(std::io::Error::last_os_error());
