@@ -9,7 +9,7 @@
 use crate::ast::{same_shape, strip_spans, Arena, Node, NodeKind};
 use crate::build::{build, BuildOptions, Profile, ValueMode};
 use crate::config::{Baseline, Clipboard, Config, Outbound, OutboundMode, ResolvedConfig};
-use crate::escape::{self, Anchor};
+use crate::escape::{self, Anchor, EscapeError};
 use crate::path::HostEnv;
 use crate::reader::{read, read_bytes};
 use crate::writer::write;
@@ -35,9 +35,17 @@ pub fn reader(data: &[u8]) {
 /// Escapers: on any UTF-8 input, the string escaper accepts exactly the
 /// non-empty printable ASCII strings, and what it writes reads back as that
 /// one string, also inside a rule (no injection). The regex escaper's output
-/// has no `"`, reads back as one raw string, and (checked with the `regex`
-/// crate as a stand-in for Apple's engine) matches the input literally.
+/// has no `"`, reads back as one raw string, and is a plain literal under
+/// [`LiteralRegex`] (an oracle written apart from the escaper) that matches
+/// the input, not its siblings, and its children only when anchored as a
+/// directory.
 pub fn escape(data: &[u8]) {
+    escape_with(data, escape::regex_literal);
+}
+
+/// [`escape`] with the regex escaper given, so a test can show that a
+/// seeded escaper bug is caught.
+pub fn escape_with(data: &[u8], regex_escaper: fn(&str, Anchor) -> Result<String, EscapeError>) {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
@@ -50,7 +58,7 @@ pub fn escape(data: &[u8]) {
         Err(e) => assert!(!printable, "escaper refused printable {s:?}: {e}"),
     }
     for anchor in [Anchor::Exact, Anchor::Directory] {
-        match escape::regex_literal(s, anchor) {
+        match regex_escaper(s, anchor) {
             Ok(re) => {
                 assert!(
                     printable && !s.contains('"'),
@@ -105,9 +113,9 @@ fn regex_reads_back(s: &str, re: &str, anchor: Anchor) {
         [expected],
         "injection through regex {re}"
     );
-    let compiled = regex::bytes::Regex::new(re)
-        .unwrap_or_else(|e| panic!("regex {re} for {s:?} does not compile: {e}"));
-    let matches = |t: &str| compiled.is_match(t.as_bytes());
+    let compiled = LiteralRegex::parse(re)
+        .unwrap_or_else(|e| panic!("regex {re} for {s:?} is not a plain literal: {e}"));
+    let matches = |t: &str| compiled.is_match(t);
     assert!(matches(s), "regex {re} does not match its own input {s:?}");
     let sibling = format!("{s}x");
     if !s.ends_with('/') {
@@ -117,6 +125,66 @@ fn regex_reads_back(s: &str, re: &str, anchor: Anchor) {
     match anchor {
         Anchor::Exact => assert!(!matches(&child), "exact regex {re} matches {child:?}"),
         Anchor::Directory => assert!(matches(&child), "directory regex {re} misses {child:?}"),
+    }
+}
+
+/// The only regexes the escaper may produce: `^`, then literal characters
+/// (an operator character only after `\\`), then `$` (exact) or `(/|$)`
+/// (the path or anything beneath it). Written from POSIX ERE's list of
+/// operator characters, not from the escaper's, so the two can disagree: a
+/// character the escaper forgets to escape is an operator here and fails the
+/// parse. `regex_oracle_agrees_with_a_regex_engine` checks this reading
+/// against the `regex` crate on the seed corpus, once, outside the fuzz loop
+/// (building a regex per input cost most of the fuzzer's time).
+#[derive(Debug, PartialEq, Eq)]
+pub struct LiteralRegex {
+    literal: String,
+    anchor: Anchor,
+}
+
+/// POSIX ERE's operator characters (IEEE 1003.1, 9.4.3), plus `{}` and the
+/// backslash, which most engines also treat as special.
+const ERE_OPERATORS: &[char] = &[
+    '.', '[', ']', '(', ')', '*', '+', '?', '{', '}', '|', '^', '$', '\\',
+];
+
+impl LiteralRegex {
+    pub fn parse(re: &str) -> Result<LiteralRegex, String> {
+        let body = re.strip_prefix('^').ok_or("not anchored at the start")?;
+        let (body, anchor) = if let Some(b) = body.strip_suffix("(/|$)") {
+            (b, Anchor::Directory)
+        } else if let Some(b) = body.strip_suffix('$') {
+            (b, Anchor::Exact)
+        } else {
+            return Err("not anchored at the end".into());
+        };
+        let mut literal = String::with_capacity(body.len());
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some(e) if ERE_OPERATORS.contains(&e) => literal.push(e),
+                    // `\d`, `\w`, `\<`...: classes or assertions somewhere.
+                    Some(e) => return Err(format!("escape of a non-operator {e:?}")),
+                    None => return Err("a trailing backslash".into()),
+                },
+                c if ERE_OPERATORS.contains(&c) => {
+                    return Err(format!("unescaped operator {c:?}"));
+                }
+                c => literal.push(c),
+            }
+        }
+        Ok(LiteralRegex { literal, anchor })
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        match text.strip_prefix(self.literal.as_str()) {
+            None => false,
+            Some(rest) => match self.anchor {
+                Anchor::Exact => rest.is_empty(),
+                Anchor::Directory => rest.is_empty() || rest.starts_with('/'),
+            },
+        }
     }
 }
 

@@ -61,3 +61,74 @@ fn profile_build_seeds_cover_valid_and_invalid_configs() {
         "valid {valid}, invalid {invalid}"
     );
 }
+
+/// Every seed, plus every printable ASCII character alone and inside a path.
+fn escape_inputs() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/sbpl_escape");
+    let mut inputs: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| String::from_utf8(std::fs::read(e.unwrap().path()).unwrap()).ok())
+        .collect();
+    for b in 0x20u8..0x7f {
+        let c = b as char;
+        inputs.push(c.to_string());
+        inputs.push(format!("/a{c}b/c"));
+    }
+    inputs
+}
+
+/// The fuzz oracle reads the escaper's regexes as a real engine does: on
+/// every input, the `regex` crate (the stand-in for Apple's engine) and
+/// `LiteralRegex` agree on the input, a sibling and a child.
+#[test]
+fn regex_oracle_agrees_with_a_regex_engine() {
+    use profile::escape::{regex_literal, Anchor};
+    use profile::fuzzcheck::LiteralRegex;
+    let mut checked = 0;
+    for s in escape_inputs() {
+        for anchor in [Anchor::Exact, Anchor::Directory] {
+            let Ok(re) = regex_literal(&s, anchor) else {
+                continue;
+            };
+            let oracle = LiteralRegex::parse(&re).unwrap_or_else(|e| panic!("{re}: {e}"));
+            let engine = regex::bytes::Regex::new(&re).unwrap();
+            for t in [
+                s.clone(),
+                format!("{s}x"),
+                format!("{s}/x"),
+                format!("x{s}"),
+            ] {
+                assert_eq!(
+                    oracle.is_match(&t),
+                    engine.is_match(t.as_bytes()),
+                    "{re} on {t:?}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 300, "{checked}");
+}
+
+/// A seeded escaper bug (one operator left unescaped) is caught by the
+/// check the fuzz target runs, on inputs a fuzzer reaches at once.
+#[test]
+fn a_seeded_regex_escaper_bug_is_caught() {
+    use profile::escape::{regex_literal, Anchor, EscapeError};
+    fn forgets_the_dot(s: &str, anchor: Anchor) -> Result<String, EscapeError> {
+        regex_literal(s, anchor).map(|re| re.replace("\\.", "."))
+    }
+    fn forgets_the_parenthesis(s: &str, anchor: Anchor) -> Result<String, EscapeError> {
+        regex_literal(s, anchor).map(|re| re.replacen("\\(", "(", 1))
+    }
+    let caught = |bug: fn(&str, Anchor) -> Result<String, EscapeError>, input: &[u8]| {
+        std::panic::catch_unwind(|| profile::fuzzcheck::escape_with(input, bug)).is_err()
+    };
+    // The real escaper passes the same inputs.
+    for input in [&b"a.b"[..], b"(x"] {
+        profile::fuzzcheck::escape(input);
+    }
+    assert!(caught(forgets_the_dot, b"a.b"));
+    assert!(caught(forgets_the_dot, b"."));
+    assert!(caught(forgets_the_parenthesis, b"(x"));
+}
