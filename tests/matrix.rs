@@ -162,10 +162,14 @@ struct FakeProbe {
     dir: PathBuf,
 }
 
-fn fake_probe(name: &str, body: &str) -> FakeProbe {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+fn fake_probe_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("fake-probe-dirs")
-        .join(name);
+        .join(name)
+}
+
+fn fake_probe(name: &str, body: &str) -> FakeProbe {
+    let dir = fake_probe_dir(name);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("probe");
     let mut f = std::fs::File::create(&path).unwrap();
@@ -234,8 +238,10 @@ fn distinct_launches_are_shared() {
 #[test]
 fn disagreeing_repeats_are_flaky() {
     // Allowed where it can write next to itself (outside the sandbox: the
-    // control run); inside, a coin toss per run from /dev/urandom.
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fake-probes");
+    // control run; inside, its directory is read-only); inside, a coin toss
+    // per run from /dev/urandom. The directory is the one `fake_probe`
+    // creates, so a clean checkout has it too.
+    let dir = fake_probe_dir("coin");
     let body = format!(
         "if touch {w} 2>/dev/null; then {allowed}; exit; fi\n\
          b=$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')\n\
