@@ -7,11 +7,11 @@
 //! never panic for input that is merely invalid.
 
 use crate::ast::{same_shape, strip_spans, Arena, Node, NodeKind};
-use crate::build::{build, BuildOptions, Profile, ValueMode};
 use crate::config::{Baseline, Clipboard, Config, Outbound, OutboundMode, ResolvedConfig};
 use crate::escape::{self, Anchor, EscapeError};
 use crate::path::HostEnv;
 use crate::reader::{read, read_bytes};
+use crate::sbpl::{build, BuildOptions, Profile, ValueMode};
 use crate::writer::write;
 
 /// Reader: no panic on any bytes; whatever reads, the writer prints as text
@@ -326,7 +326,7 @@ fn profile_reads<'a>(p: &'a Profile, arena: &'a Arena) -> Vec<Node<'a>> {
 /// Every user value with the param key the builder gives it.
 fn user_values(r: &ResolvedConfig) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let sockets: Vec<String> = crate::build::socket_paths(&r.unix_socket_connects)
+    let sockets: Vec<String> = crate::sbpl::socket_paths(&r.unix_socket_connects)
         .into_iter()
         .map(|(_, p)| p)
         .collect();

@@ -6,14 +6,13 @@
 //! - [`input`]: reading input files with a stated size bound.
 //! - [`path`]: path rules (absolute, `~/`, templates, `/private` mapping).
 //! - [`escape`]: strict escapers for SBPL string and regex literals.
-//! - [`build`]: config -> SBPL text plus parameters.
+//! - [`sbpl`]: the SBPL builder, config -> SBPL text plus parameters.
 //! - [`ast`], [`reader`], [`writer`]: SBPL as data, with spans.
 //! - [`model`]: a model of Seatbelt's decision procedure.
 //! - [`linux`]: the same config compiled for the Linux backend.
 //! - [`policy`]: a config compiled for one backend, as launchers take it.
 
 pub mod ast;
-pub mod build;
 pub mod config;
 pub mod document;
 pub mod escape;
@@ -24,8 +23,9 @@ pub mod model;
 pub mod path;
 pub mod policy;
 pub mod reader;
+pub mod sbpl;
 pub mod writer;
 
-pub use build::{build, BuildOptions, Profile, Program, ValueMode};
 pub use config::{Config, ConfigError};
 pub use policy::Policy;
+pub use sbpl::{build, BuildOptions, Profile, Program, ValueMode};

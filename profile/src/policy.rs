@@ -6,8 +6,8 @@
 //! backend `none`. What the backend cannot enforce is read from here
 //! ([`Policy::limitation`]), not kept in tables elsewhere.
 
-use crate::build::Profile;
 use crate::linux::LinuxPolicy;
+use crate::sbpl::Profile;
 
 /// A sandbox ready for one backend.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,9 +2,9 @@
 //! alone, structural guarantees, and no injection through any value.
 
 use profile::ast::{Node, NodeKind};
-use profile::build::{assemble, Assembled, Block, ORDER};
 use profile::config::{Baseline, Clipboard, Config, Outbound, OutboundMode};
 use profile::path::HostEnv;
+use profile::sbpl::{assemble, Assembled, Block, ORDER};
 mod common;
 
 use common::{arena, read};
@@ -701,8 +701,8 @@ fn tiocsti_is_denied_in_every_profile_and_other_tty_ioctls_stay() {
 /// stats every directory above it; nothing beside it is granted.
 mod program {
     use super::*;
-    use profile::build::{build, Program};
     use profile::model::{Decision, Model, Request};
+    use profile::sbpl::{build, Program};
 
     fn built(baseline: Baseline, program: Program) -> Result<Model, profile::config::ConfigError> {
         let opts = BuildOptions {
