@@ -27,9 +27,9 @@ fi
 uid=$(id -u "$user")
 home=$(getent passwd "$user" | cut -d: -f6)
 
-# The binaries the tests launch (probe, stage) are built here, as root:
-# the tests themselves cannot run cargo as the user.
-cargo build --workspace --bins --quiet
+# The binaries the tests launch (probe, stage, the pty driver example) are
+# built here, as root: the tests themselves cannot run cargo as the user.
+cargo build --workspace --bins --examples --quiet
 
 # Every test binary with the directory of the package it belongs to.
 list=$(mktemp)

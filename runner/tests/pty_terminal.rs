@@ -1,5 +1,5 @@
 //! The pty session driven the way a user's terminal drives it: each test owns
-//! an outer pty and starts the runner (the `pty-session-driver` binary, a
+//! an outer pty and starts the runner (the `pty-session-driver` test helper, a
 //! thin main over `runner::pty::run` in Terminal mode) on its slave, as
 //! session leader with that slave as controlling terminal.
 
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 
-const DRIVER: &str = env!("CARGO_BIN_EXE_pty-session-driver");
+mod support;
 
 struct Outer {
     master: OwnedFd,
@@ -76,7 +76,7 @@ impl Outer {
         let flags = unsafe { libc::fcntl(m, libc::F_GETFL) };
         unsafe { libc::fcntl(m, libc::F_SETFL, flags | libc::O_NONBLOCK) };
         let before = termios(slave.as_fd());
-        let mut cmd = Command::new(DRIVER);
+        let mut cmd = Command::new(support::pty_session_driver());
         cmd.args(driver_args)
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
@@ -351,7 +351,7 @@ fn resize_storm_does_not_deadlock_and_the_last_size_wins() {
 
 #[test]
 fn piped_stdin_is_bridged_and_its_end_reaches_the_child() {
-    let mut child = Command::new(DRIVER)
+    let mut child = Command::new(support::pty_session_driver())
         .args(["--timeout-ms", "10000", "--", "cat"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -6,12 +6,12 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const DRIVER: &str = env!("CARGO_BIN_EXE_pty-session-driver");
+mod support;
 
 /// Runs the driver, returns its exit code and wall time.
 fn run_driver(args: &[&str], stdout: Stdio) -> (Option<i32>, Duration) {
     let started = Instant::now();
-    let mut cmd = Command::new(DRIVER);
+    let mut cmd = Command::new(support::pty_session_driver());
     cmd.args(args).stdin(Stdio::null()).stdout(stdout);
     cmd.process_group(0);
     let status = cmd.status().expect("run driver");

@@ -1,7 +1,7 @@
 //! Test driver for the pty session: runs one command through
 //! `runner::pty::run` in Terminal mode and exits with its status. The pty
 //! tests (runner/tests/) start it on a pty they own, as a user's terminal
-//! would. Not part of the product.
+//! would. Not part of the product: an example target, built for the tests.
 //!
 //! Usage: pty-session-driver [--timeout-ms N] [--grace-ms N] [--nofile]
 //!        [--panic-when-raw] -- CMD [ARGS...]
