@@ -1,5 +1,6 @@
 //! `beltcheck-probe`: run one capability probe and print its JSON report.
-//! Thin shell over the `probes` library; see docs/contract.md for the form.
+//! Thin shell over the `probes` library; the report form is in `probes::report`
+//! and the README's CLI table.
 //!
 //! With `BELTCHECK_VERDICT_FD` set (the matrix), the report goes to that
 //! descriptor as one `verdict JSON` line instead of stdout: the runner's

@@ -7,9 +7,11 @@
 //! is macOS-only, because only macOS has `log stream`.
 //!
 //! Logging is lossy: what this returns is evidence of a denial, never proof
-//! that nothing was denied. The predicate is the one documented in
-//! /work/shared/docs/sbpl.md (kernel Sandbox messages and the
-//! com.apple.sandbox.reporting subsystem).
+//! that nothing was denied. The predicate (kernel Sandbox messages and the
+//! com.apple.sandbox.reporting subsystem) is the one shown publicly in
+//! https://github.com/anthropic-experimental/sandbox-runtime/issues/67
+//! (a `log stream` command with [`LOG_PREDICATE`] word for word, showing
+//! `Sandbox: sandbox-exec(27256) deny(1) forbidden-sandbox-reinit`).
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;

@@ -9,10 +9,14 @@
 //! functions, tested on any host. Running them needs macOS: elsewhere
 //! [`SeatbeltLauncher::availability`] is `Unavailable` and `prepare` refuses.
 //!
-//! What sandbox-exec's exit codes mean is documented in
-//! /work/shared/docs/sbpl.md (65: profile error with the line; 71 plus
-//! `sandbox_apply: Operation not permitted`: already sandboxed). Those are
-//! expectations about macOS, checked by the matrix on real runners.
+//! What sandbox-exec's exit codes mean, as reported publicly: 65 with
+//! `sandbox-exec: <message> at <input string>, line N` is a profile error
+//! (https://github.com/ZaxbyHub/opencode-swarm/issues/2590, "unbound
+//! variable: setenv at <input string>, line 5 ... exit code 65"); 71 with
+//! `sandbox_apply: Operation not permitted` is a refused nested sandbox
+//! (https://github.com/anthropic-experimental/sandbox-runtime/issues/67,
+//! logged as `forbidden-sandbox-reinit`). Those are expectations about
+//! macOS, checked by the matrix on real runners.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
