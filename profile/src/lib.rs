@@ -12,6 +12,8 @@
 //! - [`linux`]: the same config compiled for the Linux backend.
 //! - [`policy`]: a config compiled for one backend, as launchers take it.
 
+#![forbid(unsafe_code)]
+
 pub mod ast;
 pub mod config;
 pub mod document;

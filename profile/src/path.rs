@@ -21,8 +21,7 @@ pub struct HostEnv {
 impl HostEnv {
     /// The current process's HOME, user name and uid.
     pub fn current() -> HostEnv {
-        // SAFETY: getuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::getuid() };
+        let uid = nix::unistd::getuid().as_raw();
         HostEnv {
             home: std::env::var("HOME").ok(),
             user: std::env::var("USER")
@@ -37,28 +36,8 @@ impl HostEnv {
 /// The login name for `uid` from the user database, when USER and LOGNAME
 /// are unset (daemons, CI containers).
 fn user_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: an all-zero passwd (null pointers, zero ids) is a valid value
-    // for getpwuid_r to overwrite.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call and buf.len() is its size;
-    // on success pw_name points into buf, which outlives the read below.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut found,
-        )
-    };
-    if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
-        return None;
-    }
-    // SAFETY: pw_name is a NUL-terminated string inside buf.
-    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-    name.to_str().ok().map(str::to_string)
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok()??;
+    Some(user.name)
 }
 
 /// Whether `<USER>` and `<UID>` are expanded in a value.

@@ -190,31 +190,29 @@ impl Drop for Fixtures {
 /// partial; then the CLI dies by that same signal ([`interrupt::reraise`]).
 pub mod interrupt {
     use nix::sys::signal::Signal;
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, OnceLock};
 
     /// The signals that stop a run.
     const STOP: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
-    /// The first stopping signal received, 0 before any.
-    static RECEIVED: AtomicI32 = AtomicI32::new(0);
-
-    extern "C" fn on_signal(sig: libc::c_int) {
-        let _ = RECEIVED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+    /// The stopping signal received (the latest, when several arrive), 0
+    /// before any; set by signal-hook's handler.
+    fn slot() -> &'static Arc<AtomicUsize> {
+        static RECEIVED: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+        RECEIVED.get_or_init(|| Arc::new(AtomicUsize::new(0)))
     }
 
     /// Installs the handler for SIGINT, SIGTERM and SIGHUP (idempotent).
-    pub fn install() -> nix::Result<()> {
-        use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet};
-        let action = SigAction::new(
-            SigHandler::Handler(on_signal),
-            SaFlags::SA_RESTART,
-            SigSet::empty(),
-        );
-        for sig in STOP {
-            // SAFETY: the handler only stores to an atomic, which is
-            // async-signal-safe.
-            unsafe { sigaction(sig, &action)? };
+    pub fn install() -> std::io::Result<()> {
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        if INSTALLED.get().is_some() {
+            return Ok(());
         }
+        for sig in STOP {
+            signal_hook::flag::register_usize(sig as i32, Arc::clone(slot()), sig as usize)?;
+        }
+        let _ = INSTALLED.set(());
         Ok(())
     }
 
@@ -224,18 +222,16 @@ pub mod interrupt {
 
     /// The signal that stopped the run, if one did.
     pub fn received() -> Option<Signal> {
-        Signal::try_from(RECEIVED.load(Ordering::SeqCst)).ok()
+        let sig = i32::try_from(slot().load(Ordering::SeqCst)).ok()?;
+        Signal::try_from(sig).ok()
     }
 
-    /// Dies by the signal that stopped the run (default disposition
-    /// restored, signal raised), so the caller sees 128+signo as with any
-    /// program it interrupts; returns only when no signal arrived.
+    /// Dies by the signal that stopped the run (its default action,
+    /// whatever handler is installed), so the caller sees 128+signo as with
+    /// any program it interrupts; returns only when no signal arrived.
     pub fn reraise() {
-        use nix::sys::signal::{raise, signal, SigHandler};
         let Some(sig) = received() else { return };
-        // SAFETY: restoring the default disposition; no handler runs.
-        let restored = unsafe { signal(sig, SigHandler::SigDfl) };
-        if restored.is_ok() && raise(sig).is_ok() {
+        if signal_hook::low_level::emulate_default_handler(sig as i32).is_ok() {
             // Delivery can wait until the signal is unblocked; it is not
             // blocked here, but be sure nothing else runs.
             std::thread::sleep(std::time::Duration::from_secs(1));

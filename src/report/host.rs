@@ -81,25 +81,15 @@ struct Uname {
 }
 
 fn uname() -> Uname {
-    // SAFETY: utsname is plain old data; uname fills it or fails.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return Uname {
+    match nix::sys::utsname::uname() {
+        Ok(u) => Uname {
+            release: u.release().to_string_lossy().into_owned(),
+            version: u.version().to_string_lossy().into_owned(),
+        },
+        Err(_) => Uname {
             release: "unknown".into(),
             version: "unknown".into(),
-        };
-    }
-    let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    Uname {
-        release: field(&u.release),
-        version: field(&u.version),
+        },
     }
 }
 
@@ -155,25 +145,12 @@ pub fn parse_os_release(text: &str) -> Option<String> {
     })
 }
 
-#[cfg(target_os = "linux")]
+/// The kernel's Landlock ABI version, when it has one.
 fn landlock_abi() -> Option<u32> {
-    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_long = 1;
-    // SAFETY: with a null attr and size 0 and the VERSION flag, the kernel
-    // only returns the ABI number (or an error); no memory is touched.
-    let abi = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0 as libc::size_t,
-            LANDLOCK_CREATE_RULESET_VERSION,
-        )
-    };
-    u32::try_from(abi).ok().filter(|&v| v > 0)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn landlock_abi() -> Option<u32> {
-    None
+    runner::stage::landlock_abi()
+        .ok()
+        .and_then(|abi| u32::try_from(abi).ok())
+        .filter(|&abi| abi > 0)
 }
 
 /// The build-time `BELTCHECK_GIT_REV` (CI sets it), else `git rev-parse`
