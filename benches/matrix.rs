@@ -69,6 +69,7 @@ fn cli_matrix(jobs: usize) -> (Duration, usize, f64) {
     let mut status = 0;
     // SAFETY: rusage is plain data filled by wait4 for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 writes `status` and `usage`, both ours, for our own child.
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let wall = started.elapsed();
     assert!(pid > 0, "wait4: {}", std::io::Error::last_os_error());

@@ -27,6 +27,7 @@ fn termios(fd: BorrowedFd<'_>) -> libc::termios {
     // SAFETY: tcgetattr fills a zeroed termios (padding stays zero, so two
     // snapshots compare byte for byte).
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: tcgetattr fills `t`, which we own, from a valid fd.
     assert_eq!(unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut t) }, 0);
     t
 }

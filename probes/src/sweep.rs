@@ -150,7 +150,9 @@ fn remove_journalled(kind: &str, name: &str) -> std::io::Result<()> {
     let c = std::ffi::CString::new(name).map_err(|_| std::io::ErrorKind::InvalidInput)?;
     // SAFETY: unlinking names of our own objects.
     let r = match kind {
+        // SAFETY: `c` is a NUL-terminated name that outlives the call.
         "sem" => unsafe { libc::sem_unlink(c.as_ptr()) },
+        // SAFETY: `c` is a NUL-terminated name that outlives the call.
         "shm" => unsafe { libc::shm_unlink(c.as_ptr()) },
         "keychain" => return remove_keychain_item(name),
         _ => return Err(std::io::ErrorKind::InvalidData.into()),

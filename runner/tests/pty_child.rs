@@ -203,7 +203,9 @@ fn kernel_nofile_ceiling() -> u64 {
 
 #[test]
 fn nofile_soft_is_raised_to_hard_only_when_asked() {
+    // SAFETY: an all-zero rlimit is valid storage.
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: getrlimit fills `lim`, which we own.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
     let hard = (lim.rlim_max as u64).min(kernel_nofile_ceiling());
     assert!(hard > 64, "hard NOFILE limit too low to test");
@@ -212,6 +214,7 @@ fn nofile_soft_is_raised_to_hard_only_when_asked() {
         rlim_cur: 64,
         rlim_max: lim.rlim_max,
     };
+    // SAFETY: setrlimit reads one rlimit; lowering our own soft limit.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lowered) }, 0);
     let script = "echo $(ulimit -Sn) $(ulimit -Hn)";
     let kept = run(script, &SessionOptions::detached());
@@ -222,6 +225,7 @@ fn nofile_soft_is_raised_to_hard_only_when_asked() {
             ..SessionOptions::detached()
         },
     );
+    // SAFETY: setrlimit reads one rlimit; putting back what getrlimit gave.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
     let hard_text = if lim.rlim_max == libc::RLIM_INFINITY {
         "unlimited".to_string()

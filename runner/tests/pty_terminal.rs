@@ -35,6 +35,7 @@ fn termios(fd: BorrowedFd<'_>) -> libc::termios {
     // SAFETY: tcgetattr fills a zeroed termios (padding stays zero, so two
     // snapshots compare byte for byte).
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: tcgetattr fills `t`, which we own, from a valid fd.
     assert_eq!(unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut t) }, 0);
     t
 }
@@ -71,9 +72,12 @@ impl Outer {
         // SAFETY: fresh fds we own.
         let (master, slave) = unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) };
         for fd in [m, s] {
+            // SAFETY: fcntl F_SETFD on fds openpty just gave us.
             unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
         }
+        // SAFETY: fcntl F_GETFL on the master fd we own.
         let flags = unsafe { libc::fcntl(m, libc::F_GETFL) };
+        // SAFETY: fcntl F_SETFL with an int argument on the master fd we own.
         unsafe { libc::fcntl(m, libc::F_SETFL, flags | libc::O_NONBLOCK) };
         let before = termios(slave.as_fd());
         let mut cmd = Command::new(support::pty_session_driver());
@@ -110,6 +114,7 @@ impl Outer {
         unsafe { libc::poll(&mut pfd, 1, wait.as_millis() as i32) };
         let mut buf = [0u8; 4096];
         loop {
+            // SAFETY: read writes at most buf.len() bytes into buf, from the master fd we own.
             let n =
                 unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
             if n <= 0 {
@@ -275,6 +280,7 @@ fn termination_signal_to_the_runner_ends_the_group_and_restores_termios(#[case] 
         "termios restored"
     );
     assert_eq!(
+        // SAFETY: kill with signal 0 only checks that the pid exists.
         unsafe { libc::kill(child, 0) },
         -1,
         "child {child} survived"

@@ -42,6 +42,7 @@ pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
     }
     drop(fd);
     ctx.step("unlink");
+    // SAFETY: `path` is a NUL-terminated path that outlives the call.
     check("unlink", unsafe { libc::unlink(path.as_ptr()) })?;
     guard.dismiss();
     allowed("unlink", format!("created, wrote {n} bytes, unlinked"))

@@ -21,17 +21,21 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
         libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY)
     })?);
     ctx.step("grantpt");
+    // SAFETY: grantpt on the master fd this function owns.
     check("grantpt", unsafe { libc::grantpt(master.0) })?;
     ctx.step("unlockpt");
+    // SAFETY: unlockpt on the master fd this function owns.
     check("unlockpt", unsafe { libc::unlockpt(master.0) })?;
     ctx.step("ptsname");
     let slave_name = slave_name(master.0)?;
     ctx.step("open-slave");
+    // SAFETY: `slave_name` is a NUL-terminated path that outlives the call.
     let slave = Fd(check("open-slave", unsafe {
         libc::open(slave_name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY)
     })?);
     ctx.step("tcgetattr");
     let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
+    // SAFETY: tcgetattr writes one termios into `termios`, on an fd we own.
     check("tcgetattr", unsafe {
         libc::tcgetattr(slave.0, termios.as_mut_ptr())
     })?;
@@ -64,7 +68,7 @@ fn slave_name(master: libc::c_int) -> Result<std::ffi::CString, Failure> {
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn slave_name(master: libc::c_int) -> Result<std::ffi::CString, Failure> {
-    // ptsname's static buffer is safe here: the probe is the only thread
+    // SAFETY: ptsname's static buffer is safe here: the probe is the only thread
     // calling it, and the name is copied out at once.
     let p = unsafe { libc::ptsname(master) };
     if p.is_null() {

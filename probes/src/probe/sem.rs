@@ -24,10 +24,13 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
     check("sem_post", unsafe { libc::sem_post(sem) })?;
     ctx.step("sem_wait");
     // The value is 1 after the post, so this wait cannot block.
+    // SAFETY: sem is a valid semaphore from sem_open; the value is 1.
     check("sem_wait", unsafe { libc::sem_wait(sem) })?;
     ctx.step("sem_close");
+    // SAFETY: sem is a valid semaphore from sem_open, closed once here.
     check("sem_close", unsafe { libc::sem_close(sem) })?;
     ctx.step("sem_unlink");
+    // SAFETY: `cname` is a NUL-terminated name that outlives the call.
     check("sem_unlink", unsafe { libc::sem_unlink(cname.as_ptr()) })?;
     unlink_guard.dismiss();
     crate::journal::forget("sem", &name);

@@ -53,6 +53,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
         libc::munmap(map, SIZE);
     }
     ctx.step("shm_unlink");
+    // SAFETY: `cname` is a NUL-terminated name that outlives the call.
     check("shm_unlink", unsafe { libc::shm_unlink(cname.as_ptr()) })?;
     unlink_guard.dismiss();
     crate::journal::forget("shm", &name);

@@ -22,8 +22,10 @@ pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
         unsafe { libc::unlink(unlink_path.as_ptr()) };
     });
     ctx.step("listen");
+    // SAFETY: listen on the socket this probe owns.
     check("listen", unsafe { libc::listen(sock.0, 1) })?;
     ctx.step("unlink");
+    // SAFETY: `cpath` is a NUL-terminated path that outlives the call.
     check("unlink", unsafe { libc::unlink(cpath.as_ptr()) })?;
     guard.dismiss();
     allowed("unlink", "bound, listening, unlinked")

@@ -65,6 +65,7 @@ pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     let raw = fd.as_raw_fd();
     // SAFETY: fcntl with F_GETFL/F_SETFL on a valid fd.
     let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
+    // SAFETY: fcntl F_SETFL with an int argument on a valid fd.
     if flags < 0 || unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
         return Err(io::Error::last_os_error());
     }

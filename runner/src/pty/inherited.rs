@@ -157,6 +157,7 @@ fn set_cloexec(fd: RawFd) {
 fn mark_each_below_limit(keep: Keep) -> io::Result<()> {
     // SAFETY: getrlimit fills a struct we own.
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `lim` is a valid rlimit for getrlimit to fill.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(io::Error::last_os_error());
     }

@@ -110,6 +110,7 @@ fn install_panic_hook() {
 fn get(fd: RawFd) -> io::Result<libc::termios> {
     // SAFETY: an all-zero termios is valid storage; tcgetattr fills it.
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: `t` is valid termios storage for tcgetattr to fill.
     if unsafe { libc::tcgetattr(fd, &mut t) } != 0 {
         return Err(io::Error::last_os_error());
     }

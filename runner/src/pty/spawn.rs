@@ -163,12 +163,16 @@ unsafe fn reset_caught_signals(dfl: &libc::sigaction) {
     #[cfg(not(target_os = "linux"))]
     let last = 31;
     for sig in 1..=last {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        if libc::sigaction(sig, std::ptr::null(), &mut old) != 0 {
+        // SAFETY: an all-zero sigaction is valid storage for the query.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: a query (null new action) into `old`, which we own.
+        if unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } != 0 {
             continue;
         }
         if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
-            libc::sigaction(sig, dfl, std::ptr::null_mut());
+            // SAFETY: `dfl` is a valid sigaction (the caller's contract);
+            // sigaction is async-signal-safe.
+            unsafe { libc::sigaction(sig, dfl, std::ptr::null_mut()) };
         }
     }
 }
@@ -179,6 +183,7 @@ unsafe fn reset_caught_signals(dfl: &libc::sigaction) {
 pub(crate) fn raised_nofile() -> io::Result<Option<libc::rlimit>> {
     // SAFETY: getrlimit fills the struct.
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `lim` is a valid rlimit for getrlimit to fill.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(io::Error::last_os_error());
     }

@@ -381,6 +381,7 @@ fn wait_exit_no_reap(pid: libc::pid_t) {
     loop {
         // SAFETY: siginfo_t is plain data filled by waitid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is valid siginfo_t storage; waitid writes only it.
         let rc = unsafe {
             libc::waitid(
                 libc::P_PID,

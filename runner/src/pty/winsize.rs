@@ -30,6 +30,7 @@ impl Winsize {
 pub(crate) fn read_raw(fd: BorrowedFd<'_>) -> Option<libc::winsize> {
     // SAFETY: an all-zero winsize is valid; TIOCGWINSZ writes one winsize.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: `ws` is valid winsize storage; TIOCGWINSZ writes one winsize.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
     (rc == 0 && ws.ws_row > 0 && ws.ws_col > 0).then_some(ws)
 }

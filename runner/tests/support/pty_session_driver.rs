@@ -55,9 +55,10 @@ fn parse() -> Result<Args, String> {
 }
 
 fn stdin_is_raw() -> bool {
-    // SAFETY: tcgetattr fills a zeroed termios.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    unsafe { libc::tcgetattr(0, &mut t) == 0 && t.c_lflag & libc::ICANON == 0 }
+    nix::sys::termios::tcgetattr(std::io::stdin()).is_ok_and(|t| {
+        !t.local_flags
+            .contains(nix::sys::termios::LocalFlags::ICANON)
+    })
 }
 
 fn main() -> ExitCode {
