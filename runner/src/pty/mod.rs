@@ -320,7 +320,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         winsize::write_raw(master.as_fd(), &ws).map_err(RunError::Pty)?;
     }
     if !(terminal && plan.feeds_a_raw_terminal()) {
-        raw::disable_output_processing(slave.as_raw_fd()).map_err(RunError::Pty)?;
+        raw::disable_output_processing(slave.as_fd()).map_err(RunError::Pty)?;
     }
     fd::set_nonblocking(master.as_fd()).map_err(RunError::Pty)?;
     let pipes = Pipes::for_plan(&plan).map_err(RunError::Io)?;

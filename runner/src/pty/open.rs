@@ -20,70 +20,40 @@ pub(crate) static FORK_LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 #[cfg(target_os = "linux")]
 pub(crate) fn open(size: Winsize) -> io::Result<PtyPair> {
-    use std::ffi::CStr;
-    use std::os::fd::{AsRawFd, FromRawFd};
+    use nix::fcntl::OFlag;
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    use std::os::unix::fs::OpenOptionsExt;
 
-    // SAFETY: plain syscalls on fds we own; ptsname_r writes a NUL-terminated
-    // name into our buffer.
-    unsafe {
-        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
-        if m < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let master = OwnedFd::from_raw_fd(m);
-        if libc::grantpt(m) != 0 || libc::unlockpt(m) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut name = [0 as libc::c_char; 128];
-        let rc = libc::ptsname_r(m, name.as_mut_ptr(), name.len());
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
-        }
-        let path = CStr::from_ptr(name.as_ptr());
-        let s = libc::open(
-            path.as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        if s < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let slave = OwnedFd::from_raw_fd(s);
-        super::winsize::write_raw(
-            std::os::fd::BorrowedFd::borrow_raw(master.as_raw_fd()),
-            &size.to_raw(),
-        )?;
-        Ok(PtyPair { master, slave })
-    }
+    let pty = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)?;
+    nix::pty::grantpt(&pty)?;
+    nix::pty::unlockpt(&pty)?;
+    let name = nix::pty::ptsname_r(&pty)?;
+    // SAFETY: into_raw_fd gives up the PtyMaster's ownership of the fd,
+    // which the OwnedFd takes over; nothing else holds it.
+    let master = unsafe { OwnedFd::from_raw_fd(pty.into_raw_fd()) };
+    // std opens close-on-exec.
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&name)?;
+    super::winsize::write_raw(std::os::fd::AsFd::as_fd(&master), &size.to_raw())?;
+    Ok(PtyPair {
+        master,
+        slave: slave.into(),
+    })
 }
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn open(size: Winsize) -> io::Result<PtyPair> {
-    use std::os::fd::FromRawFd;
+    use std::os::fd::AsRawFd;
 
     let _no_fork = FORK_LOCK.write().unwrap_or_else(|p| p.into_inner());
-    let ws = size.to_raw();
-    let (mut m, mut s) = (-1, -1);
-    // SAFETY: openpty writes two fds; the name and termios pointers may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut m,
-            &mut s,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            &ws as *const libc::winsize as _,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds were just created by openpty and are ours.
-    let pair = unsafe {
-        PtyPair {
-            master: OwnedFd::from_raw_fd(m),
-            slave: OwnedFd::from_raw_fd(s),
-        }
-    };
-    super::fd::set_cloexec(m)?;
-    super::fd::set_cloexec(s)?;
-    Ok(pair)
+    let pair = nix::pty::openpty(Some(&size.to_raw()), None)?;
+    super::fd::set_cloexec(pair.master.as_raw_fd())?;
+    super::fd::set_cloexec(pair.slave.as_raw_fd())?;
+    Ok(PtyPair {
+        master: pair.master,
+        slave: pair.slave,
+    })
 }

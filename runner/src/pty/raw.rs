@@ -14,12 +14,15 @@
 //!   returns normally, and the guard restores on the way out.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::sync::{Mutex, MutexGuard, Once};
 
-const STDIN: RawFd = libc::STDIN_FILENO;
+use nix::sys::termios::{self, SetArg, Termios};
 
-/// The termios to restore and how many sessions currently hold raw mode.
+use super::fd::stdin;
+
+/// The termios to restore (as the kernel gave it, so it goes back byte for
+/// byte) and how many sessions currently hold raw mode.
 struct Engaged {
     original: libc::termios,
     holders: usize,
@@ -41,8 +44,7 @@ pub(crate) struct RawGuard {
 
 /// Whether our stdin is a terminal.
 pub(crate) fn stdin_is_tty() -> bool {
-    // SAFETY: isatty has no preconditions.
-    unsafe { libc::isatty(STDIN) == 1 }
+    nix::unistd::isatty(libc::STDIN_FILENO).unwrap_or(false)
 }
 
 impl RawGuard {
@@ -56,11 +58,10 @@ impl RawGuard {
         match state.as_mut() {
             Some(e) => e.holders += 1,
             None => {
-                let original = get(STDIN)?;
-                let mut raw = original;
-                // SAFETY: cfmakeraw edits the struct we own.
-                unsafe { libc::cfmakeraw(&mut raw) };
-                set(STDIN, &raw)?;
+                let original = get(stdin())?;
+                let mut raw = Termios::from(original);
+                termios::cfmakeraw(&mut raw);
+                set(stdin(), &libc::termios::from(raw))?;
                 *state = Some(Engaged {
                     original,
                     holders: 1,
@@ -78,7 +79,7 @@ impl Drop for RawGuard {
             e.holders -= 1;
             if e.holders == 0 {
                 // Nothing to do on failure: the terminal may be gone (hangup).
-                let _ = set(STDIN, &e.original);
+                let _ = set(stdin(), &e.original);
                 *state = None;
             }
         }
@@ -95,7 +96,7 @@ fn restore_from_hook() {
         Err(std::sync::TryLockError::WouldBlock) => return,
     };
     if let Some(e) = state.as_ref() {
-        let _ = set(STDIN, &e.original);
+        let _ = set(stdin(), &e.original);
     }
 }
 
@@ -107,32 +108,23 @@ fn install_panic_hook() {
     }));
 }
 
-fn get(fd: RawFd) -> io::Result<libc::termios> {
-    // SAFETY: an all-zero termios is valid storage; tcgetattr fills it.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: `t` is valid termios storage for tcgetattr to fill.
-    if unsafe { libc::tcgetattr(fd, &mut t) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(t)
+fn get(fd: BorrowedFd<'_>) -> io::Result<libc::termios> {
+    Ok(termios::tcgetattr(fd)?.into())
 }
 
-fn set(fd: RawFd, t: &libc::termios) -> io::Result<()> {
+fn set(fd: BorrowedFd<'_>, t: &libc::termios) -> io::Result<()> {
+    let t = Termios::from(*t);
     loop {
-        // SAFETY: tcsetattr reads one termios.
-        if unsafe { libc::tcsetattr(fd, libc::TCSADRAIN, t) } == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+        match termios::tcsetattr(fd, SetArg::TCSADRAIN, &t) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => return Ok(r?),
         }
     }
 }
 
 /// Clears output post-processing on a pty slave so captured output is the
 /// child's exact bytes (no `\n` -> `\r\n`).
-pub(crate) fn disable_output_processing(fd: RawFd) -> io::Result<()> {
+pub(crate) fn disable_output_processing(fd: BorrowedFd<'_>) -> io::Result<()> {
     let mut t = get(fd)?;
     t.c_oflag &= !libc::OPOST;
     set(fd, &t)
