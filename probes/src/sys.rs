@@ -1,6 +1,7 @@
 //! Small helpers over raw libc calls: errno capture and C strings.
 
 use std::ffi::{CString, OsStr};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use crate::classify::{self, RawCode};
@@ -45,14 +46,18 @@ pub fn c_string(step: &'static str, value: &OsStr) -> Result<CString, Failure> {
     })
 }
 
-/// Closes `fd` when dropped.
-pub struct Fd(pub libc::c_int);
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: the fd is owned by this guard and closed once.
-        unsafe { libc::close(self.0) };
-    }
+/// `ret`, the result of a call that creates a descriptor, as an owned fd
+/// (closed when dropped); -1 is the errno as a failure at `step`.
+///
+/// # Safety
+/// `ret` must be the return value of a call that, on success, creates a new
+/// descriptor owned by nobody else (open, socket, posix_openpt, shm_open,
+/// fcntl F_DUPFD...).
+pub unsafe fn owned_fd(step: &'static str, ret: libc::c_int) -> Result<OwnedFd, Failure> {
+    let fd = check(step, ret)?;
+    // SAFETY: a non-negative result is the new descriptor the caller
+    // vouches nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Wait until `fd` is readable or `timeout` passes; true when readable.
@@ -104,10 +109,7 @@ pub fn sockaddr_un(
 }
 
 /// A new AF_UNIX stream socket.
-pub fn unix_socket(step: &'static str) -> Result<Fd, Failure> {
-    // SAFETY: plain socket(2).
-    check(step, unsafe {
-        libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0)
-    })
-    .map(Fd)
+pub fn unix_socket(step: &'static str) -> Result<OwnedFd, Failure> {
+    // SAFETY: socket(2) creates a new descriptor.
+    unsafe { owned_fd(step, libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0)) }
 }

@@ -101,7 +101,8 @@ fn verdict_word(v: Verdict) -> &'static str {
 
 #[cfg(target_os = "linux")]
 pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
-    use crate::sys::{c_string, last_failure, Fd};
+    use crate::sys::{c_string, last_failure};
+    use std::os::fd::FromRawFd;
     use std::os::unix::ffi::OsStrExt;
 
     ctx.step("find-devices");
@@ -134,12 +135,14 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
         .map(|(path, mode)| {
             let shown = path.display().to_string();
             let c = c_string("open-device", path.as_os_str())?;
-            // SAFETY: valid C string.
+            // SAFETY: open(2) of a valid C string creates a new descriptor,
+            // closed at once.
             let fd = unsafe { libc::open(c.as_ptr(), mode | libc::O_NONBLOCK | libc::O_CLOEXEC) };
             if fd < 0 {
                 return Err(last_failure("open-device", &shown));
             }
-            drop(Fd(fd));
+            // SAFETY: `fd` was just created by open and is ours.
+            drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
             Ok(Success {
                 step: "open-device",
                 detail: format!("{shown}: opened"),

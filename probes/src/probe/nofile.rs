@@ -14,7 +14,8 @@ use crate::args::ProbeArgs;
 use crate::context::Ctx;
 use crate::outcome::{allowed, Failure, Outcome};
 use crate::report::Verdict;
-use crate::sys::{check, errno, Fd};
+use crate::sys::{check, errno, owned_fd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Refuse to exhaust absurd limits (RLIM_INFINITY, millions): the probe
 /// would take seconds and the kernel's own cap decides instead.
@@ -42,7 +43,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
     ctx.step("open-base");
     let base = open_base()?;
     ctx.step("exhaust");
-    let mut taken = fill::fill(base.0, soft)?;
+    let mut taken = fill::fill(base.as_raw_fd(), soft)?;
     taken.fds.sort_unstable();
     ctx.step("census");
     let census = Census::take(&taken.fds, soft);
@@ -96,12 +97,14 @@ impl Census {
 }
 
 /// The descriptor every taken slot is a copy of.
-fn open_base() -> Result<Fd, Failure> {
-    // SAFETY: valid C string literal.
-    check("open-base", unsafe {
-        libc::open(c"/dev/null".as_ptr(), BASE_FLAGS | libc::O_CLOEXEC)
-    })
-    .map(Fd)
+fn open_base() -> Result<OwnedFd, Failure> {
+    // SAFETY: open(2) of a valid C string literal creates a new descriptor.
+    unsafe {
+        owned_fd(
+            "open-base",
+            libc::open(c"/dev/null".as_ptr(), BASE_FLAGS | libc::O_CLOEXEC),
+        )
+    }
 }
 
 /// Judge the fill: it must have stopped with EMFILE with every slot below
@@ -182,11 +185,14 @@ pub fn prepare() {
     let Ok(base) = open_base() else {
         return;
     };
-    // SAFETY: duplicating a valid fd to the lowest free slot >= top.
-    let fd = unsafe { libc::fcntl(base.0, libc::F_DUPFD_CLOEXEC, top) };
-    if fd >= 0 {
-        drop(Fd(fd));
-    }
+    // SAFETY: F_DUPFD_CLOEXEC of a valid fd creates a new descriptor (the
+    // lowest free slot >= top), closed at once.
+    drop(unsafe {
+        owned_fd(
+            "grow",
+            libc::fcntl(base.as_raw_fd(), libc::F_DUPFD_CLOEXEC, top),
+        )
+    });
 }
 
 /// `dup` to the lowest free slot: at EMFILE every slot below the limit is
@@ -383,6 +389,7 @@ fn show(v: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::FromRawFd;
 
     fn census(free: u64, highest: Option<u64>) -> Census {
         Census {
@@ -442,10 +449,11 @@ mod tests {
         // SAFETY: duplicating stderr to a chosen slot, closed below.
         let parked = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 5000) };
         assert!(parked >= 5000);
-        let parked = Fd(parked);
-        let soft = parked.0 as u64 + 2;
+        // SAFETY: the fcntl above created this descriptor; it is ours.
+        let parked = unsafe { OwnedFd::from_raw_fd(parked) };
+        let soft = parked.as_raw_fd() as u64 + 2;
         let c = Census::take(&[], soft);
-        assert_eq!(c.highest, Some(parked.0 as u64));
+        assert_eq!(c.highest, Some(parked.as_raw_fd() as u64));
         assert_eq!(c.others_open + c.free, soft);
         assert!(c.free >= 1 && c.first_free.is_some());
         // Slots the probe took itself are not looked at.

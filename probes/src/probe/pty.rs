@@ -8,7 +8,9 @@ use crate::args::ProbeArgs;
 use crate::context::Ctx;
 use crate::outcome::{allowed, Failure, Outcome};
 use crate::report::Verdict;
-use crate::sys::{check, last_failure, wait_readable, Fd};
+use std::os::fd::AsRawFd;
+
+use crate::sys::{check, last_failure, owned_fd, wait_readable};
 
 const ROWS: u16 = 37;
 const COLS: u16 = 101;
@@ -17,30 +19,36 @@ const BYTE: u8 = b'Z';
 pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
     ctx.step("posix_openpt");
     // SAFETY: plain libc calls on fds this function owns.
-    let master = Fd(check("posix_openpt", unsafe {
-        libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY)
-    })?);
+    let master = unsafe {
+        owned_fd(
+            "posix_openpt",
+            libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY),
+        )
+    }?;
     ctx.step("grantpt");
     // SAFETY: grantpt on the master fd this function owns.
-    check("grantpt", unsafe { libc::grantpt(master.0) })?;
+    check("grantpt", unsafe { libc::grantpt(master.as_raw_fd()) })?;
     ctx.step("unlockpt");
     // SAFETY: unlockpt on the master fd this function owns.
-    check("unlockpt", unsafe { libc::unlockpt(master.0) })?;
+    check("unlockpt", unsafe { libc::unlockpt(master.as_raw_fd()) })?;
     ctx.step("ptsname");
-    let slave_name = slave_name(master.0)?;
+    let slave_name = slave_name(master.as_raw_fd())?;
     ctx.step("open-slave");
     // SAFETY: `slave_name` is a NUL-terminated path that outlives the call.
-    let slave = Fd(check("open-slave", unsafe {
-        libc::open(slave_name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY)
-    })?);
+    let slave = unsafe {
+        owned_fd(
+            "open-slave",
+            libc::open(slave_name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY),
+        )
+    }?;
     ctx.step("tcgetattr");
     let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
     // SAFETY: tcgetattr writes one termios into `termios`, on an fd we own.
     check("tcgetattr", unsafe {
-        libc::tcgetattr(slave.0, termios.as_mut_ptr())
+        libc::tcgetattr(slave.as_raw_fd(), termios.as_mut_ptr())
     })?;
-    winsize_round_trip(ctx, master.0, slave.0)?;
-    byte_round_trip(ctx, master.0, slave.0)?;
+    winsize_round_trip(ctx, master.as_raw_fd(), slave.as_raw_fd())?;
+    byte_round_trip(ctx, master.as_raw_fd(), slave.as_raw_fd())?;
     allowed(
         "read-byte",
         format!(

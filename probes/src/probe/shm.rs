@@ -6,7 +6,9 @@ use crate::args::ProbeArgs;
 use crate::context::Ctx;
 use crate::names;
 use crate::outcome::{allowed, Failure, Outcome};
-use crate::sys::{c_string, check, errno, last_failure, Fd};
+use std::os::fd::AsRawFd;
+
+use crate::sys::{c_string, check, errno, last_failure};
 
 const SIZE: usize = 4096;
 
@@ -20,7 +22,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
     let name = names::ipc_name();
     let cname = c_string("shm_open", name.as_ref())?;
     ctx.step("shm_open");
-    let fd = Fd(open_exclusive(&cname)?);
+    let fd = open_exclusive(&cname)?;
     crate::journal::record("shm", &name);
     let unlink_name = cname.clone();
     let unlink_guard = ctx.cleanup(move || {
@@ -30,7 +32,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
     ctx.step("ftruncate");
     // SAFETY: fd is a valid shm object.
     check("ftruncate", unsafe {
-        libc::ftruncate(fd.0, SIZE as libc::off_t)
+        libc::ftruncate(fd.as_raw_fd(), SIZE as libc::off_t)
     })?;
     ctx.step("mmap");
     // SAFETY: mapping SIZE bytes of an object just sized to SIZE.
@@ -40,7 +42,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
             SIZE,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_SHARED,
-            fd.0,
+            fd.as_raw_fd(),
             0,
         )
     };
@@ -65,7 +67,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
 
 /// shm_open(O_CREAT|O_EXCL|O_RDWR); EEXIST is a stale leftover of a dead
 /// process with our pid, unlinked and retried once.
-fn open_exclusive(name: &CString) -> Result<libc::c_int, Failure> {
+fn open_exclusive(name: &CString) -> Result<std::os::fd::OwnedFd, Failure> {
     for attempt in 0..2 {
         // SAFETY: valid C string and mode.
         let fd = unsafe {
@@ -76,7 +78,8 @@ fn open_exclusive(name: &CString) -> Result<libc::c_int, Failure> {
             )
         };
         if fd >= 0 {
-            return Ok(fd);
+            // SAFETY: shm_open just created this descriptor; it is ours.
+            return Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) });
         }
         if errno() == libc::EEXIST && attempt == 0 {
             // SAFETY: unlinking a stale name of ours.

@@ -6,29 +6,34 @@ use crate::args::ProbeArgs;
 use crate::classify::{self, RawCode};
 use crate::context::Ctx;
 use crate::outcome::{allowed, Outcome};
-use crate::sys::{check, errno, Fd};
+use std::os::fd::AsRawFd;
+
+use crate::sys::{check, errno, owned_fd};
 
 /// A space: inert if it ever escaped the flush.
 const BYTE: u8 = b' ';
 
 pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
     ctx.step("open-controlling-tty");
-    // SAFETY: valid C string literal.
-    let tty = Fd(check("open-controlling-tty", unsafe {
-        libc::open(
-            c"/dev/tty".as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+    // SAFETY: open(2) of a valid C string literal creates a new descriptor.
+    let opened = unsafe {
+        owned_fd(
+            "open-controlling-tty",
+            libc::open(
+                c"/dev/tty".as_ptr(),
+                libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+            ),
         )
-    })
-    .map_err(|mut f| {
+    };
+    let tty = opened.map_err(|mut f| {
         if f.code == Some(i64::from(libc::ENXIO)) {
             f.detail = format!("no controlling tty: {}", f.detail);
         }
         f
-    })?);
+    })?;
     ctx.step("TIOCSTI");
     // SAFETY: TIOCSTI reads one byte through the pointer.
-    let r = unsafe { libc::ioctl(tty.0, libc::TIOCSTI as _, &BYTE) };
+    let r = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSTI as _, &BYTE) };
     if r == -1 {
         let e = errno();
         let legacy = legacy_tiocsti();
@@ -43,7 +48,7 @@ pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
     ctx.step("flush-input");
     // SAFETY: discards the tty's pending input (the injected byte).
     check("flush-input", unsafe {
-        libc::tcflush(tty.0, libc::TCIFLUSH)
+        libc::tcflush(tty.as_raw_fd(), libc::TCIFLUSH)
     })?;
     allowed(
         "flush-input",

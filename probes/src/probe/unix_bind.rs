@@ -3,6 +3,8 @@
 use crate::args::ProbeArgs;
 use crate::context::Ctx;
 use crate::outcome::{allowed, Outcome};
+use std::os::fd::AsRawFd;
+
 use crate::sys::{c_string, check, sockaddr_un, unix_socket};
 
 pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
@@ -14,7 +16,11 @@ pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
     ctx.step("bind");
     // SAFETY: addr/len describe a valid sockaddr_un.
     check("bind", unsafe {
-        libc::bind(sock.0, (&addr as *const libc::sockaddr_un).cast(), len)
+        libc::bind(
+            sock.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast(),
+            len,
+        )
     })?;
     let unlink_path = cpath.clone();
     let guard = ctx.cleanup(move || {
@@ -23,7 +29,7 @@ pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
     });
     ctx.step("listen");
     // SAFETY: listen on the socket this probe owns.
-    check("listen", unsafe { libc::listen(sock.0, 1) })?;
+    check("listen", unsafe { libc::listen(sock.as_raw_fd(), 1) })?;
     ctx.step("unlink");
     // SAFETY: `cpath` is a NUL-terminated path that outlives the call.
     check("unlink", unsafe { libc::unlink(cpath.as_ptr()) })?;

@@ -6,6 +6,8 @@ use std::time::Duration;
 use crate::args::ProbeArgs;
 use crate::context::Ctx;
 use crate::outcome::{allowed, Outcome};
+use std::os::fd::AsRawFd;
+
 use crate::sys::{check, last_failure, sockaddr_un, unix_socket, wait_readable};
 
 /// How long to wait for the peer's optional greeting byte.
@@ -19,22 +21,26 @@ pub fn run(args: &ProbeArgs, ctx: &Ctx) -> Outcome {
     ctx.step("connect");
     // SAFETY: addr/len describe a valid sockaddr_un.
     check("connect", unsafe {
-        libc::connect(sock.0, (&addr as *const libc::sockaddr_un).cast(), len)
+        libc::connect(
+            sock.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast(),
+            len,
+        )
     })?;
     ctx.step("read-greeting");
     let wait = ctx.remaining().min(GREETING_WAIT);
-    if !wait_readable("read-greeting", sock.0, wait)? {
+    if !wait_readable("read-greeting", sock.as_raw_fd(), wait)? {
         return allowed("connect", "connected; peer sent nothing within 50 ms");
     }
     let mut byte = [0u8; 1];
     // SAFETY: reads one byte into a valid buffer.
-    let n = unsafe { libc::read(sock.0, byte.as_mut_ptr().cast(), 1) };
+    let n = unsafe { libc::read(sock.as_raw_fd(), byte.as_mut_ptr().cast(), 1) };
     match n {
         0 => allowed("read-greeting", "connected; peer closed without a byte"),
         1 => {
             ctx.step("write-reply");
             // SAFETY: writes the byte back.
-            let w = unsafe { libc::write(sock.0, byte.as_ptr().cast(), 1) };
+            let w = unsafe { libc::write(sock.as_raw_fd(), byte.as_ptr().cast(), 1) };
             if w != 1 {
                 return Err(last_failure("write-reply", "connected and read a byte"));
             }
