@@ -36,7 +36,7 @@ pub struct Args {
     /// cells, else 3.
     #[arg(long, default_value = "auto")]
     pub cover: String,
-    /// Expectations file (default: the built-in tests/expectations.toml).
+    /// Expectations file (default: the built-in spec/expectations.toml).
     #[arg(long)]
     pub expect: Option<PathBuf>,
     /// Run against this SBPL profile instead of beltcheck's builder; the
@@ -247,7 +247,7 @@ pub fn run_request(req: &Request) -> Result<Report, String> {
         Some((text, label)) => (text.as_str(), label.clone()),
         None => (
             expect::BUILTIN,
-            "built-in tests/expectations.toml".to_string(),
+            "built-in spec/expectations.toml".to_string(),
         ),
     };
     let builtin_names = dimension::builtin_names();

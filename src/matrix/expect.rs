@@ -1,4 +1,4 @@
-//! The spec the matrix checks: `tests/expectations.toml`.
+//! The spec the matrix checks: `spec/expectations.toml`.
 //!
 //! One `[[probe]]` per probe with `allowed_when`, a boolean expression over
 //! dimension names (`&&`, `||`, `!`, parentheses, `true`, `false`). With
@@ -22,7 +22,7 @@ pub const MAX_EXPR_DEPTH: usize = 64;
 
 /// The expectations shipped with beltcheck (the spec for the built-in
 /// dimensions).
-pub const BUILTIN: &str = include_str!("../../tests/expectations.toml");
+pub const BUILTIN: &str = include_str!("../../spec/expectations.toml");
 
 /// A compiled `allowed_when` expression; variables are dimension indices.
 #[derive(Debug, Clone, PartialEq, Eq)]
