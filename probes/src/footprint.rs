@@ -363,6 +363,15 @@ mod tests {
         let sem = footprint("workload-sem", &ctx()).unwrap();
         assert!(sem.iter().any(|r| r.op == "ipc-posix-sem"));
         assert!(sem.contains(&Request::path("process-exec", "/usr/bin/python3")));
+        // /usr/bin/python3 on macOS is the xcrun stub: it maps libxcrun.
+        let libxcrun = "/Library/Developer/CommandLineTools/usr/lib/libxcrun.dylib";
+        for python in ["workload-sem", "workload-unix-connect"] {
+            let f = footprint(python, &ctx()).unwrap();
+            assert!(
+                f.contains(&Request::path("file-map-executable", libxcrun)),
+                "{python}"
+            );
+        }
         for (workload, synthetic, program) in [
             ("workload-pty", "pty", "/usr/bin/script"),
             ("workload-keychain", "keychain", "/usr/bin/security"),
