@@ -155,25 +155,13 @@ pub fn parse_os_release(text: &str) -> Option<String> {
     })
 }
 
-#[cfg(target_os = "linux")]
+/// The kernel's Landlock ABI, from the one helper that asks the kernel
+/// (`runner::stage::landlock_abi`, which the exec stage uses too).
 fn landlock_abi() -> Option<u32> {
-    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_long = 1;
-    // SAFETY: with a null attr and size 0 and the VERSION flag, the kernel
-    // only returns the ABI number (or an error); no memory is touched.
-    let abi = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0 as libc::size_t,
-            LANDLOCK_CREATE_RULESET_VERSION,
-        )
-    };
-    u32::try_from(abi).ok().filter(|&v| v > 0)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn landlock_abi() -> Option<u32> {
-    None
+    runner::stage::landlock_abi()
+        .ok()
+        .and_then(|v| u32::try_from(v).ok())
+        .filter(|&v| v > 0)
 }
 
 /// The build-time `BELTCHECK_GIT_REV` (CI sets it), else `git rev-parse`
