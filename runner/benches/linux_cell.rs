@@ -20,22 +20,38 @@ use criterion::{criterion_group, criterion_main, Criterion};
 mod imp {
     use criterion::{Criterion, SamplingMode};
     use std::ffi::OsString;
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
+    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    /// One command line with its extra environment.
+    /// One command line with its extra environment and the descriptor it
+    /// inherits (the stage's policy).
     struct Cmd {
         program: PathBuf,
         args: Vec<OsString>,
         env: Vec<(OsString, OsString)>,
+        pass_fd: Option<Arc<OwnedFd>>,
     }
 
     impl Cmd {
         /// Runs it to completion; panics unless it exits 0.
         fn run(&self) -> Duration {
             let start = Instant::now();
-            let status = Command::new(&self.program)
+            let mut command = Command::new(&self.program);
+            if let Some(fd) = &self.pass_fd {
+                let fd = fd.as_raw_fd();
+                // SAFETY: fcntl on a descriptor we own, in the forked child.
+                unsafe {
+                    command.pre_exec(move || {
+                        libc::fcntl(fd, libc::F_SETFD, 0);
+                        Ok(())
+                    });
+                }
+            }
+            let status = command
                 .args(&self.args)
                 .envs(self.env.iter().map(|(k, v)| (k, v)))
                 .stdin(Stdio::null())
@@ -65,6 +81,7 @@ mod imp {
             program: prepared.command.program,
             args: prepared.command.args,
             env: prepared.env,
+            pass_fd: prepared.pass_fd,
         }
     }
 
@@ -77,6 +94,7 @@ mod imp {
                 .map(Into::into)
                 .collect(),
             env: Vec::new(),
+            pass_fd: None,
         };
         eprintln!("linux_backend: {:?} {:?}", backend.program, backend.args);
 

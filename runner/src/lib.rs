@@ -36,6 +36,7 @@ pub fn run_sandboxed(
     session.env.extend(prepared.env.iter().cloned());
     session.channel.status = prepared.status;
     session.ctty = prepared.ctty;
+    session.pass_fd = prepared.pass_fd.clone();
     let outcome = pty::run(&prepared.command, &session)?;
     drop(prepared);
     let verdict = launcher.preflight().unwrap_or_else(|| {

@@ -11,9 +11,13 @@
 //! the runner would sandbox the harness itself.
 //!
 //! Invocation: `beltcheck-stage POLICY -- CMD [ARGS...]`, where POLICY is a
-//! path to the policy JSON or `env:NAME` (the JSON is read from the variable
-//! `NAME`, which is removed before the exec), or `beltcheck-stage -- CMD
-//! [ARGS...]` with no policy to apply.
+//! path to the policy JSON or `fd:N` (the JSON is read from inherited
+//! descriptor `N`, from offset 0, and the descriptor is closed before the
+//! exec), or `beltcheck-stage -- CMD [ARGS...]` with no policy to apply.
+//! The Linux launcher passes a memfd: neither the environment (one string
+//! is at most 128 KiB, `MAX_ARG_STRLEN`) nor the command line (bubblewrap
+//! takes 9,000 arguments) holds a policy with thousands of paths, and a
+//! file in the host's `/tmp` would be hidden by the view's private `/tmp`.
 //!
 //! Exit codes when the workload never runs: [`FAILURE_EXIT`] (125) when the
 //! sandbox could not be applied, 127 when the command was not found, 126 when
@@ -22,10 +26,12 @@
 use profile::linux::LinuxPolicy;
 use std::ffi::OsString;
 use std::fmt;
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 
-/// The environment variable the Linux launcher passes the policy in.
-pub const POLICY_ENV: &str = "BELTCHECK_POLICY";
+/// The most policy JSON the stage reads (a policy with 10,000 paths is
+/// well under 2 MiB).
+pub const POLICY_CAP: u64 = 64 * 1024 * 1024;
 
 /// Set for the workload: what the stage applied, e.g.
 /// `landlock=fully_enforced abi=7; seccomp=6 rules`.
@@ -42,7 +48,8 @@ pub const FAILURE_EXIT: i32 = 125;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicySource {
     File(PathBuf),
-    Env(String),
+    /// An inherited descriptor (`fd:N`), read from offset 0 and closed.
+    Fd(RawFd),
 }
 
 /// A parsed stage command line.
@@ -76,7 +83,7 @@ fn err(message: impl Into<String>) -> StageError {
 
 /// Parses `[POLICY] -- CMD [ARGS...]` (the program name already removed).
 pub fn parse_args(mut argv: Vec<OsString>) -> Result<StageArgs, StageError> {
-    const USAGE: &str = "usage: beltcheck-stage [POLICY_FILE|env:NAME] -- CMD [ARGS...]";
+    const USAGE: &str = "usage: beltcheck-stage [POLICY_FILE|fd:N] -- CMD [ARGS...]";
     let policy = if argv.first().is_some_and(|a| a == "--") {
         argv.remove(0);
         None
@@ -87,9 +94,15 @@ pub fn parse_args(mut argv: Vec<OsString>) -> Result<StageArgs, StageError> {
         let rest = argv.split_off(2);
         let raw = argv.swap_remove(0);
         argv = rest;
-        Some(match raw.to_str().and_then(|s| s.strip_prefix("env:")) {
-            Some("") => return Err(err(format!("empty variable name in policy source {raw:?}"))),
-            Some(name) => PolicySource::Env(name.to_string()),
+        Some(match raw.to_str().and_then(|s| s.strip_prefix("fd:")) {
+            Some(n) => match n.parse::<RawFd>() {
+                Ok(fd) if fd > 2 => PolicySource::Fd(fd),
+                _ => {
+                    return Err(err(format!(
+                        "policy source {raw:?}: expected fd:N with N a descriptor above 2"
+                    )))
+                }
+            },
             None => PolicySource::File(PathBuf::from(raw)),
         })
     };
@@ -102,21 +115,49 @@ pub fn parse_args(mut argv: Vec<OsString>) -> Result<StageArgs, StageError> {
     })
 }
 
-/// Reads and parses the policy.
+/// Reads and parses the policy; a descriptor source is closed here, so it
+/// never reaches the workload.
 pub fn load_policy(source: &PolicySource) -> Result<LinuxPolicy, StageError> {
     let (text, origin) = match source {
         PolicySource::File(path) => (
-            std::fs::read_to_string(path)
+            std::fs::read(path)
                 .map_err(|e| err(format!("cannot read policy file {}: {e}", path.display())))?,
             path.display().to_string(),
         ),
-        PolicySource::Env(name) => (
-            std::env::var(name)
-                .map_err(|e| err(format!("cannot read policy from ${name}: {e}")))?,
-            format!("${name}"),
+        PolicySource::Fd(fd) => (
+            read_fd(*fd).map_err(|e| err(format!("cannot read policy from fd {fd}: {e}")))?,
+            format!("fd {fd}"),
         ),
     };
-    serde_json::from_str(&text).map_err(|e| err(format!("bad policy in {origin}: {e}")))
+    serde_json::from_slice(&text).map_err(|e| err(format!("bad policy in {origin}: {e}")))
+}
+
+/// Everything in inherited descriptor `fd` from offset 0 (the launcher's
+/// memfd shares its offset with the runner), at most [`POLICY_CAP`] bytes;
+/// the descriptor is closed.
+fn read_fd(fd: RawFd) -> std::io::Result<Vec<u8>> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::fs::FileExt;
+    // SAFETY: `fd:N` names a descriptor the launcher passed to this process
+    // alone; nothing else here owns or closes it.
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut out = Vec::new();
+    let mut offset = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read_at(&mut buf, offset)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        offset += n as u64;
+        if offset > POLICY_CAP {
+            return Err(std::io::Error::other(format!(
+                "more than {POLICY_CAP} bytes"
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// The kernel's Landlock ABI version, or why there is none (`ENOSYS`: not
@@ -450,8 +491,8 @@ mod tests {
         assert_eq!(a.policy, Some(PolicySource::File("/p.json".into())));
         assert_eq!(a.program, "sh");
         assert_eq!(a.args, os(&["-c", "x"]));
-        let b = parse_args(os(&["env:P", "--", "true"])).unwrap();
-        assert_eq!(b.policy, Some(PolicySource::Env("P".into())));
+        let b = parse_args(os(&["fd:7", "--", "true"])).unwrap();
+        assert_eq!(b.policy, Some(PolicySource::Fd(7)));
         let c = parse_args(os(&["--", "true", "--", "x"])).unwrap();
         assert_eq!(c.policy, None);
         assert_eq!(c.program, "true");
@@ -463,7 +504,9 @@ mod tests {
         assert!(parse_args(os(&["p"])).is_err());
         assert!(parse_args(os(&["--"])).is_err());
         assert!(parse_args(os(&["p", "x", "true"])).is_err());
-        assert!(parse_args(os(&["env:", "--", "true"])).is_err());
+        assert!(parse_args(os(&["fd:", "--", "true"])).is_err());
+        assert!(parse_args(os(&["fd:1", "--", "true"])).is_err());
+        assert!(parse_args(os(&["fd:x", "--", "true"])).is_err());
     }
 
     #[test]

@@ -77,6 +77,7 @@ impl Launcher for Fake {
             env: vec![("FROM_LAUNCHER".into(), "1".into())],
             status: StatusChannel::Off,
             ctty: Ctty::Spawned,
+            pass_fd: None,
             keep_alive: Vec::new(),
         })
     }
@@ -197,6 +198,7 @@ impl Launcher for Staged {
             env: Vec::new(),
             status: StatusChannel::FromStage,
             ctty: Ctty::Spawned,
+            pass_fd: None,
             keep_alive: Vec::new(),
         })
     }

@@ -43,10 +43,25 @@ fn prepare(config: &Config, program: &str, args: &[&str]) -> Prepared {
     launcher().prepare(&policy, &cmd).expect("prepare")
 }
 
+/// The prepared command as std's `Command`, with the passed descriptor (the
+/// stage's policy) kept open across the exec as the session keeps it.
 fn command(prepared: &Prepared) -> Command {
     let mut cmd = Command::new(&prepared.command.program);
     cmd.args(&prepared.command.args);
     cmd.envs(prepared.env.iter().map(|(k, v)| (k, v)));
+    if let Some(fd) = &prepared.pass_fd {
+        let fd = fd.as_raw_fd();
+        // SAFETY: fcntl on a descriptor the prepared launch owns, in the
+        // forked child only.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     cmd
 }
 
@@ -193,12 +208,17 @@ fn host_facts_carry_kernel_landlock_and_bwrap() {
 }
 
 #[test]
-fn stage_reports_landlock_abi_and_hides_the_policy() {
-    let out = perl(
-        &config(),
-        r#"print(($ENV{BELTCHECK_STAGE_STATUS} // "none") . "|" . (exists $ENV{BELTCHECK_POLICY} ? "leaked" : "gone"))"#,
-        &[],
-    );
+fn stage_reports_landlock_abi_and_closes_the_policy_descriptor() {
+    let code = r#"print(($ENV{BELTCHECK_STAGE_STATUS} // "none") . "|" . (defined(POSIX::dup($ARGV[0])) ? "leaked" : "gone"))"#;
+    let mut prepared = prepare(&config(), "/usr/bin/perl", &["-MPOSIX", "-e", code]);
+    let fd = prepared
+        .pass_fd
+        .as_ref()
+        .expect("policy descriptor")
+        .as_raw_fd();
+    prepared.command.args.push(fd.to_string().into());
+    let out = command(&prepared).stdin(Stdio::null()).output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let abi = runner::stage::landlock_abi().unwrap();
     assert!(out.contains(&format!("abi={abi}")), "{out}");
     assert!(out.contains("landlock=fully_enforced"), "{out}");
@@ -207,8 +227,17 @@ fn stage_reports_landlock_abi_and_hides_the_policy() {
 
 #[test]
 fn bad_policy_is_a_profile_error_not_a_workload_result() {
+    let dir = visible_tempdir();
+    let bad = dir.path().join("policy.json");
+    std::fs::write(&bad, "{not json").unwrap();
     let mut prepared = prepare(&config(), "/bin/true", &[]);
-    prepared.env = vec![(runner::stage::POLICY_ENV.into(), "{not json".into())];
+    let source = prepared
+        .command
+        .args
+        .iter()
+        .position(|a| a.to_string_lossy().starts_with("fd:"))
+        .expect("fd:N on the command line");
+    prepared.command.args[source] = bad.into_os_string();
     let out = command(&prepared).stdin(Stdio::null()).output().unwrap();
     let code = out.status.code().unwrap();
     assert_eq!(code, runner::stage::FAILURE_EXIT);
@@ -256,6 +285,7 @@ fn tiocsti_allowed_unsandboxed_control() {
         env: vec![],
         status: StatusChannel::Off,
         ctty: Ctty::Spawned,
+        pass_fd: None,
         keep_alive: vec![],
     };
     let out = on_pty(&prepared);

@@ -30,7 +30,7 @@ use std::time::Duration;
 use super::{CliError, CliResult};
 use profile::{Config, Program};
 use runner::channel::ExecFailure;
-use runner::launch::{self, Availability, Backend, CommandSpec, LaunchError, LaunchVerdict};
+use runner::launch::{self, Backend, CommandSpec, LaunchError, LaunchVerdict};
 use runner::pty::{self, RaiseNofile, RunError, SessionOptions, SessionOutcome};
 
 /// Between SIGTERM and SIGKILL for the child's group.
@@ -100,14 +100,9 @@ pub fn run(args: Args) -> CliResult {
     let backend = args
         .backend
         .map_or_else(Backend::host_default, Backend::from);
+    // No availability check first: whether a sandbox can be built is known
+    // when the launch fails, and the launcher says why then.
     let launcher = launch::launcher(backend);
-    if backend != Backend::None {
-        if let Availability::Unavailable { reason } = launcher.availability() {
-            return Err(CliError::failed(format!(
-                "run: backend {backend} is unavailable: {reason}"
-            )));
-        }
-    }
     // The command reads and maps its own binary; a name that is not found
     // fails at exec, with its own message.
     let program = args
@@ -151,6 +146,12 @@ pub fn run(args: Args) -> CliResult {
     let _ = runner::pty::adopt_orphans();
     let (outcome, verdict) = runner::run_sandboxed(launcher.as_ref(), &policy, &cmd, &opts)
         .map_err(|e| match e {
+            // The config cannot be expressed (e.g. too many bind mounts):
+            // bad input, as a config error at compile time is.
+            RunError::Launch {
+                error: LaunchError::Config { .. },
+                ..
+            } => CliError::usage(format!("run: {e}")),
             RunError::Launch { .. } => CliError::failed(format!("run: {e}")),
             RunError::Spawn { program, source } => exec_failed(ExecFailure {
                 program,
@@ -160,6 +161,11 @@ pub fn run(args: Args) -> CliResult {
         })?;
     match verdict {
         LaunchVerdict::ExecFailed(failure) => return Err(exec_failed(failure)),
+        LaunchVerdict::Unavailable { reason } => {
+            return Err(CliError::failed(format!(
+                "run: backend {backend} is unavailable: {reason}"
+            )))
+        }
         LaunchVerdict::ProfileError { message } => {
             eprintln!("beltcheck: run: the sandbox refused the profile: {message}")
         }

@@ -573,9 +573,14 @@ fn observation_of(probe: &str, result: LaunchResult, at: Option<(&str, &str)>) -
         End::SpawnFailed(m) => return no_verdict(m.clone()),
         End::Exited(_) | End::Signaled(_) => {}
     }
-    // The probe never ran: its exec failed (the stage said so).
-    if let LaunchVerdict::ExecFailed(failure) = &result.launch {
-        return no_verdict(failure.to_string());
+    // The probe never ran: its exec failed (the stage said so), or the
+    // sandbox could not be built on this host.
+    match &result.launch {
+        LaunchVerdict::ExecFailed(failure) => return no_verdict(failure.to_string()),
+        LaunchVerdict::Unavailable { reason } => {
+            return no_verdict(format!("backend unavailable: {reason}"))
+        }
+        _ => {}
     }
     let report = match result.verdict.as_deref().and_then(parse_report) {
         Some(report) if report.probe == probe => report,
@@ -617,6 +622,7 @@ fn observation_of(probe: &str, result: LaunchResult, at: Option<(&str, &str)>) -
             reason: format!("nested sandbox: {message}"),
         },
         (LaunchVerdict::ExecFailed(failure), _) => return no_verdict(failure.to_string()),
+        (LaunchVerdict::Unavailable { reason }, _) => return no_verdict(reason.clone()),
     };
     Observation::Reported {
         report,

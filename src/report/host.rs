@@ -145,12 +145,13 @@ pub fn parse_os_release(text: &str) -> Option<String> {
     })
 }
 
-/// The kernel's Landlock ABI version, when it has one.
+/// The kernel's Landlock ABI, from the one helper that asks the kernel
+/// (`runner::stage::landlock_abi`, which the exec stage uses too).
 fn landlock_abi() -> Option<u32> {
     runner::stage::landlock_abi()
         .ok()
-        .and_then(|abi| u32::try_from(abi).ok())
-        .filter(|&abi| abi > 0)
+        .and_then(|v| u32::try_from(v).ok())
+        .filter(|&v| v > 0)
 }
 
 /// The build-time `BELTCHECK_GIT_REV` (CI sets it), else `git rev-parse`

@@ -19,9 +19,6 @@ fn prepare() -> Result<(Command, std::ffi::OsString), StageError> {
         let policy = stage::load_policy(source)?;
         let applied = stage::apply(&policy)?;
         cmd.env(STATUS_ENV, applied.to_string());
-        if let stage::PolicySource::Env(name) = source {
-            cmd.env_remove(name);
-        }
         if std::env::var_os("BELTCHECK_STAGE_VERBOSE").is_some() {
             eprintln!("{} {applied}", stage::MESSAGE_PREFIX);
         }

@@ -2,11 +2,18 @@
 //! our exec stage (`beltcheck-stage`) inside it for Landlock and seccomp.
 //!
 //! The prepared command is
-//! `bwrap <view args> -- beltcheck-stage env:BELTCHECK_POLICY -- CMD...`,
-//! with the compiled [`LinuxPolicy`] as JSON in `BELTCHECK_POLICY` (the stage
-//! removes it before the exec). The policy travels in the environment
-//! because a policy file in the host's `/tmp` would be hidden by the view's
-//! private `/tmp`.
+//! `bwrap <view args> -- beltcheck-stage fd:N -- CMD...`, with the compiled
+//! [`LinuxPolicy`] as JSON in a memfd that the session passes on as
+//! descriptor `N` (see [`crate::launch::Prepared::pass_fd`]); the stage
+//! reads and closes it before the exec. Not the environment: one variable
+//! holds at most 128 KiB (`MAX_ARG_STRLEN`), and a policy with thousands of
+//! paths is larger. Not a file: one in the host's `/tmp` would be hidden by
+//! the view's private `/tmp`.
+//!
+//! The view binds only what the root's read-only bind does not already show
+//! as the config wants (see [`binds`]): a `read_only` path outside the
+//! private mounts needs no mount of its own, so a config with 10,000 of them
+//! stays far below bubblewrap's 9,000-argument limit ([`BWRAP_MAX_ARGS`]).
 //!
 //! No `--new-session`: it would detach the workload from the pty, so the pty
 //! would no longer be its controlling terminal. `TIOCSTI`, the reason
@@ -18,6 +25,11 @@
 //! spawned bwrap only calls setsid and the stage inside takes the pty as its
 //! controlling terminal ([`Ctty::Stage`]): job control works there.
 //! No network namespace unless it closes a hole (see [`NetNamespace`]).
+//!
+//! Whether bubblewrap can build a sandbox here depends on the kernel's user
+//! namespace and AppArmor settings, not on the binary: nothing is checked
+//! before a launch. A launch that fails before the stage ran is diagnosed
+//! afterwards ([`diagnose`]).
 
 use super::{
     Availability, Backend, CommandSpec, Ctty, LaunchError, LaunchVerdict, Launcher, Prepared,
@@ -25,13 +37,15 @@ use super::{
 use crate::channel::StageStatus;
 use crate::pty::StatusChannel;
 use crate::stage;
-use profile::linux::{is_beneath, LinuxPolicy, NetworkMode, Paths};
+use profile::linux::{is_beneath, LinuxPolicy, NetworkMode, Paths, FRESH_DEV};
 use profile::path::HostEnv;
 use profile::{Config, Policy, Program};
+use std::collections::HashMap;
 use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Overrides where the exec stage binary is found.
 pub const STAGE_ENV: &str = "BELTCHECK_STAGE";
@@ -39,6 +53,10 @@ pub const STAGE_ENV: &str = "BELTCHECK_STAGE";
 pub const BWRAP_ENV: &str = "BELTCHECK_BWRAP";
 /// File name of the exec stage binary.
 pub const STAGE_NAME: &str = "beltcheck-stage";
+
+/// The most arguments bubblewrap accepts (`MAX_ARGS` in bubblewrap.c;
+/// arguments read with `--args FD` count toward it too).
+pub const BWRAP_MAX_ARGS: usize = 9000;
 
 /// The Landlock ABI that restricts TCP ports (`network.outbound` proxy mode).
 const LANDLOCK_NET_ABI: i32 = 4;
@@ -102,11 +120,16 @@ impl LinuxLauncher {
 
     /// The bubblewrap binary, or why there is none.
     pub fn bwrap_path(&self) -> Result<PathBuf, String> {
-        if let Some(p) = &self.bwrap {
-            return Ok(p.clone());
-        }
-        if let Some(p) = std::env::var_os(BWRAP_ENV) {
-            return Ok(PathBuf::from(p));
+        let given = self
+            .bwrap
+            .clone()
+            .or_else(|| std::env::var_os(BWRAP_ENV).map(PathBuf::from));
+        if let Some(p) = given {
+            return if p.is_file() {
+                Ok(p)
+            } else {
+                Err(format!("bwrap {} does not exist", p.display()))
+            };
         }
         find_in_path("bwrap").ok_or_else(|| {
             "bwrap not found on PATH (install the bubblewrap package, or set BELTCHECK_BWRAP)"
@@ -131,12 +154,13 @@ impl LinuxLauncher {
     }
 
     /// The bubblewrap arguments for `policy`, up to and including the
-    /// command to run inside (`stage env:BELTCHECK_POLICY -- cmd...`).
+    /// command to run inside (`stage fd:POLICY_FD -- cmd...`).
     pub fn bwrap_args(
         &self,
         policy: &LinuxPolicy,
         netns: NetNamespace,
         stage: &Path,
+        policy_fd: i32,
         cmd: &CommandSpec,
     ) -> Vec<OsString> {
         let mut a = Args::default();
@@ -169,11 +193,7 @@ impl LinuxLauncher {
             }
         }
         a.push(["--"]);
-        a.push_os([
-            stage.into(),
-            format!("env:{}", stage::POLICY_ENV).into(),
-            "--".into(),
-        ]);
+        a.push_os([stage.into(), format!("fd:{policy_fd}").into(), "--".into()]);
         a.push_os([cmd.program.clone().into_os_string()]);
         a.push_os(cmd.args.iter().cloned());
         a.0
@@ -248,24 +268,35 @@ impl Launcher for LinuxLauncher {
         let unavailable = |reason| LaunchError::Unavailable { reason };
         let bwrap = self.bwrap_path().map_err(unavailable)?;
         let stage = self.stage_path().map_err(unavailable)?;
-        let json = serde_json::to_string(policy).map_err(|e| LaunchError::Io {
+        let json = serde_json::to_vec(policy).map_err(|e| LaunchError::Io {
             message: format!("cannot serialise policy: {e}"),
         })?;
+        let policy_fd = policy_memfd(&json).map_err(|e| LaunchError::Io {
+            message: format!("cannot pass the policy to the exec stage: {e}"),
+        })?;
+        let args = self.bwrap_args(policy, netns, &stage, policy_fd.as_raw_fd(), cmd);
+        if args.len() > BWRAP_MAX_ARGS {
+            return Err(LaunchError::Config {
+                message: too_many_args(args.len(), binds(policy).len()),
+            });
+        }
         Ok(Prepared {
             command: CommandSpec {
                 program: bwrap,
-                args: self.bwrap_args(policy, netns, &stage, cmd),
+                args,
             },
-            env: vec![(stage::POLICY_ENV.into(), json.into())],
+            env: Vec::new(),
             status: StatusChannel::FromStage,
             ctty: Ctty::Stage,
+            pass_fd: Some(Arc::new(policy_fd)),
             keep_alive: Vec::new(),
         })
     }
 
     /// The stage's status decides. Without one, bwrap failed before the
     /// stage ran: its own `bwrap: ...` line (or its exit status) is the
-    /// message.
+    /// message, and [`diagnose`] says whether the host cannot build a
+    /// sandbox at all (user namespaces, AppArmor) or this one was refused.
     fn classify(
         &self,
         cmd: &CommandSpec,
@@ -277,14 +308,86 @@ impl Launcher for LinuxLauncher {
             return verdict;
         }
         let text = String::from_utf8_lossy(output);
-        let message = text
+        let line = text
             .lines()
             .map(str::trim)
             .find(|l| l.starts_with("bwrap:"))
-            .map(str::to_string)
+            .map(str::to_string);
+        let message = line
+            .clone()
             .unwrap_or_else(|| format!("bwrap exited {code} before the exec stage ran"));
-        LaunchVerdict::ProfileError { message }
+        match diagnose(line.as_deref(), &HostSettings::read()) {
+            Some(why) => LaunchVerdict::Unavailable {
+                reason: format!("{message}: {why}"),
+            },
+            None => LaunchVerdict::ProfileError { message },
+        }
     }
+}
+
+/// The kernel settings that decide whether an unprivileged process may
+/// create user namespaces, read when a launch failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSettings {
+    /// `user.max_user_namespaces`.
+    pub max_user_namespaces: Option<u64>,
+    /// `kernel.unprivileged_userns_clone` (Debian and Ubuntu kernels).
+    pub unprivileged_userns_clone: Option<u64>,
+    /// `kernel.apparmor_restrict_unprivileged_userns` (Ubuntu 23.10 and later).
+    pub apparmor_restrict_unprivileged_userns: Option<u64>,
+    /// Whether this process runs as root (the two settings above do not
+    /// restrict root).
+    pub root: bool,
+}
+
+impl HostSettings {
+    pub fn read() -> HostSettings {
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("/proc/sys/{name}"))
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+        };
+        HostSettings {
+            max_user_namespaces: read("user/max_user_namespaces"),
+            unprivileged_userns_clone: read("kernel/unprivileged_userns_clone"),
+            apparmor_restrict_unprivileged_userns: read(
+                "kernel/apparmor_restrict_unprivileged_userns",
+            ),
+            // SAFETY: geteuid has no preconditions.
+            root: unsafe { libc::geteuid() } == 0,
+        }
+    }
+}
+
+/// Why bubblewrap cannot build a sandbox on this host, when that is why it
+/// failed (`bwrap_line`: its `bwrap: ...` message, if any): the settings
+/// that forbid user namespaces, or a message about namespaces whose cause
+/// the settings do not show. `None`: bubblewrap refused this sandbox (e.g.
+/// a mount), not every sandbox.
+pub fn diagnose(bwrap_line: Option<&str>, host: &HostSettings) -> Option<String> {
+    const FIX: &str = "bubblewrap needs unprivileged user namespaces";
+    if host.max_user_namespaces == Some(0) {
+        return Some(format!(
+            "user namespaces are off (user.max_user_namespaces = 0); {FIX}"
+        ));
+    }
+    if !host.root && host.unprivileged_userns_clone == Some(0) {
+        return Some(format!(
+            "unprivileged user namespaces are off (kernel.unprivileged_userns_clone = 0); {FIX}"
+        ));
+    }
+    let line = bwrap_line.unwrap_or_default().to_ascii_lowercase();
+    let about_namespaces = ["namespace", "uid map", "gid map", "setgroups"]
+        .iter()
+        .any(|w| line.contains(w));
+    if !host.root && host.apparmor_restrict_unprivileged_userns == Some(1) && about_namespaces {
+        return Some(format!(
+            "AppArmor restricts unprivileged user namespaces \
+             (kernel.apparmor_restrict_unprivileged_userns = 1) and has no profile allowing \
+             them for this bwrap; {FIX}"
+        ));
+    }
+    about_namespaces.then(|| format!("bubblewrap cannot create its namespaces here; {FIX}"))
 }
 
 /// Host identity for reports: kernel release, Landlock ABI, bubblewrap
@@ -370,24 +473,121 @@ fn smoke_test(bwrap: &Path) -> Result<(), String> {
     ))
 }
 
+/// Why a command line is over bubblewrap's limit, naming what to change.
+fn too_many_args(args: usize, binds: usize) -> String {
+    format!(
+        "the sandbox needs {args} bubblewrap arguments ({binds} bind mounts: every \
+         filesystem.read_write path, and every filesystem.read_only or \
+         unix_socket_connects path under /tmp, /dev/shm or /dev), more than \
+         bubblewrap accepts ({BWRAP_MAX_ARGS}): list a common parent directory instead"
+    )
+}
+
+/// The policy JSON in an anonymous memory file (close-on-exec here; the
+/// session keeps it open across the exec as the one passed descriptor),
+/// above stdio so the child's stdio cannot take its number.
+#[cfg(target_os = "linux")]
+fn policy_memfd(json: &[u8]) -> std::io::Result<OwnedFd> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    // SAFETY: memfd_create with a NUL-terminated name; the result is a new
+    // descriptor we own, or -1.
+    let raw = unsafe { libc::memfd_create(c"beltcheck-policy".as_ptr(), libc::MFD_CLOEXEC) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `raw` was just returned to us and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let fd = if raw <= 2 {
+        // SAFETY: F_DUPFD_CLOEXEC on a valid descriptor returns a new one we
+        // own, or -1.
+        let moved = unsafe { libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, 3) };
+        if moved < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: as above.
+        unsafe { OwnedFd::from_raw_fd(moved) }
+    } else {
+        fd
+    };
+    let mut file = std::fs::File::from(fd);
+    file.write_all(json)?;
+    Ok(file.into())
+}
+
+/// The Linux backend runs only on Linux.
+#[cfg(not(target_os = "linux"))]
+fn policy_memfd(_json: &[u8]) -> std::io::Result<OwnedFd> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// How a path is mounted in the view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mount {
+    /// The root's read-only bind, or a `--ro-bind-try`.
+    ReadOnly,
+    /// `--bind-try` (read-write paths and listed sockets).
+    ReadWrite,
+    /// `--dev-bind-try` (device nodes).
+    Device,
+    /// A private tmpfs, or the fresh `/dev`: hides the host's content.
+    Hiding,
+}
+
+impl Mount {
+    fn flag(self) -> &'static str {
+        match self {
+            Mount::ReadOnly => "--ro-bind-try",
+            Mount::ReadWrite => "--bind-try",
+            Mount::Device => "--dev-bind-try",
+            Mount::Hiding => "--tmpfs",
+        }
+    }
+}
+
 /// The `--*-bind-try` arguments, parents before children so a nested bind
-/// is not covered by its parent's.
+/// is not covered by its parent's. A path whose nearest enclosing mount
+/// already shows it the way its bind would (a `read_only` path under the
+/// root's read-only bind, a path under a bind of the same kind) gets none:
+/// Landlock and the enclosing mount already enforce it, and each bind costs
+/// three of bubblewrap's [`BWRAP_MAX_ARGS`] arguments and a mount.
 fn binds(policy: &LinuxPolicy) -> Vec<(&'static str, String)> {
-    let mut out: Vec<(&'static str, String)> = Vec::new();
-    out.extend(policy.ro_binds.iter().map(|p| ("--ro-bind-try", p.clone())));
-    out.extend(policy.rw_binds.iter().map(|p| ("--bind-try", p.clone())));
-    out.extend(
+    let mut wanted: Vec<(Mount, String)> = Vec::new();
+    wanted.extend(policy.ro_binds.iter().map(|p| (Mount::ReadOnly, p.clone())));
+    wanted.extend(
+        policy
+            .rw_binds
+            .iter()
+            .map(|p| (Mount::ReadWrite, p.clone())),
+    );
+    wanted.extend(
         policy
             .socket_binds
             .iter()
-            .map(|p| ("--bind-try", p.clone())),
+            .map(|p| (Mount::ReadWrite, p.clone())),
     );
-    out.extend(
+    wanted.extend(
         expand_devices(&policy.device_binds)
             .into_iter()
-            .map(|p| ("--dev-bind-try", p)),
+            .map(|p| (Mount::Device, p)),
     );
-    out.sort_by_key(|(_, p)| p.matches('/').count());
+    wanted.sort_by_key(|(_, p)| p.matches('/').count());
+    let mut mounted: HashMap<String, Mount> = HashMap::new();
+    mounted.insert("/".into(), Mount::ReadOnly);
+    for hidden in policy.hidden.iter().map(String::as_str).chain([FRESH_DEV]) {
+        mounted.insert(hidden.into(), Mount::Hiding);
+    }
+    let mut out = Vec::new();
+    for (kind, path) in wanted {
+        let enclosing = Path::new(&path)
+            .ancestors()
+            .find_map(|a| mounted.get(a.to_str().unwrap_or("/")).copied());
+        if enclosing == Some(kind) {
+            continue;
+        }
+        mounted.insert(path.clone(), kind);
+        out.push((kind.flag(), path));
+    }
     out
 }
 
@@ -464,7 +664,7 @@ mod tests {
             args: vec!["x".into()],
         };
         LinuxLauncher::new()
-            .bwrap_args(&policy, netns, Path::new("/opt/stage"), &cmd)
+            .bwrap_args(&policy, netns, Path::new("/opt/stage"), 9, &cmd)
             .into_iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect()
@@ -488,10 +688,7 @@ mod tests {
         assert!(!a.contains(&"--new-session".to_string()));
         assert!(a.contains(&"--unshare-pid".to_string()));
         let tail: Vec<&str> = a.iter().rev().take(5).rev().map(String::as_str).collect();
-        assert_eq!(
-            tail,
-            ["/opt/stage", "env:BELTCHECK_POLICY", "--", "/bin/true", "x"]
-        );
+        assert_eq!(tail, ["/opt/stage", "fd:9", "--", "/bin/true", "x"]);
     }
 
     #[test]
@@ -505,6 +702,102 @@ mod tests {
         let bind = a.iter().position(|x| x == "/tmp/s.sock").unwrap();
         assert!(bind > tmpfs);
         assert_eq!(a[bind - 1], "--bind-try");
+    }
+
+    #[test]
+    fn read_only_paths_are_bound_only_where_the_root_bind_does_not_show_them() {
+        let mut c = Config::default();
+        c.filesystem.read_write = vec!["/w".into(), "/tmp/w".into()];
+        c.filesystem.read_only = (0..10_000)
+            .map(|i| format!("/srv/data/f{i}"))
+            .chain([
+                "/tmp/ro".into(),
+                "/tmp/ro/deeper".into(),
+                "/w/ro".into(),
+                "/w/ro/again".into(),
+                "/tmp/w/ro".into(),
+            ])
+            .collect();
+        let a = args_for(&c, Some(7));
+        let bound = |flag: &str| -> Vec<String> {
+            a.windows(2)
+                .filter(|w| w[0] == flag)
+                .map(|w| w[1].clone())
+                .collect()
+        };
+        // Outside the private mounts the read-only root shows them already;
+        // nested under a bind of the same kind they are shown too.
+        assert_eq!(bound("--ro-bind-try"), ["/tmp/ro", "/w/ro", "/tmp/w/ro"]);
+        assert_eq!(bound("--bind-try"), ["/w", "/tmp/w"]);
+        assert!(a.len() < 100, "{} arguments", a.len());
+    }
+
+    #[test]
+    fn binds_over_the_limit_are_a_config_error_naming_the_keys() {
+        let mut c = Config::default();
+        c.filesystem.read_write = (0..3_000).map(|i| format!("/srv/w{i}")).collect();
+        let launcher = LinuxLauncher::new()
+            .with_stage("/bin/true")
+            .with_bwrap("/bin/true");
+        let policy = Policy::Linux(Box::new(
+            LinuxPolicy::compile(&c, &HostEnv::current(), Paths::AsWritten).unwrap(),
+        ));
+        let cmd = CommandSpec {
+            program: "/bin/true".into(),
+            args: Vec::new(),
+        };
+        match launcher.prepare(&policy, &cmd) {
+            Err(LaunchError::Config { message }) => {
+                assert!(message.contains("filesystem.read_write"), "{message}");
+                assert!(message.contains("9000"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn diagnosis_names_the_setting_that_forbids_namespaces() {
+        let host = HostSettings {
+            max_user_namespaces: Some(15000),
+            unprivileged_userns_clone: Some(1),
+            apparmor_restrict_unprivileged_userns: Some(0),
+            root: false,
+        };
+        assert_eq!(
+            diagnose(Some("bwrap: Can't mount tmpfs on /newroot/x"), &host),
+            None
+        );
+        let off = HostSettings {
+            max_user_namespaces: Some(0),
+            ..host.clone()
+        };
+        assert!(diagnose(None, &off)
+            .unwrap()
+            .contains("user.max_user_namespaces = 0"));
+        let debian = HostSettings {
+            unprivileged_userns_clone: Some(0),
+            ..host.clone()
+        };
+        assert!(diagnose(None, &debian)
+            .unwrap()
+            .contains("kernel.unprivileged_userns_clone = 0"));
+        let apparmor = HostSettings {
+            apparmor_restrict_unprivileged_userns: Some(1),
+            ..host.clone()
+        };
+        let line = "bwrap: setting up uid map: Permission denied";
+        assert!(diagnose(Some(line), &apparmor)
+            .unwrap()
+            .contains("AppArmor"));
+        assert!(diagnose(Some(line), &host)
+            .unwrap()
+            .contains("cannot create its namespaces"));
+        // Root is not bound by the unprivileged settings.
+        let root = HostSettings {
+            root: true,
+            ..debian
+        };
+        assert_eq!(diagnose(Some("bwrap: Can't mount"), &root), None);
     }
 
     #[test]

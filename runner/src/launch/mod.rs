@@ -5,7 +5,9 @@ use crate::pty::StatusChannel;
 use profile::{Config, Policy, Program};
 use std::ffi::OsString;
 use std::fmt;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub mod denials;
 pub mod linux;
@@ -90,6 +92,10 @@ pub struct Prepared {
     /// status channel.
     pub status: StatusChannel,
     pub ctty: Ctty,
+    /// A descriptor the exec'd program inherits, on the session's allow-list
+    /// next to stdio and the channel (the Linux exec stage's policy, named
+    /// on its command line as `fd:N`).
+    pub pass_fd: Option<Arc<OwnedFd>>,
     /// Dropped after the child exits (e.g. `tempfile::TempPath`).
     pub keep_alive: Vec<Box<dyn std::any::Any + Send>>,
 }
@@ -101,6 +107,7 @@ impl fmt::Debug for Prepared {
             .field("env", &self.env)
             .field("status", &self.status)
             .field("ctty", &self.ctty)
+            .field("pass_fd", &self.pass_fd)
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +162,10 @@ pub enum LaunchVerdict {
     Enforced,
     /// The profile was refused (e.g. sandbox-exec exit 65 with the line).
     ProfileError { message: String },
+    /// The sandbox tool could not build any sandbox on this host (e.g.
+    /// bubblewrap without user namespaces); the workload never ran. Found
+    /// after the launch failed, never by a check before it.
+    Unavailable { reason: String },
     /// Already inside a sandbox: nothing new was enforced.
     Nested { message: String },
     /// No sandbox was applied (backend `none`).

@@ -40,6 +40,7 @@ impl Launcher for NoneLauncher {
             env: Vec::new(),
             status: StatusChannel::Off,
             ctty: Ctty::Spawned,
+            pass_fd: None,
             keep_alive: Vec::new(),
         })
     }

@@ -204,6 +204,7 @@ impl Launcher for SeatbeltLauncher {
             env: Vec::new(),
             status: StatusChannel::FromStage,
             ctty: Ctty::Spawned,
+            pass_fd: None,
             keep_alive: vec![Box::new(profile_file)],
         })
     }

@@ -1,6 +1,7 @@
-//! Which descriptors cross into the child: stdio, the session's channel and
+//! Which descriptors cross into the child: stdio, the session's channel,
 //! (only when every stream is piped and the exec stage claims the terminal)
-//! the pty slave, nothing else. Whatever the caller of the runner left open (a shell's
+//! the pty slave, and the one descriptor a launcher passes on (the Linux
+//! exec stage's policy), nothing else. Whatever the caller of the runner left open (a shell's
 //! `exec 7>>file`, a socket, a socketpair end) and whatever another thread
 //! opened without close-on-exec is marked close-on-exec in the child before
 //! it execs, so it never reaches the workload, and never crosses a sandbox.
@@ -20,7 +21,7 @@ use std::io;
 use std::os::fd::RawFd;
 
 /// The descriptors besides stdio that cross the exec (`None`: unused slot).
-pub(crate) type Keep = [Option<RawFd>; 2];
+pub(crate) type Keep = [Option<RawFd>; 3];
 
 /// State prepared in the parent for the child's marking (no allocation
 /// after the fork).
@@ -76,7 +77,7 @@ impl Inherited {
     #[cfg(target_os = "linux")]
     fn mark_all_but(&mut self, keep: Keep) -> io::Result<()> {
         // The gaps between the kept numbers (above stdio), in order.
-        let mut kept: [u32; 2] = keep.map(|k| k.filter(|&k| k > 2).map_or(u32::MAX, |k| k as u32));
+        let mut kept: [u32; 3] = keep.map(|k| k.filter(|&k| k > 2).map_or(u32::MAX, |k| k as u32));
         kept.sort_unstable();
         let mut first = 3u32;
         for k in kept.into_iter().chain([u32::MAX]) {

@@ -64,9 +64,10 @@ pub use winsize::Winsize;
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::channel::{self, VERDICT_FD_ENV};
@@ -144,6 +145,9 @@ pub struct SessionOptions {
     pub channel: ChannelUse,
     /// Who takes the pty as controlling terminal.
     pub ctty: Ctty,
+    /// One more descriptor the child keeps across exec, at its own number
+    /// (the exec stage's policy, see [`crate::launch::Prepared::pass_fd`]).
+    pub pass_fd: Option<Arc<OwnedFd>>,
 }
 
 /// What the session's channel carries, if the session has one.
@@ -193,6 +197,7 @@ impl Default for SessionOptions {
             signals: SignalPolicy::Untouched,
             channel: ChannelUse::default(),
             ctty: Ctty::Spawned,
+            pass_fd: None,
         }
     }
 }
@@ -373,6 +378,7 @@ pub fn run(cmd: &CommandSpec, opts: &SessionOptions) -> Result<SessionOutcome, R
         stdio,
         nofile,
         channel: pipe.as_ref().map(channel::Pipe::child_fd),
+        passed: opts.pass_fd.as_ref().map(|fd| fd.as_raw_fd()),
         ctty: opts.ctty,
     };
     let (mut child, _registered) =

@@ -60,6 +60,8 @@ pub(crate) struct ChildSetup<'a> {
     /// The channel's write end: the one descriptor besides stdio that the
     /// child keeps across exec.
     pub channel: Option<RawFd>,
+    /// A descriptor the launcher passes on (the stage's policy).
+    pub passed: Option<RawFd>,
     pub ctty: Ctty,
 }
 
@@ -92,6 +94,7 @@ pub(crate) fn spawn(setup: &ChildSetup<'_>) -> io::Result<Child> {
     let keep = [
         setup.channel,
         slave_crosses_exec(ctty, &setup.stdio).then_some(slave),
+        setup.passed,
     ];
     let mut inherited = super::inherited::Inherited::prepare()?;
     // SAFETY: the closure makes only async-signal-safe syscalls on memory
