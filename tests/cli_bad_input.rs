@@ -170,6 +170,13 @@ fn deep_or_long_allowed_when_is_refused_naming_the_probe() {
     }
 }
 
+#[test]
+fn an_unknown_cover_strength_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = matrix(dir.path(), &["--cover", "4"]);
+    assert_usage_error(&out, &["--cover", "\"4\""]);
+}
+
 // ---- item 14: bounded input ------------------------------------------------
 
 /// `NAME` in `dir` pointing at /dev/zero (an input that never ends, with

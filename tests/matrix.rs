@@ -233,6 +233,42 @@ fn distinct_launches_are_shared() {
     }
 }
 
+/// `--cover 2`: a pairwise covering array of the 128 configs runs far
+/// fewer cells, every pair of options still meets, and the report says
+/// which coverage it used.
+#[test]
+fn a_pairwise_cover_runs_few_configs_and_says_so() {
+    let mut req = request(Backend::host_default());
+    req.probes = Some(vec!["sem".into()]);
+    req.cover = "2".parse().unwrap();
+    let r = run(&req);
+    assert_eq!(r.meta.coverage, "2-wise");
+    let configs: Vec<&report::ConfigValues> = r.cells.iter().map(|c| &c.config).collect();
+    assert!(configs.len() < 16, "{} configs", configs.len());
+    let dims = &r.dimensions;
+    use report::ConfigValue::Bool;
+    for a in 0..dims.len() {
+        for b in a + 1..dims.len() {
+            for (va, vb) in [(false, false), (false, true), (true, false), (true, true)] {
+                assert!(
+                    configs
+                        .iter()
+                        .any(|c| c[&dims[a]] == Bool(va) && c[&dims[b]] == Bool(vb)),
+                    "{}={va} with {}={vb} never runs",
+                    dims[a],
+                    dims[b]
+                );
+            }
+        }
+    }
+    if enforcement_required("a_pairwise_cover_runs_few_configs_and_says_so") {
+        assert_eq!(r.summary.fail, 0, "{}", failures(&r));
+        assert!(r.summary.pass > 0);
+    }
+    let md = report::markdown::render(&r);
+    assert!(md.contains("2-wise covering array"), "{md}");
+}
+
 /// `--repeat`: runs of one launch that disagree are reported as flaky,
 /// never as a pass or a fail.
 #[test]

@@ -31,6 +31,11 @@ pub struct Args {
     /// holds (same language as allowed_when), e.g. "network.outbound".
     #[arg(long)]
     pub configs: Option<String>,
+    /// Which configs run: full (every combination), 2 or 3 (a t-wise
+    /// covering array), or auto: full while the matrix has at most 4,096
+    /// cells, else 3.
+    #[arg(long, default_value = "auto")]
+    pub cover: String,
     /// Expectations file (default: the built-in tests/expectations.toml).
     #[arg(long)]
     pub expect: Option<PathBuf>,
@@ -148,6 +153,7 @@ fn request(args: &Args) -> Result<Request, CliError> {
     req.repeat = args.repeat;
     req.probes = args.probes.clone();
     req.configs = args.configs.clone();
+    req.cover = args.cover.parse().map_err(CliError::usage)?;
     if let Some(b) = &args.backend {
         req.backend = parse_backend(b)?;
     }
@@ -189,6 +195,8 @@ pub struct Request {
     pub probes: Option<Vec<String>>,
     /// Only the configs where this expression over the dimensions holds.
     pub configs: Option<String>,
+    /// Full product or a covering array of the configs kept.
+    pub cover: plan::CoverChoice,
     pub backend: Backend,
     pub jobs: usize,
     pub timeout: Duration,
@@ -211,6 +219,7 @@ impl Request {
             params: BTreeMap::new(),
             probes: None,
             configs: None,
+            cover: plan::CoverChoice::Auto,
             backend: Backend::host_default(),
             jobs: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -272,6 +281,7 @@ pub fn run_request(req: &Request) -> Result<Report, String> {
     if let Some(filter) = &req.configs {
         plan.restrict(filter)?;
     }
+    plan.cover(req.cover);
     let probe_bin = adapter::locate_probe(req.probe_bin.clone())?;
     let handle = adapter::BackendHandle::resolve(req.backend);
     let host = host::identify(&handle);
@@ -290,7 +300,7 @@ pub fn run_request(req: &Request) -> Result<Report, String> {
     let meta = report::Meta {
         expectations: label,
         profile: req.profile.as_ref().map(|(l, _)| l.clone()),
-        coverage: "full".into(),
+        coverage: plan.coverage.label().into(),
     };
     Ok(report::from_outcome(&plan, &outcome, host, meta))
 }

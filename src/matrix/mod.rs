@@ -17,6 +17,7 @@
 pub mod adapter;
 pub mod canary;
 pub mod cell;
+pub mod cover;
 pub mod dimension;
 pub mod execute;
 pub mod expect;

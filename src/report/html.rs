@@ -47,14 +47,10 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "<h1>{}</h1>", esc(&title));
     out.push_str(&super::run::html_banner(r.run.as_ref()));
     let s = &r.summary;
-    let coverage = if r.meta.coverage.is_empty() {
-        "full"
-    } else {
-        r.meta.coverage.as_str()
-    };
+    let coverage = r.meta.coverage_text();
     let _ = writeln!(
         out,
-        "<p id=\"totals\">backend <b>{}</b> ({}); beltcheck {} ({}); {} pass, {} fail, {} inconclusive, {} cells in {:.1} s; configs: {} enumeration; {} launches of {} distinct sandboxes.</p>",
+        "<p id=\"totals\">backend <b>{}</b> ({}); beltcheck {} ({}); {} pass, {} fail, {} inconclusive, {} cells in {:.1} s; configs: {}; {} launches of {} distinct sandboxes.</p>",
         esc(&r.host.backend),
         esc(&r.host.backend_detail),
         esc(&r.host.beltcheck_version),
@@ -64,7 +60,7 @@ pub fn render(r: &Report) -> String {
         s.inconclusive,
         r.timing.cells,
         r.timing.wall_s,
-        esc(coverage),
+        esc(&coverage),
         r.launches,
         r.distinct_launches
     );

@@ -125,14 +125,10 @@ fn summary(out: &mut String, r: &Report) {
         "| {} | {} | {} | {} | {:.1} s |",
         s.pass, s.fail, s.inconclusive, r.timing.cells, r.timing.wall_s
     );
-    let coverage = if r.meta.coverage.is_empty() {
-        "full"
-    } else {
-        r.meta.coverage.as_str()
-    };
+    let coverage = r.meta.coverage_text();
     let _ = writeln!(
         out,
-        "\nConfigs: {coverage} enumeration. {} sandboxed launches of {} distinct sandboxes ({} run(s) each).",
+        "\nConfigs: {coverage}. {} sandboxed launches of {} distinct sandboxes ({} run(s) each).",
         r.launches, r.distinct_launches, r.repeat
     );
 }

@@ -169,6 +169,17 @@ pub struct Meta {
     pub coverage: String,
 }
 
+impl Meta {
+    /// How the configs were chosen, in words (schema 1 reports carry no
+    /// coverage: they were always full).
+    pub fn coverage_text(&self) -> String {
+        match self.coverage.as_str() {
+            "" | "full" => "full enumeration".into(),
+            t => format!("{t} covering array"),
+        }
+    }
+}
+
 impl Report {
     pub fn failed(&self) -> bool {
         self.summary.fail > 0

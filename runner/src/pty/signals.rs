@@ -242,6 +242,11 @@ mod tests {
     /// One test for all of it: dispositions are process-wide state.
     #[test]
     fn a_registered_pipe_gets_its_signals_and_dispositions_come_back() {
+        // Signals the caller ignored stay ignored (nohup); start from the
+        // default so the test means the same under nohup and without.
+        // SAFETY: setting a standard disposition; the old one is restored
+        // below.
+        let inherited = unsafe { libc::signal(libc::SIGHUP, libc::SIG_DFL) };
         let before = handler_of(libc::SIGHUP);
         let (read_end, write_end) = super::super::fd::cloexec_pipe().unwrap();
         super::super::fd::set_nonblocking(write_end.as_fd()).unwrap();
@@ -264,5 +269,7 @@ mod tests {
         assert!(FDS
             .iter()
             .all(|fd| fd.load(Ordering::SeqCst) != write_end.as_raw_fd()));
+        // SAFETY: putting back what the test process was started with.
+        unsafe { libc::signal(libc::SIGHUP, inherited) };
     }
 }
