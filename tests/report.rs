@@ -163,7 +163,7 @@ fn ci_merge_script_merges_two_reports() {
     assert_eq!(merged["changed"], 1);
     assert_eq!(merged["releases"].as_array().unwrap().len(), 2);
     let md = std::fs::read_to_string(dir.join("merged.md")).unwrap();
-    assert!(md.contains("## Changes between releases (1)"), "{md}");
+    assert!(md.contains("## What changed between releases (1)"), "{md}");
     assert!(md.contains("macos 14.7.1") && md.contains("macos 15.4.1"));
     assert!(dir.join("merged.html").is_file());
     // Two clean reports: exit 0.
@@ -320,8 +320,9 @@ fn junit_has_a_testcase_per_cell_and_survives_hostile_text() {
 /// to the page must not run): `--blink-settings=scriptEnabled=false` also
 /// silences `--dump-dom` itself in Debian's chromium 14x, which prints an
 /// empty DOM then.
-#[test]
-fn html_renders_in_a_browser_without_javascript() {
+/// `html` as headless Chromium renders it with JavaScript off, a canary
+/// script added; the dumped DOM, which must show the canary did not run.
+fn rendered_dom(html: &str) -> String {
     let browser = ["chromium", "chromium-browser"]
         .into_iter()
         .find(|b| {
@@ -331,24 +332,30 @@ fn html_renders_in_a_browser_without_javascript() {
                 .is_ok_and(|o| o.status.success())
         })
         .expect("chromium is needed for this test: apt-get install -y chromium");
-    let r = hostile();
     let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
+    let page = dir.path().join("page.html");
     let canary = "<script>document.body.textContent='SCRIPT'+' RAN'</script></body>";
-    std::fs::write(&page, report::html::render(&r).replace("</body>", canary)).unwrap();
+    std::fs::write(&page, html.replace("</body>", canary)).unwrap();
     let out = Command::new(browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
         .arg(format!("file://{}", page.display()))
         .env("HOME", dir.path())
         .output()
         .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success() && dom.contains("</html>"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!dom.contains("SCRIPT RAN"), "a script ran: {dom}");
+    dom
+}
+
+#[test]
+fn html_renders_in_a_browser_without_javascript() {
+    let r = hostile();
+    let dom = rendered_dom(&report::html::render(&r));
     assert!(dom.contains("<table id=\"summary\">"), "{dom}");
     assert!(
         dom.contains("nothing observed under enforcement")
@@ -374,6 +381,72 @@ fn html_renders_in_a_browser_without_javascript() {
         ),
         "{reason}\n{dom}"
     );
+}
+
+/// Two releases (schema 1 fixtures) where the first cell's observed
+/// outcome changed.
+fn two_releases() -> merge::Merged {
+    let a = load("report-macos14.json");
+    let b = load("report-macos15.json");
+    merge::merge(&[
+        ("macos14/report.json".into(), a),
+        ("macos15/report.json".into(), b),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn merged_snapshots() {
+    let m = two_releases();
+    insta::assert_snapshot!("merged_md", merge::render_markdown(&m));
+    insta::assert_snapshot!("merged_html", merge::render_html(&m));
+}
+
+/// The merged page leads with the change, then shows one column per
+/// release, each cell what the OS did with the spec match as class and mark.
+#[test]
+fn merged_html_renders_in_a_browser_without_javascript() {
+    let dom = rendered_dom(&merge::render_html(&two_releases()));
+    let changes = dom
+        .find("What changed between releases (1)")
+        .expect("changes heading");
+    let compat = dom
+        .find("<table id=\"compat\">")
+        .expect("compatibility table");
+    assert!(changes < compat, "the changes come first");
+    let changed = &dom[changes..compat];
+    assert!(changed.contains("<table id=\"changed\">"), "{dom}");
+    assert!(
+        changed.contains("<th>macos 14.7.1"),
+        "a column per release: {changed}"
+    );
+    assert!(
+        changed.contains("<th>macos 15.4.1"),
+        "a column per release: {changed}"
+    );
+    // The changed cell: macOS 14 denied as specified, macOS 15 allowed
+    // against the spec.
+    assert!(changed.contains("<td class=\"pass changed\""), "{changed}");
+    assert!(changed.contains(">✓ denied</td>"), "{changed}");
+    assert!(changed.contains("<td class=\"fail changed\""), "{changed}");
+    assert!(changed.contains(">✗ allowed</td>"), "{changed}");
+    assert!(!dom.contains("http://") && !dom.contains("https://"));
+}
+
+/// `report merge` reads schema 1 and schema 2 reports side by side.
+#[test]
+fn merge_reads_schema_1_and_2() {
+    let one = std::fs::read_to_string(root().join("tests/fixtures/report-macos14.json")).unwrap();
+    let two = serde_json::to_string(&hostile()).unwrap();
+    assert!(one.contains("\"schema\": 1") && two.contains("\"schema\":2"));
+    let m = merge::merge(&[
+        ("one".into(), json::parse(&one).unwrap()),
+        ("two".into(), json::parse(&two).unwrap()),
+    ])
+    .unwrap();
+    assert_eq!(m.releases.len(), 2);
+    assert!(m.rows.iter().all(|r| r.cells.iter().all(Option::is_some)));
+    assert_eq!(m.changed, 1);
 }
 
 #[test]

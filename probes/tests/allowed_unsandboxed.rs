@@ -8,7 +8,7 @@ use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
 
 use common::*;
-use probes::Verdict;
+use probes::{ProbeReport, Verdict};
 
 #[test]
 fn pty_round_trips_winsize_and_a_byte() {
@@ -118,64 +118,85 @@ fn file_write_refuses_to_touch_an_existing_file() {
     assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
 }
 
+/// `nofile` run with the soft limit set to `soft` and an inherited
+/// descriptor parked well above the low slots.
+fn nofile_at(soft: u64) -> ProbeReport {
+    let mut c = command(&["nofile"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            lim.rlim_cur = soft;
+            let high = (soft.min(4096) as libc::c_int) / 2 + 3;
+            if libc::dup2(2, high) < 0 || libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    report_of(&c.output().expect("spawn beltcheck-probe"))
+}
+
+/// The kernel's boundary check handed out slot `soft - 1` (or found it
+/// already in use: the parked descriptor sits there for tiny limits).
+fn below_limit_usable(detail: &str, soft: u64) -> bool {
+    let top = soft - 1;
+    detail.contains(&format!("dupfd_below={top} "))
+        || detail.contains(&format!("dupfd_below={top}(in use) "))
+}
+
+/// Up to 4,096 the whole table fills: EMFILE exactly at the limit, the top
+/// slot in use, and the kernel's boundary check agreeing.
 #[test]
-fn nofile_hits_emfile_exactly_at_the_soft_limit() {
+fn nofile_hits_emfile_exactly_at_small_soft_limits() {
+    for soft in [5u64, 7, 64, 253, 254, 300, 1000, 4096] {
+        let r = nofile_at(soft);
+        assert_verdict(&r, Verdict::Allowed);
+        let d = &r.detail;
+        assert!(d.contains(&format!("soft={soft} ")), "{d}");
+        assert!(below_limit_usable(d, soft), "{d}");
+        assert!(
+            d.contains(&format!("dupfd_at=errno {} ", libc::EINVAL)),
+            "{d}"
+        );
+        assert!(d.contains(&format!("highest_fd={} ", soft - 1)), "{d}");
+        assert!(d.ends_with(&format!("emfile_at={soft}")), "{d}");
+    }
+}
+
+/// Above 4,096 the fill stops at 4,096 slots, all in use, and the boundary
+/// check places the limit.
+#[test]
+fn nofile_proves_large_limits_by_the_boundary_and_a_bounded_fill() {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: writes one rlimit.
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    let r = run(&["nofile"]);
-    assert_verdict(&r, Verdict::Allowed);
-    let soft = lim.rlim_cur;
-    assert!(r.detail.contains(&format!("soft={soft} ")), "{}", r.detail);
+    let soft = lim.rlim_max.min(20_000);
     assert!(
-        r.detail.contains(&format!("emfile_at={soft}")),
-        "{}",
-        r.detail
+        soft > 4097,
+        "hard limit {} leaves nothing to bound",
+        lim.rlim_max
     );
-}
-
-/// Small limits exercise every edge of the batched fill: no room for its
-/// socketpair, a last batch smaller than one message, a message that would
-/// overrun the table because an inherited fd sits high up.
-#[test]
-fn nofile_hits_emfile_exactly_at_small_soft_limits() {
-    for soft in [5u64, 7, 64, 253, 254, 300, 1000, 4096] {
-        let mut c = command(&["nofile"]);
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            c.pre_exec(move || {
-                let mut lim = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                lim.rlim_cur = soft;
-                // An inherited descriptor well above the low slots.
-                let high = (soft as libc::c_int) / 2 + 3;
-                if libc::dup2(2, high) < 0 || libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            })
-        };
-        let r = report_of(&c.output().expect("spawn beltcheck-probe"));
+    for soft in [4097, soft] {
+        let r = nofile_at(soft);
         assert_verdict(&r, Verdict::Allowed);
-        assert!(r.detail.contains(&format!("soft={soft} ")), "{}", r.detail);
+        let d = &r.detail;
+        assert!(below_limit_usable(d, soft), "{d}");
         assert!(
-            r.detail.contains(&format!("highest_fd={} ", soft - 1)),
-            "{}",
-            r.detail
+            d.contains(&format!("dupfd_at=errno {} ", libc::EINVAL)),
+            "{d}"
         );
-        assert!(
-            r.detail.ends_with(&format!("emfile_at={soft}")),
-            "{}",
-            r.detail
-        );
+        assert!(d.contains("filled=4096 "), "{d}");
+        assert!(d.ends_with(&format!("limit_at={soft}")), "{d}");
     }
 }
 

@@ -232,19 +232,80 @@ fn hid_deny_is_last_when_injection_is_off() {
     }
 }
 
+/// The emission order documented in `build/blocks.rs`, written out here
+/// rather than read from `build::ORDER` (which the builder emits from, so
+/// comparing with it proves nothing). Each block carries a rule text that
+/// only its own body contains, so a header cannot drift from its body.
+const DOCUMENTED_ORDER: [(&str, &str); 13] = [
+    ("baseline", " default)"),
+    ("program", "file-map-executable"),
+    ("nested_pty", "pseudo-tty"),
+    ("keychain_access", "\"com.apple.securityd\""),
+    ("posix_ipc", "ipc-posix-"),
+    ("unix_socket_connects", "(socket-domain AF_UNIX)"),
+    ("extra_mach_lookups", "(allow mach-lookup (global-name "),
+    ("filesystem", "(subpath "),
+    ("network", "network-outbound"),
+    ("gui_access", "(allow iokit-get-properties)"),
+    ("ui", "mach-lookup"),
+    ("tiocsti", "(deny file-ioctl (ioctl-command #x80017472))"),
+    ("hid", "(iokit-user-client-class \"IOHIDLibUserClient\")"),
+];
+
+/// The emitted profile cut at its `;; name` block headers.
+fn emitted_blocks(sbpl: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut rest = sbpl;
+    while let Some(header) = rest.strip_prefix(";; ") {
+        let (name, body) = header.split_once('\n').unwrap_or((header, ""));
+        let end = body.find("\n;; ").map_or(body.len(), |i| i + 1);
+        out.push((name, &body[..end]));
+        rest = &body[end..];
+    }
+    assert!(rest.is_empty(), "text outside any block: {rest:?}");
+    out
+}
+
 #[test]
 fn blocks_follow_the_documented_order() {
+    let program = profile::build::Program {
+        path: "/opt/tool/bin/tool".into(),
+        real: None,
+    };
     for (label, config) in all_configs() {
-        let a = blocks_of(&config, ValueMode::Param);
-        let positions: Vec<_> = a
-            .blocks
-            .iter()
-            .map(|b| ORDER.iter().position(|n| *n == b.name).unwrap())
-            .collect();
-        assert!(
-            positions.windows(2).all(|w| w[0] < w[1]),
-            "{label}: {positions:?}"
-        );
+        let opts = BuildOptions {
+            program: Some(program.clone()),
+            ..opts(ValueMode::Param)
+        };
+        let p = build(&config, &opts).unwrap();
+        let blocks = emitted_blocks(&p.sbpl);
+        let mut last = None;
+        for (name, body) in &blocks {
+            let at = DOCUMENTED_ORDER.iter().position(|(n, _)| n == name);
+            let Some(at) = at else {
+                panic!("{label}: block {name:?} is not in the documented order")
+            };
+            assert!(
+                last.is_none_or(|l| l < at),
+                "{label}: {name} out of the documented order in {:?}",
+                blocks.iter().map(|b| b.0).collect::<Vec<_>>()
+            );
+            last = Some(at);
+            let signature = DOCUMENTED_ORDER[at].1;
+            assert!(
+                body.contains(signature),
+                "{label}: block {name} lacks {signature:?}:\n{body}"
+            );
+        }
+        // The blocks every config emits (program: under the strict
+        // baseline), so the checks above always bite where it matters.
+        let strict = config.baseline == Baseline::Strict;
+        let always = ["baseline", "tiocsti", "hid"]
+            .into_iter()
+            .chain(strict.then_some("program"));
+        for name in always {
+            assert!(blocks.iter().any(|b| b.0 == name), "{label}: no {name}");
+        }
     }
 }
 

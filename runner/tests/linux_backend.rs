@@ -68,17 +68,22 @@ fn command(prepared: &Prepared) -> Command {
 /// Runs `perl -MFcntl -MSocket -MPOSIX -e CODE ARGS` in the sandbox with pipes
 /// and returns its trimmed stdout (stderr is appended on failure).
 fn perl(config: &Config, code: &str, args: &[&str]) -> String {
+    output(command(&prepare_perl(config, code, args)))
+}
+
+fn prepare_perl(config: &Config, code: &str, args: &[&str]) -> Prepared {
     let mut all = vec!["-MFcntl", "-MSocket", "-MPOSIX", "-e", code];
     all.extend_from_slice(args);
-    let prepared = prepare(config, "/usr/bin/perl", &all);
-    let out = command(&prepared)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn bwrap");
+    prepare(config, "/usr/bin/perl", &all)
+}
+
+/// Runs `cmd` with pipes and returns its trimmed stdout; it must succeed.
+fn output(mut cmd: Command) -> String {
+    let out = cmd.stdin(Stdio::null()).output().expect("spawn bwrap");
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(
         out.status.success(),
-        "sandboxed perl failed ({}): stdout {stdout:?} stderr {:?}",
+        "{cmd:?} failed ({}): stdout {stdout:?} stderr {:?}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
@@ -510,17 +515,65 @@ fn outbound_proxy_allows_only_the_proxy_port() {
 
 const HID: &str = r#"print(join(",", grep { -e $_ } ("/dev/uinput", "/dev/input", glob("/dev/hidraw*"))) || "none")"#;
 
-#[test]
-fn injection_off_has_no_hid_devices_in_view() {
-    assert_eq!(perl(&config(), HID, &[]), "none");
+/// The HID nodes [`fake_hid_host`] adds, as [`HID`] lists them.
+const FAKE_HID: &str = "/dev/uinput,/dev/input";
+
+/// `cmd` started in an outer bwrap: the host as the launcher sees it, plus
+/// HID nodes this host lacks, `/dev/uinput` and `/dev/input/event0`
+/// (character devices: the host's /dev/null bound there). The launcher's
+/// own paths are literal (`/dev/uinput`, `/dev/input`), so it binds these
+/// as it would real ones. Nothing on the real host changes, so this runs
+/// the same as root and as an ordinary user. The host's /proc is bound
+/// writable: the inner bwrap writes its uid map there.
+fn fake_hid_host(cmd: &Command) -> Command {
+    let mut outer = Command::new("bwrap");
+    outer.args([
+        "--die-with-parent",
+        "--unshare-user",
+        "--ro-bind",
+        "/",
+        "/",
+        "--bind",
+        "/proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--dev-bind",
+        "/dev/null",
+        "/dev/uinput",
+        "--dir",
+        "/dev/input",
+        "--dev-bind",
+        "/dev/null",
+        "/dev/input/event0",
+        "--",
+    ]);
+    outer.arg(cmd.get_program()).args(cmd.get_args());
+    outer.envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    outer
+}
+
+/// [`HID`] run unsandboxed in the fake host: what there is to hide.
+fn hid_nodes_on_fake_host() -> String {
+    let mut bare = Command::new("/usr/bin/perl");
+    bare.args(["-e", HID]);
+    output(fake_hid_host(&bare))
 }
 
 #[test]
-#[ignore = "needs a HID device (/dev/uinput, /dev/input or /dev/hidraw*) on the host; this CI host has none"]
-fn injection_on_binds_host_hid_devices() {
+fn injection_off_hides_the_hosts_hid_devices() {
+    assert_eq!(hid_nodes_on_fake_host(), FAKE_HID, "nothing to hide");
+    let sandboxed = command(&prepare_perl(&config(), HID, &[]));
+    assert_eq!(output(fake_hid_host(&sandboxed)), "none");
+}
+
+#[test]
+fn injection_on_binds_the_hosts_hid_devices() {
+    assert_eq!(hid_nodes_on_fake_host(), FAKE_HID, "nothing to bind");
     let mut c = config();
     c.ui.injection = true;
-    assert_ne!(perl(&c, HID, &[]), "none");
+    let sandboxed = command(&prepare_perl(&c, HID, &[]));
+    assert_eq!(output(fake_hid_host(&sandboxed)), FAKE_HID);
 }
 
 // ---- filesystem -------------------------------------------------------------

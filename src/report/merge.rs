@@ -1,13 +1,13 @@
-//! `report merge`: several releases' reports as one table (rows probe x
-//! config, columns release), with the rows whose status or observed verdict
-//! changes between releases flagged.
+//! `report merge`: several releases' reports as one compatibility table
+//! (rows probe x config, columns release, caniuse style), led by what
+//! changed between releases: the rows whose observed outcome differs.
 
 use super::escape::markdown as md;
-use super::html::{esc, STYLE};
+use super::html::{esc, CSP, STYLE};
 use super::markdown::mark;
 use super::run::{Completion, Run};
 use super::write::{write_set, Rendered};
-use super::{config_label, ConfigValues, Host, Report, Summary};
+use super::{config_label, config_name, ConfigValues, Host, Report, Summary};
 use crate::matrix::cell::{Access, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -19,7 +19,7 @@ pub struct Merged {
     pub releases: Vec<Release>,
     pub dimensions: Vec<String>,
     pub rows: Vec<Row>,
-    /// Rows whose cells differ between releases.
+    /// Rows whose observed outcome differs between releases.
     pub changed: usize,
 }
 
@@ -126,10 +126,12 @@ pub fn merge(reports: &[(String, Report)]) -> Result<Merged, String> {
     })
 }
 
-/// Whether the present cells disagree on status or observed verdict (a
-/// release missing the cell is a change too).
+/// Whether the releases disagree on what the OS did: the observed verdict
+/// differs (a release missing the cell, or not running it, is a change
+/// too). A different spec verdict over the same observation is not: the
+/// release did nothing different.
 fn changes(cells: &[Option<MergedCell>]) -> bool {
-    let key = |c: &Option<MergedCell>| c.as_ref().map(|c| (c.status, c.observed.clone()));
+    let key = |c: &Option<MergedCell>| c.as_ref().map(|c| c.observed.clone());
     cells.windows(2).any(|w| key(&w[0]) != key(&w[1]))
 }
 
@@ -153,9 +155,19 @@ fn cell_mark(c: &Option<MergedCell>) -> String {
     }
 }
 
+const LEGEND: &str = "Each cell is what the OS did (allowed / denied), marked against the spec: ✓ as specified, ✗ contradicts it, ? inconclusive; — the release has no such cell.";
+
 pub fn render_markdown(m: &Merged) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# beltcheck compatibility across releases\n");
+    let _ = writeln!(out, "{LEGEND}\n");
+    let _ = writeln!(out, "## What changed between releases ({})\n", m.changed);
+    if m.changed == 0 {
+        let _ = writeln!(out, "Nothing: every release observed the same outcomes.");
+    } else {
+        table(&mut out, m, m.rows.iter().filter(|r| r.changed));
+    }
+    let _ = writeln!(out, "\n## Releases\n");
     let _ = writeln!(
         out,
         "| release | backend | pass | fail | inconclusive | report | run |"
@@ -175,60 +187,97 @@ pub fn render_markdown(m: &Merged) -> String {
             md(&run_text(r.run.as_ref()))
         );
     }
-    let _ = writeln!(out, "\nMarks: ✓ pass, ✗ fail, ? inconclusive, then the observed verdict; — the release has no such cell.");
-    let _ = writeln!(out, "\n## Changes between releases ({})\n", m.changed);
-    if m.changed == 0 {
-        let _ = writeln!(out, "None.");
-    } else {
-        table(&mut out, m, m.rows.iter().filter(|r| r.changed));
-    }
-    let _ = writeln!(out, "\n## All cells\n");
+    let _ = writeln!(out, "\n## Compatibility table\n");
     table(&mut out, m, m.rows.iter());
     out
 }
 
 fn table<'a>(out: &mut String, m: &Merged, rows: impl Iterator<Item = &'a Row>) {
     let heads: Vec<String> = m.releases.iter().map(|r| md(&r.label)).collect();
-    let _ = writeln!(out, "| probe | config | {} | changed |", heads.join(" | "));
-    let _ = writeln!(out, "|---|---|{}---|", "---|".repeat(heads.len()));
+    let _ = writeln!(out, "| probe | config | {} |", heads.join(" | "));
+    let _ = writeln!(out, "|---|---|{}", "---|".repeat(heads.len()));
     for row in rows {
         let cells: Vec<String> = row.cells.iter().map(|c| md(&cell_mark(c))).collect();
-        let flag = if row.changed { "**changed**" } else { "" };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {flag} |",
+            "| {} | {} | {} |",
             md(&row.probe),
-            md(&config_label(&m.dimensions, &row.config)),
+            md(&config_name(&m.dimensions, &row.config)),
             cells.join(" | ")
         );
     }
 }
 
+/// One self-contained page, no script: the changes first, then the
+/// releases, then the full table. Colour and mark both carry the spec
+/// match, so it reads in greyscale too; the evidence is on hover.
 pub fn render_html(m: &Merged) -> String {
     let mut out = String::new();
-    let _ = write!(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>beltcheck across releases</title><style>{STYLE}</style></head><body>\n");
-    let _ = writeln!(out, "<h1>beltcheck compatibility across releases</h1><p>{} rows change between releases (outlined).</p>", m.changed);
-    let _ = write!(out, "<table><tr><th>probe</th><th>config</th>");
+    let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{CSP}<title>beltcheck across releases</title><style>{STYLE}</style></head><body>\n");
+    let _ = writeln!(out, "<h1>beltcheck compatibility across releases</h1>");
+    let _ = writeln!(out, "<p id=\"legend\">{}</p>", esc(LEGEND));
+    let _ = writeln!(
+        out,
+        "<h2 id=\"changes\">What changed between releases ({})</h2>",
+        m.changed
+    );
+    if m.changed == 0 {
+        let _ = writeln!(
+            out,
+            "<p>Nothing: every release observed the same outcomes.</p>"
+        );
+    } else {
+        html_table(&mut out, m, "changed", m.rows.iter().filter(|r| r.changed));
+    }
+    let _ = writeln!(out, "<h2>Releases</h2>");
+    let _ = writeln!(out, "<table id=\"releases\"><tr><th>release</th><th>backend</th><th>pass</th><th>fail</th><th>inconclusive</th><th>report</th><th>run</th></tr>");
+    for r in &m.releases {
+        let s = r.summary;
+        let _ = writeln!(
+            out,
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.label),
+            esc(&r.host.backend),
+            s.pass,
+            s.fail,
+            s.inconclusive,
+            esc(&r.source),
+            esc(&run_text(r.run.as_ref()))
+        );
+    }
+    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "<h2>Compatibility table</h2>");
+    html_table(&mut out, m, "compat", m.rows.iter());
+    let _ = writeln!(out, "</body></html>");
+    out
+}
+
+fn html_table<'a>(out: &mut String, m: &Merged, id: &str, rows: impl Iterator<Item = &'a Row>) {
+    let _ = write!(out, "<table id=\"{id}\"><tr><th>probe</th><th>config</th>");
     for r in &m.releases {
         let _ = write!(out, "<th>{}</th>", esc(&r.label));
     }
     let _ = writeln!(out, "</tr>");
-    for row in &m.rows {
+    for row in rows {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td class=\"cfg\">{}</td>",
+            "<tr><th>{}</th><td class=\"cfg\">{}</td>",
             esc(&row.probe),
-            esc(&config_label(&m.dimensions, &row.config))
+            esc(&config_name(&m.dimensions, &row.config))
         );
+        let changed = if row.changed { " changed" } else { "" };
         for c in &row.cells {
-            let changed = if row.changed { " changed" } else { "" };
             match c {
                 Some(cell) => {
                     let _ = write!(
                         out,
                         "<td class=\"{}{changed}\" title=\"{}\">{}</td>",
                         cell.status.name(),
-                        esc(&cell.reason),
+                        esc(&format!(
+                            "the spec says {}; {}",
+                            cell.expected.done(),
+                            cell.reason
+                        )),
                         esc(&cell_mark(c))
                     );
                 }
@@ -239,8 +288,7 @@ pub fn render_html(m: &Merged) -> String {
         }
         let _ = writeln!(out, "</tr>");
     }
-    let _ = writeln!(out, "</table></body></html>");
-    out
+    let _ = writeln!(out, "</table>");
 }
 
 /// Writes merged.md, merged.html and merged.json into `dir` as one set
