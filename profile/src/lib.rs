@@ -24,6 +24,7 @@ pub mod model;
 pub mod path;
 pub mod policy;
 pub mod reader;
+pub mod secrets;
 pub mod writer;
 
 pub use build::{build, BuildOptions, Profile, Program, ValueMode};
