@@ -81,9 +81,15 @@ impl Outer {
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave.try_clone().unwrap()));
-        // SAFETY: setsid and ioctl are async-signal-safe.
+        // SAFETY: signal, setsid and ioctl are async-signal-safe.
         unsafe {
             cmd.pre_exec(|| {
+                // The runner keeps termination signals its caller ignored
+                // (nohup, a script's `&` job ignores SIGINT): start it with
+                // the defaults so these tests mean the same wherever run.
+                for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
                 if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
