@@ -166,6 +166,30 @@ static CATALOGUE: &[ProbeSpec] = &[
         "read sysctl --name",
         probe::sysctl::run,
     ),
+    spec(
+        "workload-sem",
+        &[],
+        "python3 multiprocessing: Lock() and one ProcessPoolExecutor job",
+        probe::workload_sem::run,
+    ),
+    spec(
+        "workload-pty",
+        &[],
+        "script: a command on a new pty sets it to raw mode",
+        probe::workload_pty::run,
+    ),
+    spec(
+        "workload-keychain",
+        &[],
+        "security add/find/delete-generic-password (macOS)",
+        probe::workload_keychain::run,
+    ),
+    spec(
+        "workload-unix-connect",
+        &[ArgKind::Path],
+        "python3 socket client: AF_UNIX connect to --path",
+        probe::workload_unix_connect::run,
+    ),
 ];
 
 /// Every probe, in a stable order.

@@ -108,6 +108,26 @@ pub fn tiocsti_verdict(errno: i32, legacy_tiocsti: Option<bool>) -> Verdict {
     }
 }
 
+/// The permission errnos a program's message may name by their `strerror`
+/// text (glibc and Apple's libc spell these three the same way), as real
+/// programs report a refused call: `script: openpty: Operation not
+/// permitted` (william0wang/zcode-acp/issues/127).
+const PERMISSION_TEXTS: [(&str, i32); 3] = [
+    ("Operation not permitted", libc::EPERM),
+    ("Permission denied", libc::EACCES),
+    ("Read-only file system", libc::EROFS),
+];
+
+/// The permission errno whose text appears in a program's output, if any.
+/// Only the permission errnos are read from text: any other failure stays
+/// an `error` with the text as evidence, never a guessed verdict.
+pub fn errno_in_text(text: &str) -> Option<i32> {
+    PERMISSION_TEXTS
+        .iter()
+        .find(|(needle, _)| text.contains(needle))
+        .map(|(_, errno)| *errno)
+}
+
 /// The value that goes into the report's `errno` field.
 pub fn raw_value(code: RawCode) -> i64 {
     match code {
@@ -183,6 +203,21 @@ mod tests {
         assert_eq!(verdict(RawCode::Bootstrap(1100)), Verdict::Denied);
         assert_eq!(verdict(RawCode::Bootstrap(1102)), Verdict::Error);
         assert_eq!(raw_value(RawCode::IoReturn(0xe000_02e2)), 0xe000_02e2);
+    }
+
+    #[test]
+    fn permission_texts_name_their_errno_and_nothing_else_does() {
+        for (text, errno) in PERMISSION_TEXTS {
+            assert_eq!(
+                nix::errno::Errno::from_raw(errno).desc(),
+                text,
+                "the text is this libc's strerror"
+            );
+            assert_eq!(errno_in_text(&format!("x: {text}\n")), Some(errno));
+            assert_eq!(verdict(RawCode::Errno(errno)), Verdict::Denied);
+        }
+        assert_eq!(errno_in_text("No such file or directory"), None);
+        assert_eq!(errno_in_text(""), None);
     }
 
     #[test]

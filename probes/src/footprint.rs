@@ -93,6 +93,10 @@ struct Table {
 #[serde(deny_unknown_fields)]
 struct Entry {
     name: String,
+    /// Probes whose requests this one makes too (a workload probe makes
+    /// its synthetic counterpart's requests); listed before its own.
+    #[serde(default)]
+    includes: Vec<String>,
     #[serde(default)]
     request: Vec<RawItem>,
 }
@@ -134,6 +138,23 @@ pub fn footprint_items(
     probe: &str,
     ctx: &FootprintContext,
 ) -> Result<Vec<FootprintItem>, FootprintError> {
+    let entry = table()
+        .probe
+        .iter()
+        .find(|e| e.name == probe)
+        .ok_or_else(|| FootprintError::UnknownProbe(probe.to_string()))?;
+    let mut items = Vec::new();
+    for included in &entry.includes {
+        // One level only: an included probe's own includes are not
+        // followed (a test keeps the table that way), so no cycle is possible.
+        items.extend(own_items(included, ctx)?);
+    }
+    items.extend(own_items(probe, ctx)?);
+    Ok(items)
+}
+
+/// The requests `probe` lists itself, placeholders filled.
+fn own_items(probe: &str, ctx: &FootprintContext) -> Result<Vec<FootprintItem>, FootprintError> {
     let entry = table()
         .probe
         .iter()
@@ -319,6 +340,55 @@ mod tests {
         }));
         assert!(r.contains(&Request::path("file-read-data", "/dev/tty")));
         assert!(r.contains(&Request::path("file-write-data", "/dev/tty")));
+    }
+
+    #[test]
+    fn includes_name_probes_that_include_nothing_themselves() {
+        for entry in &table().probe {
+            for included in &entry.includes {
+                let target = table().probe.iter().find(|e| &e.name == included);
+                let target =
+                    target.unwrap_or_else(|| panic!("{}: includes unknown {included}", entry.name));
+                assert!(
+                    target.includes.is_empty(),
+                    "{} includes {included}, which includes more",
+                    entry.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_workload_makes_its_counterparts_requests_and_runs_its_program() {
+        let sem = footprint("workload-sem", &ctx()).unwrap();
+        assert!(sem.iter().any(|r| r.op == "ipc-posix-sem"));
+        assert!(sem.contains(&Request::path("process-exec", "/usr/bin/python3")));
+        // /usr/bin/python3 on macOS is the xcrun stub: it maps libxcrun.
+        let libxcrun = "/Library/Developer/CommandLineTools/usr/lib/libxcrun.dylib";
+        for python in ["workload-sem", "workload-unix-connect"] {
+            let f = footprint(python, &ctx()).unwrap();
+            assert!(
+                f.contains(&Request::path("file-map-executable", libxcrun)),
+                "{python}"
+            );
+        }
+        for (workload, synthetic, program) in [
+            ("workload-pty", "pty", "/usr/bin/script"),
+            ("workload-keychain", "keychain", "/usr/bin/security"),
+            ("workload-unix-connect", "unix-connect", "/usr/bin/python3"),
+        ] {
+            let w = footprint(workload, &ctx()).unwrap();
+            let s = footprint(synthetic, &ctx()).unwrap();
+            assert_eq!(&w[..s.len()], &s[..], "{workload}");
+            assert!(
+                w.contains(&Request::path("process-exec", program)),
+                "{workload}"
+            );
+            assert!(
+                w.contains(&Request::path("file-read-data", program)),
+                "{workload}"
+            );
+        }
     }
 
     /// An `ioctl_command` without a `path` would be dropped silently.

@@ -5,6 +5,8 @@
 //! - [`footprint`]: the SBPL requests each probe makes, for the model.
 //! - [`classify`]: the one mapping from raw OS codes to verdicts.
 //! - [`sweep`]: removes leftovers of crashed runs.
+//! - [`workload`]: runs a real program (the `workload-*` probes) and reads
+//!   its result as a verdict.
 //!
 //! The harness runs probes through the `beltcheck-probe` binary (one process
 //! per probe, so a wedged call can be abandoned by exiting).
@@ -25,6 +27,7 @@ pub mod report;
 pub mod supervise;
 pub mod sweep;
 pub mod sys;
+pub mod workload;
 
 pub use args::{ArgKind, ProbeArgs};
 pub use catalogue::{catalogue, find, ProbeSpec};

@@ -97,11 +97,11 @@ pub fn config_for(base: &Config, bits: &[bool], env: &DimensionEnv) -> Config {
 /// them as set (e.g. `shm` on Linux while semaphores share `/dev/shm`).
 pub fn observed_keys(probe: &str) -> &'static [&'static str] {
     match probe {
-        "pty" => &["nested_pty"],
-        "keychain" => &["keychain_access"],
-        "sem" => &["posix_ipc.semaphores"],
+        "pty" | "workload-pty" => &["nested_pty"],
+        "keychain" | "workload-keychain" => &["keychain_access"],
+        "sem" | "workload-sem" => &["posix_ipc.semaphores"],
         "shm" => &["posix_ipc.shared_memory"],
-        "unix-connect" => &["unix_socket_connects"],
+        "unix-connect" | "workload-unix-connect" => &["unix_socket_connects"],
         "hid" => &["ui.injection"],
         "network" => &["network.outbound"],
         "file-read" => &["filesystem.read_only"],

@@ -15,3 +15,7 @@ pub mod sysctl;
 pub mod tiocsti;
 pub mod unix_bind;
 pub mod unix_connect;
+pub mod workload_keychain;
+pub mod workload_pty;
+pub mod workload_sem;
+pub mod workload_unix_connect;
