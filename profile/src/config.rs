@@ -7,6 +7,7 @@
 use crate::document;
 use crate::input::{self, MAX_CONFIG};
 use crate::path::{resolve, resolve_list, HostEnv, Spelling, Templates};
+use crate::secrets;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
@@ -56,8 +57,9 @@ pub enum Baseline {
     /// `(deny default)` plus what an ordinary CLI needs.
     #[default]
     Strict,
-    /// `(allow default)`; writes outside `read_write` and anything under
-    /// `denied` refused.
+    /// `(allow default)`; writes outside `read_write` and the temporary
+    /// directories refused, anything under `denied` refused, and the user's
+    /// secrets (see [`crate::secrets`]) refused unless granted by name.
     Permissive,
 }
 
@@ -293,10 +295,13 @@ impl Config {
             )?),
             false => None,
         };
+        let secrets =
+            secrets::denied_stores(self.baseline, self.keychain_access, env, Spelling::Private)?;
         let mut ui = self.ui.clone();
         ui.disable &= !self.gui_access;
         Ok(ResolvedConfig {
             baseline: self.baseline,
+            secrets,
             nested_pty: self.nested_pty,
             keychain_access: self.keychain_access,
             keychain_dir,
@@ -318,6 +323,9 @@ impl Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedConfig {
     pub baseline: Baseline,
+    /// The user's secret stores the baseline denies unless a grant names
+    /// them (see [`crate::secrets`]); empty under the strict baseline.
+    pub secrets: Vec<String>,
     pub nested_pty: bool,
     pub keychain_access: bool,
     /// `~/Library/Keychains`, resolved, when `keychain_access` is on.

@@ -330,12 +330,13 @@ fn user_values(r: &ResolvedConfig) -> Vec<(String, String)> {
         .into_iter()
         .map(|(_, p)| p)
         .collect();
-    let lists: [(&str, &[String]); 5] = [
+    let lists: [(&str, &[String]); 6] = [
         ("READ_ONLY", &r.filesystem.read_only),
         ("READ_WRITE", &r.filesystem.read_write),
         ("DENIED", &r.filesystem.denied),
         ("UNIX_SOCKET", &sockets),
         ("MACH_LOOKUP", &r.extra_mach_lookups),
+        ("SECRET", &r.secrets),
     ];
     for (prefix, values) in lists {
         for (i, v) in values.iter().enumerate() {

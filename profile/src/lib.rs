@@ -26,6 +26,7 @@ pub mod path;
 pub mod policy;
 pub mod reader;
 pub mod sbpl;
+pub mod secrets;
 pub mod writer;
 
 pub use config::{Config, ConfigError};

@@ -21,6 +21,7 @@
 
 use crate::config::{Clipboard, Config, ConfigError, Outbound, OutboundMode};
 use crate::path::{follow_symlinks, resolve_list, HostEnv, Spelling, Templates};
+use crate::secrets;
 use serde::{Deserialize, Serialize};
 
 /// Linux `AF_UNIX`.
@@ -214,6 +215,16 @@ impl LinuxPolicy {
             "unix_socket_connects",
             Templates::Expand,
         )?;
+        let secrets = secrets::denied_stores(
+            config.baseline,
+            config.keychain_access,
+            env,
+            Spelling::AsMeant,
+        )?;
+        let secrets = enforced(secrets, secrets::KEY, mode, &mut resolved)?;
+        let (hidden_secrets, secret_limits) =
+            secrets::linux_excepts(&secrets, &read_only, &read_write);
+        let denied = [denied, hidden_secrets].concat();
         let ipc = &config.posix_ipc;
         let dev_shm = if ipc.semaphores || ipc.shared_memory {
             DevShm::Writable
@@ -247,7 +258,11 @@ impl LinuxPolicy {
             network,
             seccomp_deny: seccomp_rules(config, network),
             landlock,
-            unenforced: limitations(config, &sockets_outside_private_mounts(&sockets)),
+            unenforced: [
+                limitations(config, &sockets_outside_private_mounts(&sockets)),
+                secret_limits,
+            ]
+            .concat(),
             resolved,
         })
     }

@@ -49,7 +49,20 @@ fn name(b: Baseline) -> &'static str {
 #[rstest]
 fn default_profile(#[values(Baseline::Strict, Baseline::Permissive)] baseline: Baseline) {
     let p = build(&baseline_config(baseline), &opts(ValueMode::Param)).unwrap();
-    assert!(p.params.is_empty());
+    // The only user values of a default config: the permissive baseline's
+    // secret stores, under the test HOME.
+    let secrets: Vec<String> = match baseline {
+        Baseline::Strict => Vec::new(),
+        Baseline::Permissive => profile::secrets::SECRETS
+            .iter()
+            .map(|(p, _)| p.replace('~', "/Users/u"))
+            .collect(),
+    };
+    let mut got: Vec<String> = p.params.values().cloned().collect();
+    got.sort();
+    let mut want = secrets;
+    want.sort();
+    assert_eq!(got, want);
     insta::assert_snapshot!(format!("default_{}", name(baseline)), p.sbpl);
 }
 
@@ -268,7 +281,7 @@ fn emitted_blocks(sbpl: &str) -> Vec<(&str, &str)> {
 
 #[test]
 fn blocks_follow_the_documented_order() {
-    let program = profile::build::Program {
+    let program = profile::Program {
         path: "/opt/tool/bin/tool".into(),
         real: None,
     };
@@ -643,6 +656,7 @@ fn values_of(c: &Config) -> Vec<String> {
         fs.denied,
         sockets,
         r.extra_mach_lookups,
+        r.secrets,
     ]
     .concat()
 }
@@ -879,7 +893,7 @@ mod program {
         };
         let p = build(&baseline_config(Baseline::Permissive), &opts).unwrap();
         assert!(!p.sbpl.contains(";; program"));
-        assert!(p.params.is_empty());
+        assert!(p.params.keys().all(|k| !k.starts_with("PROGRAM")));
     }
 
     #[test]
@@ -894,5 +908,97 @@ mod program {
         .unwrap_err();
         assert_eq!(err.key, "program");
         assert!(err.message.contains("bin/tool"), "{err}");
+    }
+}
+
+/// The permissive baseline: reads everywhere, writes under grants and the
+/// temporary directories, the user's secrets neither read nor written
+/// unless a grant names them (decided by the model evaluator on the built
+/// profile, so the rule order is what is tested).
+mod permissive_secrets {
+    use super::*;
+    use profile::model::{Decision, Model, Request};
+
+    fn model(fs: &[(&str, &[&str])], keychain_access: bool) -> Model {
+        let mut c = baseline_config(Baseline::Permissive);
+        c.keychain_access = keychain_access;
+        for (list, paths) in fs {
+            let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+            match *list {
+                "read_only" => c.filesystem.read_only = paths,
+                "read_write" => c.filesystem.read_write = paths,
+                "denied" => c.filesystem.denied = paths,
+                other => panic!("no list {other}"),
+            }
+        }
+        let p = build(&c, &opts(ValueMode::Param)).unwrap();
+        Model::compile(&p.sbpl, &p.params).unwrap()
+    }
+
+    fn can(m: &Model, op: &str, path: &str) -> bool {
+        m.verdict(&Request::path(op, path)) == Decision::Allow
+    }
+
+    const KEY: &str = "/Users/u/.ssh/id_ed25519";
+
+    #[test]
+    fn every_secret_is_unreadable_and_unwritable_by_default() {
+        let m = model(&[], false);
+        for (path, _) in profile::secrets::SECRETS {
+            let inside = format!("{}/x", path.replace('~', "/Users/u"));
+            assert!(!can(&m, "file-read-data", &inside), "{inside} readable");
+            assert!(!can(&m, "file-write-data", &inside), "{inside} writable");
+        }
+        // Elsewhere in HOME: readable, not writable; temp dirs writable.
+        assert!(can(&m, "file-read-data", "/Users/u/notes.txt"));
+        assert!(!can(&m, "file-write-data", "/Users/u/notes.txt"));
+        assert!(can(&m, "file-write-data", "/private/tmp/x"));
+        assert!(can(&m, "file-write-data", "/private/var/folders/ab/cd/T/x"));
+    }
+
+    #[test]
+    fn a_broad_grant_does_not_reach_the_secrets() {
+        let m = model(&[("read_only", &["~"]), ("read_write", &["~"])], false);
+        assert!(can(&m, "file-write-data", "/Users/u/notes.txt"));
+        assert!(!can(&m, "file-read-data", KEY));
+        assert!(!can(&m, "file-write-data", KEY));
+        // A store's name as a prefix of a sibling is not the store.
+        assert!(can(&m, "file-read-data", "/Users/u/.sshx/a"));
+    }
+
+    #[test]
+    fn a_grant_naming_the_store_or_beneath_opens_just_that() {
+        let m = model(&[("read_only", &["~/.ssh"])], false);
+        assert!(can(&m, "file-read-data", KEY));
+        assert!(!can(&m, "file-write-data", KEY));
+        assert!(!can(&m, "file-read-data", "/Users/u/.aws/credentials"));
+
+        let m = model(&[("read_write", &["~", "~/.ssh/known_hosts"])], false);
+        assert!(can(&m, "file-write-data", "/Users/u/.ssh/known_hosts"));
+        assert!(!can(&m, "file-read-data", KEY));
+    }
+
+    #[test]
+    fn denied_still_wins_over_a_named_grant() {
+        let m = model(
+            &[("read_only", &["~/.ssh"]), ("denied", &["~/.ssh"])],
+            false,
+        );
+        assert!(!can(&m, "file-read-data", KEY));
+    }
+
+    #[test]
+    fn keychain_access_names_the_keychains() {
+        let db = "/Users/u/Library/Keychains/login.keychain-db";
+        assert!(!can(&model(&[], false), "file-read-data", db));
+        let m = model(&[], true);
+        assert!(can(&m, "file-read-data", db));
+        assert!(can(&m, "file-write-data", db));
+    }
+
+    #[test]
+    fn the_strict_baseline_has_no_secret_rules() {
+        let p = build(&baseline_config(Baseline::Strict), &opts(ValueMode::Param)).unwrap();
+        assert!(!p.sbpl.contains("secrets"));
     }
 }

@@ -15,10 +15,12 @@
 //! 6. `unix_socket_connects`: AF_UNIX `system-socket`, and
 //!    `network-outbound` per literal socket path, in both spellings.
 //! 7. `extra_mach_lookups`: extra `global-name`s.
-//! 8. `filesystem`: `read_only`, then `read_write`, then `denied`. Among
-//!    filtered rules the last match wins, so `denied` beats every earlier
-//!    grant of the same path (baseline, keychain, read_write); `read_write`
-//!    beats `read_only` for a path under both.
+//! 8. `filesystem`: `read_only`, then `read_write`, then (permissive
+//!    baseline) the user's secrets denied and the grants naming one of them
+//!    repeated, then `denied`. Among filtered rules the last match wins, so
+//!    `denied` beats every earlier grant of the same path (baseline,
+//!    keychain, read_write); `read_write` beats `read_only` for a path under
+//!    both; a secret is reached only through a grant that names it.
 //! 9. `network`: deny, allow, or only the loopback proxy port. Allow is
 //!    IP-only (plus the resolver's socket): AF_UNIX connects are
 //!    `unix_socket_connects`' alone.
@@ -242,34 +244,74 @@ fn extra_mach_lookups(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
 
 fn filesystem(c: &ResolvedConfig, v: &mut Values) -> BlockResult {
     let fs = &c.filesystem;
-    let lists: [(&[String], &str, &str, &str); 3] = [
-        (
-            &fs.read_only,
-            "filesystem.read_only",
-            "READ_ONLY",
-            "allow file-read*",
-        ),
-        (
-            &fs.read_write,
-            "filesystem.read_write",
-            "READ_WRITE",
-            "allow file-read* file-write*",
-        ),
-        (
-            &fs.denied,
-            "filesystem.denied",
-            "DENIED",
-            "deny file-read* file-write*",
-        ),
-    ];
+    let read_only = (&fs.read_only[..], "filesystem.read_only", "READ_ONLY");
+    let read_write = (&fs.read_write[..], "filesystem.read_write", "READ_WRITE");
+    let denied = (&fs.denied[..], "filesystem.denied", "DENIED");
     let mut text = String::new();
-    for (paths, key, param, rule) in lists {
-        for (i, path) in paths.iter().enumerate() {
-            let expr = v.expr(format!("{param}_{i}"), &format!("{key}[{i}]"), path)?;
-            text.push_str(&format!("({rule} (subpath {expr}))\n"));
-        }
+    grant_rules(&mut text, v, read_only, "allow file-read*", Grants::All)?;
+    grant_rules(
+        &mut text,
+        v,
+        read_write,
+        "allow file-read* file-write*",
+        Grants::All,
+    )?;
+    if !c.secrets.is_empty() {
+        secret_rules(&mut text, c, v)?;
     }
+    grant_rules(
+        &mut text,
+        v,
+        denied,
+        "deny file-read* file-write*",
+        Grants::All,
+    )?;
     Ok(non_empty(text))
+}
+
+/// Which entries of a grant list [`grant_rules`] writes.
+#[derive(Clone, Copy)]
+enum Grants<'a> {
+    All,
+    /// Only those naming one of these secret stores.
+    Naming(&'a [String]),
+}
+
+/// One `(RULE (subpath PATH))` per entry of `list` (paths, key, param).
+fn grant_rules(
+    text: &mut String,
+    v: &mut Values,
+    (paths, key, param): (&[String], &str, &str),
+    rule: &str,
+    which: Grants,
+) -> Result<(), ConfigError> {
+    for (i, path) in paths.iter().enumerate() {
+        if let Grants::Naming(secrets) = which {
+            if !secrets.iter().any(|s| crate::secrets::names(path, s)) {
+                continue;
+            }
+        }
+        let expr = v.expr(format!("{param}_{i}"), &format!("{key}[{i}]"), path)?;
+        text.push_str(&format!("({rule} (subpath {expr}))\n"));
+    }
+    Ok(())
+}
+
+/// The user's secrets (permissive baseline): denied after the grants, so a
+/// broad grant does not reach them, then the grants that name a store
+/// again, so only those do. `denied` still comes after and wins.
+fn secret_rules(text: &mut String, c: &ResolvedConfig, v: &mut Values) -> Result<(), ConfigError> {
+    text.push_str("; The user's secrets: denied unless a grant names them (profile::secrets).\n");
+    for (i, path) in c.secrets.iter().enumerate() {
+        let expr = v.expr(format!("SECRET_{i}"), crate::secrets::KEY, path)?;
+        text.push_str(&format!("(deny file-read* file-write* (subpath {expr}))\n"));
+    }
+    let fs = &c.filesystem;
+    let naming = Grants::Naming(&c.secrets);
+    let read_only = (&fs.read_only[..], "filesystem.read_only", "READ_ONLY");
+    let read_write = (&fs.read_write[..], "filesystem.read_write", "READ_WRITE");
+    grant_rules(text, v, read_only, "allow file-read*", naming)?;
+    grant_rules(text, v, read_write, "allow file-read* file-write*", naming)
 }
 
 fn network(c: &ResolvedConfig) -> Option<String> {
