@@ -138,8 +138,14 @@ pub fn load_policy(source: &PolicySource) -> Result<LinuxPolicy, StageError> {
 fn read_fd(fd: RawFd) -> std::io::Result<Vec<u8>> {
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::fs::FileExt;
+    // A descriptor that is not open would make the owner's close fail (an
+    // IO-safety abort): name the bad source instead.
+    // SAFETY: F_GETFD only queries the descriptor table.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
     // SAFETY: `fd:N` names a descriptor the launcher passed to this process
-    // alone; nothing else here owns or closes it.
+    // alone (it is open, checked above); nothing else here owns or closes it.
     let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     let mut out = Vec::new();
     let mut offset = 0u64;

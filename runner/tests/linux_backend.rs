@@ -49,6 +49,13 @@ fn command(prepared: &Prepared) -> Command {
     let mut cmd = Command::new(&prepared.command.program);
     cmd.args(&prepared.command.args);
     cmd.envs(prepared.env.iter().map(|(k, v)| (k, v)));
+    pass_policy_fd(&mut cmd, prepared);
+    cmd
+}
+
+/// Lets the launch's policy descriptor (`fd:N`) reach `cmd`'s child, as the
+/// session does for the descriptors on its allow-list.
+fn pass_policy_fd(cmd: &mut Command, prepared: &Prepared) {
     if let Some(fd) = &prepared.pass_fd {
         let fd = fd.as_raw_fd();
         // SAFETY: fcntl on a descriptor the prepared launch owns, in the
@@ -62,7 +69,6 @@ fn command(prepared: &Prepared) -> Command {
             });
         }
     }
-    cmd
 }
 
 /// Runs `perl -MFcntl -MSocket -MPOSIX -e CODE ARGS` in the sandbox with pipes
@@ -525,7 +531,7 @@ const FAKE_HID: &str = "/dev/uinput,/dev/input";
 /// as it would real ones. Nothing on the real host changes, so this runs
 /// the same as root and as an ordinary user. The host's /proc is bound
 /// writable: the inner bwrap writes its uid map there.
-fn fake_hid_host(cmd: &Command) -> Command {
+fn fake_hid_host(cmd: &Command, prepared: Option<&Prepared>) -> Command {
     let mut outer = Command::new("bwrap");
     outer.args([
         "--die-with-parent",
@@ -550,6 +556,9 @@ fn fake_hid_host(cmd: &Command) -> Command {
     ]);
     outer.arg(cmd.get_program()).args(cmd.get_args());
     outer.envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    if let Some(prepared) = prepared {
+        pass_policy_fd(&mut outer, prepared);
+    }
     outer
 }
 
@@ -557,14 +566,15 @@ fn fake_hid_host(cmd: &Command) -> Command {
 fn hid_nodes_on_fake_host() -> String {
     let mut bare = Command::new("/usr/bin/perl");
     bare.args(["-e", HID]);
-    output(fake_hid_host(&bare))
+    output(fake_hid_host(&bare, None))
 }
 
 #[test]
 fn injection_off_hides_the_hosts_hid_devices() {
     assert_eq!(hid_nodes_on_fake_host(), FAKE_HID, "nothing to hide");
-    let sandboxed = command(&prepare_perl(&config(), HID, &[]));
-    assert_eq!(output(fake_hid_host(&sandboxed)), "none");
+    let prepared = prepare_perl(&config(), HID, &[]);
+    let sandboxed = command(&prepared);
+    assert_eq!(output(fake_hid_host(&sandboxed, Some(&prepared))), "none");
 }
 
 #[test]
@@ -572,8 +582,9 @@ fn injection_on_binds_the_hosts_hid_devices() {
     assert_eq!(hid_nodes_on_fake_host(), FAKE_HID, "nothing to bind");
     let mut c = config();
     c.ui.injection = true;
-    let sandboxed = command(&prepare_perl(&c, HID, &[]));
-    assert_eq!(output(fake_hid_host(&sandboxed)), FAKE_HID);
+    let prepared = prepare_perl(&c, HID, &[]);
+    let sandboxed = command(&prepared);
+    assert_eq!(output(fake_hid_host(&sandboxed, Some(&prepared))), FAKE_HID);
 }
 
 // ---- filesystem -------------------------------------------------------------
