@@ -23,54 +23,21 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 #[cfg(target_os = "linux")]
+#[path = "../runner/benches/support/timed.rs"]
+mod timed;
+
+#[cfg(target_os = "linux")]
 mod imp {
+    use super::timed;
     use criterion::{Criterion, SamplingMode};
     use profile::linux::{LinuxPolicy, Paths};
     use profile::path::HostEnv;
     use profile::Config;
     use runner::launch::linux::{LinuxLauncher, NetNamespace};
     use runner::launch::{CommandSpec, Launcher};
-    use std::ffi::OsString;
-    use std::os::fd::{AsRawFd, OwnedFd};
-    use std::os::unix::process::CommandExt;
     use std::path::{Path, PathBuf};
-    use std::process::{Command, Stdio};
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    /// One command line and the descriptor it inherits, if any.
-    struct Cmd {
-        program: PathBuf,
-        args: Vec<OsString>,
-        pass_fd: Option<Arc<OwnedFd>>,
-    }
-
-    impl Cmd {
-        /// Runs it to completion; panics unless it exits 0.
-        fn run(&self) -> Duration {
-            let mut command = Command::new(&self.program);
-            command
-                .args(&self.args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            if let Some(fd) = &self.pass_fd {
-                let fd = fd.as_raw_fd();
-                // SAFETY: fcntl on a descriptor we own, in the forked child.
-                unsafe {
-                    command.pre_exec(move || {
-                        libc::fcntl(fd, libc::F_SETFD, 0);
-                        Ok(())
-                    });
-                }
-            }
-            let start = Instant::now();
-            let status = command.status().expect("spawn");
-            let took = start.elapsed();
-            assert!(status.success(), "{:?} failed: {status}", self.program);
-            took
-        }
-    }
+    use std::time::Duration;
+    use timed::{paired, Cmd};
 
     fn beltcheck() -> &'static Path {
         Path::new(env!("CARGO_BIN_EXE_beltcheck"))
@@ -92,6 +59,7 @@ mod imp {
         Cmd {
             program: prepared.command.program,
             args: prepared.command.args,
+            env: prepared.env,
             pass_fd: prepared.pass_fd,
         }
     }
@@ -119,6 +87,7 @@ mod imp {
         Cmd {
             program: bwrap.to_path_buf(),
             args,
+            env: Vec::new(),
             pass_fd: None,
         }
     }
@@ -130,6 +99,7 @@ mod imp {
                 .iter()
                 .map(Into::into)
                 .collect(),
+            env: Vec::new(),
             pass_fd: None,
         }
     }
@@ -151,48 +121,26 @@ mod imp {
         group.bench_function("bwrap_stage", |b| b.iter(|| staged.run()));
         group.bench_function("beltcheck_run", |b| b.iter(|| cli.run()));
         group.finish();
-        paired(&direct, &cli);
+        report_paired(&direct, &cli);
     }
 
-    /// Runs the two alternately and prints medians and ratios.
-    fn paired(direct: &Cmd, cli: &Cmd) {
-        let pairs: usize = std::env::var("BENCH_PAIRS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(200);
-        if pairs == 0 {
+    /// Prints the paired pass's medians and ratios.
+    fn report_paired(direct: &Cmd, cli: &Cmd) {
+        let Some(p) = paired(direct, cli) else {
             return;
-        }
-        let (mut d, mut r, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..pairs {
-            // Alternate which goes first so neither always follows the other.
-            let (td, tr) = if i % 2 == 0 {
-                let td = direct.run();
-                (td, cli.run())
-            } else {
-                let tr = cli.run();
-                (direct.run(), tr)
-            };
-            ratio.push(tr.as_secs_f64() / td.as_secs_f64());
-            d.push(td.as_secs_f64());
-            r.push(tr.as_secs_f64());
-        }
-        let (md, mr) = (median(&mut d), median(&mut r));
+        };
         println!(
-            "run_linux paired ({pairs} pairs): bwrap_direct median {:.2} ms; \
-             beltcheck_run median {:.2} ms; median of ratios {:.2}x; \
+            "run_linux paired ({} pairs): bwrap_direct median {:.2} ms min {:.2} ms; \
+             beltcheck_run median {:.2} ms min {:.2} ms; median of ratios {:.2}x; \
              ratio of medians {:.2}x (target <= 1.5x)",
-            md * 1e3,
-            mr * 1e3,
-            median(&mut ratio),
-            mr / md,
+            p.pairs,
+            p.base_median * 1e3,
+            p.base_min * 1e3,
+            p.other_median * 1e3,
+            p.other_min * 1e3,
+            p.ratio_median,
+            p.other_median / p.base_median,
         );
-    }
-
-    /// Sorts `v` and returns its median.
-    fn median(v: &mut [f64]) -> f64 {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
     }
 }
 

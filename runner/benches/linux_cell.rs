@@ -11,58 +11,21 @@
 //!
 //! Target: linux_backend <= 1.3x bwrap_alone. Needs the stage binary: run
 //! `cargo build --release -p beltcheck-runner --bins` first (or set
-//! BELTCHECK_STAGE). `BELTCHECK_BENCH_PAIRS` sets the paired pass's size
+//! BELTCHECK_STAGE). `BENCH_PAIRS` sets the paired pass's size
 //! (default 200).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
 #[cfg(target_os = "linux")]
+#[path = "support/timed.rs"]
+mod timed;
+
+#[cfg(target_os = "linux")]
 mod imp {
+    use super::timed::{paired, Cmd};
     use criterion::{Criterion, SamplingMode};
-    use std::ffi::OsString;
-    use std::os::fd::{AsRawFd, OwnedFd};
-    use std::os::unix::process::CommandExt;
     use std::path::{Path, PathBuf};
-    use std::process::{Command, Stdio};
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    /// One command line with its extra environment and the descriptor it
-    /// inherits (the stage's policy).
-    struct Cmd {
-        program: PathBuf,
-        args: Vec<OsString>,
-        env: Vec<(OsString, OsString)>,
-        pass_fd: Option<Arc<OwnedFd>>,
-    }
-
-    impl Cmd {
-        /// Runs it to completion; panics unless it exits 0.
-        fn run(&self) -> Duration {
-            let start = Instant::now();
-            let mut command = Command::new(&self.program);
-            if let Some(fd) = &self.pass_fd {
-                let fd = fd.as_raw_fd();
-                // SAFETY: fcntl on a descriptor we own, in the forked child.
-                unsafe {
-                    command.pre_exec(move || {
-                        libc::fcntl(fd, libc::F_SETFD, 0);
-                        Ok(())
-                    });
-                }
-            }
-            let status = command
-                .args(&self.args)
-                .envs(self.env.iter().map(|(k, v)| (k, v)))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .status()
-                .expect("spawn");
-            let took = start.elapsed();
-            assert!(status.success(), "{:?} failed: {status}", self.program);
-            took
-        }
-    }
+    use std::time::Duration;
 
     fn backend_cmd() -> Cmd {
         use profile::Config;
@@ -106,52 +69,27 @@ mod imp {
         group.bench_function("linux_backend", |b| b.iter(|| backend.run()));
         group.finish();
 
-        paired(&floor, &backend);
+        report_paired(&floor, &backend);
     }
 
-    /// Runs floor and backend alternately and prints the median per-pair ratio
-    /// and both medians.
-    fn paired(floor: &Cmd, backend: &Cmd) {
-        let pairs: usize = std::env::var("BELTCHECK_BENCH_PAIRS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(200);
-        if pairs == 0 {
+    /// Prints the paired pass's medians, minima and ratios.
+    fn report_paired(floor: &Cmd, backend: &Cmd) {
+        let Some(p) = paired(floor, backend) else {
             return;
-        }
-        let (mut f, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..pairs {
-            // Alternate which goes first so neither always runs after the other.
-            let (tf, tb) = if i % 2 == 0 {
-                let tf = floor.run();
-                (tf, backend.run())
-            } else {
-                let tb = backend.run();
-                (floor.run(), tb)
-            };
-            ratio.push(tb.as_secs_f64() / tf.as_secs_f64());
-            f.push(tf.as_secs_f64());
-            b.push(tb.as_secs_f64());
-        }
-        let (mf, mb) = (median(&mut f), median(&mut b));
+        };
         eprintln!(
-            "linux_cell paired ({pairs} pairs): bwrap_alone median {:.2} ms min {:.2} ms; \
+            "linux_cell paired ({} pairs): bwrap_alone median {:.2} ms min {:.2} ms; \
              linux_backend median {:.2} ms min {:.2} ms; median of ratios {:.2}x; \
              ratio of medians {:.2}x; ratio of minima {:.2}x (target <= 1.3x)",
-            mf * 1e3,
-            f[0] * 1e3,
-            mb * 1e3,
-            b[0] * 1e3,
-            median(&mut ratio),
-            mb / mf,
-            b[0] / f[0],
+            p.pairs,
+            p.base_median * 1e3,
+            p.base_min * 1e3,
+            p.other_median * 1e3,
+            p.other_min * 1e3,
+            p.ratio_median,
+            p.other_median / p.base_median,
+            p.other_min / p.base_min,
         );
-    }
-
-    /// Sorts `v` and returns its median.
-    fn median(v: &mut [f64]) -> f64 {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
     }
 
     fn stage_path() -> PathBuf {
