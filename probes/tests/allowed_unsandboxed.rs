@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
 
@@ -50,15 +49,7 @@ fn keychain_uses_the_kernel_keyring_on_linux() {
 #[test]
 fn unix_connect_exchanges_a_byte_with_a_greeting_peer() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("greeter.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let peer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.write_all(b"G").unwrap();
-        let mut reply = [0u8; 1];
-        s.read_exact(&mut reply).unwrap();
-        reply[0]
-    });
+    let (path, peer) = greeting_peer(dir.path());
     let r = run(&["unix-connect", "--path", path.to_str().unwrap()]);
     assert_verdict(&r, Verdict::Allowed);
     assert_eq!(r.step, "write-reply");

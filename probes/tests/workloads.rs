@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
 
 use common::*;
@@ -32,15 +31,7 @@ fn python_multiprocessing_takes_a_lock_and_runs_a_pool_job() {
 fn python_client_exchanges_a_byte_with_a_greeting_peer() {
     python_present();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("greeter.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let peer = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.write_all(b"G").unwrap();
-        let mut reply = [0u8; 1];
-        s.read_exact(&mut reply).unwrap();
-        reply[0]
-    });
+    let (path, peer) = greeting_peer(dir.path());
     let r = run(&["workload-unix-connect", "--path", path.to_str().unwrap()]);
     assert_verdict(&r, Verdict::Allowed);
     assert_eq!(r.step, "write-reply");

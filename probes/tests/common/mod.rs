@@ -3,8 +3,12 @@
 
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::thread::JoinHandle;
 
 use probes::{ProbeReport, Verdict};
 
@@ -93,4 +97,19 @@ pub fn key_usable(desc: &str) -> bool {
             .is_some_and(|d| d.trim_end_matches(':') == desc)
             && fields.get(1).is_some_and(|f| !f.contains(['R', 'D', 'i']))
     })
+}
+
+/// A Unix socket in `dir` whose one peer sends a greeting byte `G` and
+/// returns the byte it gets back (what the unix-connect probes exchange).
+pub fn greeting_peer(dir: &Path) -> (PathBuf, JoinHandle<u8>) {
+    let path = dir.join("greeter.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"G").unwrap();
+        let mut reply = [0u8; 1];
+        s.read_exact(&mut reply).unwrap();
+        reply[0]
+    });
+    (path, peer)
 }
