@@ -11,29 +11,11 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+#[path = "common/paths.rs"]
+mod paths;
 
-use std::path::Path;
+use paths::{text, visible_dir};
 use std::process::{Command, Stdio};
-
-/// A directory the view shows as on the host (outside `/tmp`, `/dev/shm`,
-/// `/dev`): the target dir, or `/var/tmp` when the checkout lives under
-/// `/tmp`.
-fn visible_dir() -> tempfile::TempDir {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let base = if target.starts_with("/tmp") || target.starts_with("/dev") {
-        Path::new("/var/tmp")
-    } else {
-        target
-    };
-    tempfile::Builder::new()
-        .prefix("many-paths-")
-        .tempdir_in(base)
-        .unwrap_or_else(|e| panic!("temp dir in {}: {e}", base.display()))
-}
-
-fn text(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
 
 /// What each step of the workload saw, one `name:result` line each.
 const SCRIPT: &str = r#"
@@ -48,7 +30,7 @@ cat "$4" 2>&1 | grep -q 'Permission denied' && echo denied:eacces || echo denied
 /// the workload reads, and one under the host's `/tmp`, which the view
 /// hides unless listed.
 fn run_with_read_only(count: usize) -> String {
-    let visible = visible_dir();
+    let visible = visible_dir("many-paths-");
     let tmp = tempfile::Builder::new()
         .prefix("many-paths-")
         .tempdir_in("/tmp")
@@ -127,7 +109,7 @@ fn ten_thousand_read_only_entries_run_and_enforce() {
 /// input naming the key, never a refused profile.
 #[test]
 fn too_many_bind_mounts_is_exit_2_naming_the_key() {
-    let visible = visible_dir();
+    let visible = visible_dir("many-paths-");
     let read_write: Vec<String> = (0..3_000)
         .map(|i| text(&visible.path().join(format!("w{i}"))))
         .collect();

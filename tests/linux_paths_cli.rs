@@ -9,29 +9,13 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+#[path = "common/paths.rs"]
+mod paths;
 
+use paths::{assert_read, assert_refused, text, visible_dir};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-/// A directory the sandbox view shows as on the host (not under the private
-/// /tmp, /dev/shm or /dev).
-fn visible_dir() -> tempfile::TempDir {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let base = if target.starts_with("/tmp") || target.starts_with("/dev") {
-        Path::new("/var/tmp")
-    } else {
-        target
-    };
-    tempfile::Builder::new()
-        .prefix("linux-paths-")
-        .tempdir_in(base)
-        .unwrap_or_else(|e| panic!("temp dir in {}: {e}", base.display()))
-}
-
-fn text(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
 
 /// `beltcheck run --backend linux --config F -- cat FILE`, with the config
 /// written as TOML from `filesystem` (the body of the `[filesystem]` table).
@@ -63,7 +47,7 @@ struct Tree {
 }
 
 fn tree() -> Tree {
-    let dir = visible_dir();
+    let dir = visible_dir("linux-paths-");
     // Canonical, so only the links the tests make are symlinks.
     let root = dir.path().canonicalize().unwrap();
     std::fs::create_dir_all(root.join("d/secret")).unwrap();
@@ -74,28 +58,6 @@ fn tree() -> Tree {
         root,
         key,
     }
-}
-
-#[track_caller]
-fn assert_read(out: &Output) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("SECRET"),
-        "expected the read to work: {out:?}"
-    );
-}
-
-#[track_caller]
-fn assert_refused(out: &Output) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stdout.contains("SECRET"), "secret leaked: {out:?}");
-    // cat's message: on stderr, which `beltcheck run` keeps apart when it
-    // is not a terminal.
-    assert!(
-        !out.status.success() && stderr.contains("Permission denied"),
-        "expected EACCES from cat: {out:?}"
-    );
 }
 
 #[test]

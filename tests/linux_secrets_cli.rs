@@ -8,7 +8,10 @@
 #![cfg(target_os = "linux")]
 
 mod common;
+#[path = "common/paths.rs"]
+mod paths;
 
+use paths::{assert_read, assert_refused};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -53,26 +56,6 @@ fn cat(home: &Home, body: &str, file: &str) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("spawn beltcheck")
-}
-
-#[track_caller]
-fn assert_read(out: &Output) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("SECRET"),
-        "expected the read to work: {out:?}"
-    );
-}
-
-#[track_caller]
-fn assert_refused(out: &Output) {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stdout.contains("SECRET"), "secret leaked: {out:?}");
-    assert!(
-        !out.status.success() && stderr.contains("Permission denied"),
-        "expected EACCES from cat: {out:?}"
-    );
 }
 
 const PERMISSIVE: &str = "baseline = \"permissive\"\n";
