@@ -164,10 +164,55 @@ pub fn script_report(stdout: &str) -> Option<ScriptReport> {
         .find_map(|json| serde_json::from_str(json).ok())
 }
 
+/// What every Python workload script starts with: the report function
+/// that prints the [`REPORT_PREFIX`] line [`python_outcome`] reads, and the
+/// first step. The body follows inside `try:`, then [`PYTHON_TAIL`].
+const PYTHON_HEAD: &str = r#"
+import json, sys
+def report(ok, step, errno=None, message=""):
+    print("beltcheck-workload " + json.dumps({"ok": ok, "step": step, "errno": errno, "message": message}), flush=True)
+step = "import"
+try:
+"#;
+
+/// An `OSError` reports its errno (the verdict comes from it, exit 2);
+/// anything else reports none (an error, exit 3).
+const PYTHON_TAIL: &str = r#"
+except OSError as e:
+    report(False, step, e.errno, "%s: %s" % (type(e).__name__, e))
+    sys.exit(2)
+except Exception as e:
+    report(False, step, None, "%s: %s" % (type(e).__name__, e))
+    sys.exit(3)
+"#;
+
+/// Runs the Python workload `body` (statements at indentation 0 that set
+/// `step` and call `report`) with `args` as `sys.argv[1:]`, and judges it
+/// with [`python_outcome`]. `-I`: no user site or environment variables.
+pub fn python(ctx: &Ctx, body: &str, args: &[&OsStr], steps: &[&'static str]) -> Outcome {
+    let script = python_script(body);
+    let mut argv: Vec<&OsStr> = vec!["-I".as_ref(), "-c".as_ref(), script.as_ref()];
+    argv.extend_from_slice(args);
+    let finished = run(ctx, "python", PYTHON, &argv, Input::Null)?;
+    python_outcome(&finished, steps, "python")
+}
+
+/// [`PYTHON_HEAD`], `body` indented into its `try:`, [`PYTHON_TAIL`].
+fn python_script(body: &str) -> String {
+    let mut script = PYTHON_HEAD.to_string();
+    for line in body.trim_matches('\n').lines() {
+        script.push_str("    ");
+        script.push_str(line);
+        script.push('\n');
+    }
+    script.push_str(PYTHON_TAIL.trim_start_matches('\n'));
+    script
+}
+
 /// The outcome of a Python workload: its report line decides; without one
 /// (the interpreter died first) the exit status and stderr do. `steps` are
 /// the step names the script may report (others read as `fallback`).
-pub fn python_outcome(
+fn python_outcome(
     finished: &Finished,
     steps: &[&'static str],
     fallback: &'static str,

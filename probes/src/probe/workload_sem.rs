@@ -8,7 +8,7 @@
 use crate::args::ProbeArgs;
 use crate::context::Ctx;
 use crate::outcome::Outcome;
-use crate::workload::{self, Input};
+use crate::workload;
 
 /// Steps the script reports (in order).
 const STEPS: &[&str] = &["import", "Lock", "acquire", "ProcessPoolExecutor", "submit"];
@@ -17,40 +17,22 @@ const STEPS: &[&str] = &["import", "Lock", "acquire", "ProcessPoolExecutor", "su
 /// `operator.mul`, which a spawned worker (macOS's default start method)
 /// can unpickle without re-importing a `__main__` module.
 const SCRIPT: &str = r#"
-import json, sys
-def report(ok, step, errno=None, message=""):
-    print("beltcheck-workload " + json.dumps({"ok": ok, "step": step, "errno": errno, "message": message}), flush=True)
-step = "import"
-try:
-    import multiprocessing, concurrent.futures, operator
-    step = "Lock"
-    lock = multiprocessing.Lock()
-    step = "acquire"
-    with lock:
-        pass
-    step = "ProcessPoolExecutor"
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1) as pool:
-        step = "submit"
-        got = pool.submit(operator.mul, 6, 7).result()
-    if got != 42:
-        report(False, step, None, "the job returned %r, not 42" % (got,))
-        sys.exit(3)
-    report(True, step, None, "Lock() taken and released; ProcessPoolExecutor ran 6*7 = 42 (start method %s)" % multiprocessing.get_start_method())
-except OSError as e:
-    report(False, step, e.errno, "%s: %s" % (type(e).__name__, e))
-    sys.exit(2)
-except Exception as e:
-    report(False, step, None, "%s: %s" % (type(e).__name__, e))
+import multiprocessing, concurrent.futures, operator
+step = "Lock"
+lock = multiprocessing.Lock()
+step = "acquire"
+with lock:
+    pass
+step = "ProcessPoolExecutor"
+with concurrent.futures.ProcessPoolExecutor(max_workers=1) as pool:
+    step = "submit"
+    got = pool.submit(operator.mul, 6, 7).result()
+if got != 42:
+    report(False, step, None, "the job returned %r, not 42" % (got,))
     sys.exit(3)
+report(True, step, None, "Lock() taken and released; ProcessPoolExecutor ran 6*7 = 42 (start method %s)" % multiprocessing.get_start_method())
 "#;
 
 pub fn run(_: &ProbeArgs, ctx: &Ctx) -> Outcome {
-    let finished = workload::run(
-        ctx,
-        "python",
-        workload::PYTHON,
-        &["-I".as_ref(), "-c".as_ref(), SCRIPT.as_ref()],
-        Input::Null,
-    )?;
-    workload::python_outcome(&finished, STEPS, "python")
+    workload::python(ctx, SCRIPT, &[], STEPS)
 }
