@@ -212,11 +212,7 @@ fn python_script(body: &str) -> String {
 /// The outcome of a Python workload: its report line decides; without one
 /// (the interpreter died first) the exit status and stderr do. `steps` are
 /// the step names the script may report (others read as `fallback`).
-fn python_outcome(
-    finished: &Finished,
-    steps: &[&'static str],
-    fallback: &'static str,
-) -> Outcome {
+fn python_outcome(finished: &Finished, steps: &[&'static str], fallback: &'static str) -> Outcome {
     let Some(report) = script_report(&finished.stdout) else {
         return Err(program_failure(fallback, finished));
     };
